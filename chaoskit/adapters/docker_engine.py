@@ -1,0 +1,120 @@
+"""The one chokepoint for the Docker engine.
+
+Everything else in chaoskit sees plain values (inspect dicts, exit codes) and
+chaoskit's own errors: docker SDK and requests exceptions are translated here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from chaoskit.errors import BackendError, EngineUnavailable, TargetNotFound
+
+__all__ = ["DockerEngine"]
+
+_CONNECTION_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)
+
+
+class DockerEngine:
+    """A connected Docker engine. Build it with :meth:`connect`; the constructor does no I/O."""
+
+    def __init__(self, client: docker.DockerClient, where: str):
+        self._client = client
+        self.where = where
+
+    @classmethod
+    def connect(cls, base_url: str | None = None, timeout: float = 30.0) -> DockerEngine:
+        where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        try:
+            client = docker.DockerClient(base_url=base_url, timeout=int(timeout)) if base_url else docker.from_env(timeout=int(timeout))
+            client.ping()
+        except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
+            raise EngineUnavailable(
+                f"Docker engine at {where} did not answer ({_reason(exc)}); start it (./setup.sh does) or set DOCKER_HOST"
+            ) from exc
+        return cls(client, where)
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The raw SDK client, for test fixtures and benchmarks only."""
+        return self._client
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except docker.errors.NotFound as exc:
+            raise TargetNotFound(f"{what}: not found on the Docker engine at {self.where}") from exc
+        except docker.errors.APIError as exc:
+            raise BackendError(f"{what}: the Docker engine refused: {exc.explanation or exc}") from exc
+        except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
+            raise EngineUnavailable(f"{what}: Docker engine at {self.where} did not answer ({_reason(exc)})") from exc
+
+    def version(self) -> dict[str, Any]:
+        with self._translated("version"):
+            return dict(self._client.version())
+
+    def list_containers(self, labels: Mapping[str, str | None] | None = None, include_stopped: bool = True) -> list[dict[str, Any]]:
+        """Inspect data (as ``docker inspect`` gives it) of every container carrying ``labels``."""
+        filters = {"label": [k if v is None else f"{k}={v}" for k, v in (labels or {}).items()]}
+        with self._translated("list containers"):
+            return [c.attrs for c in self._client.containers.list(all=include_stopped, filters=filters)]
+
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        with self._translated(f"container {container_id}"):
+            return self._client.api.inspect_container(container_id)
+
+    def kill(self, container_id: str, signal: str = "SIGKILL") -> None:
+        with self._translated(f"kill {container_id}"):
+            self._client.api.kill(container_id, signal=signal)
+
+    def stop(self, container_id: str, timeout_s: int = 10) -> None:
+        with self._translated(f"stop {container_id}"):
+            self._client.api.stop(container_id, timeout=timeout_s)
+
+    def start(self, container_id: str) -> None:
+        with self._translated(f"start {container_id}"):
+            self._client.api.start(container_id)
+
+    def restart(self, container_id: str, timeout_s: int = 10) -> None:
+        with self._translated(f"restart {container_id}"):
+            self._client.api.restart(container_id, timeout=timeout_s)
+
+    def pause(self, container_id: str) -> None:
+        with self._translated(f"pause {container_id}"):
+            self._client.api.pause(container_id)
+
+    def unpause(self, container_id: str) -> None:
+        with self._translated(f"unpause {container_id}"):
+            self._client.api.unpause(container_id)
+
+    def disconnect(self, container_id: str, network: str) -> None:
+        with self._translated(f"disconnect {container_id} from {network}"):
+            self._client.api.disconnect_container_from_network(container_id, network, force=True)
+
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None:
+        with self._translated(f"connect {container_id} to {network}"):
+            self._client.api.connect_container_to_network(container_id, network, aliases=list(aliases) or None)
+
+    def exec(self, container_id: str, cmd: Sequence[str], detach: bool = False, user: str = "") -> tuple[int | None, str]:
+        """Run ``cmd`` in the container; (exit code, combined output). Detached: (None, "")."""
+        with self._translated(f"exec in {container_id}"):
+            result = self._client.containers.get(container_id).exec_run(list(cmd), detach=detach, user=user)
+        if detach:
+            return None, ""
+        return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+
+def _reason(exc: BaseException) -> str:
+    # The SDK nests the useful part several causes deep; the innermost names the socket problem.
+    while exc.__cause__ or exc.__context__:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

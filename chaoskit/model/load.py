@@ -1,0 +1,47 @@
+"""The load an experiment applies while measuring: an open model, a weighted request mix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LoadSpec", "RequestSpec", "UserDistribution"]
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One kind of request in the mix.
+
+    ``url`` and string values in ``json`` may hold ``{user}`` (a user id drawn
+    from the load's user distribution) and ``{seq}`` (a per-run sequence number).
+    """
+
+    name: str
+    url: str
+    method: str = "GET"
+    weight: float = 1.0
+    json: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # Statuses that count as success; anything else is an error outcome.
+    ok_status: tuple[int, ...] = (200, 201)
+
+
+@dataclass(frozen=True)
+class UserDistribution:
+    """User ids 1..count, Zipf-skewed (exponent 0 = uniform) as real traffic is."""
+
+    count: int = 10_000
+    zipf_exponent: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Constant arrival rate (req/s), reached by a linear ramp of ``ramp_s`` seconds."""
+
+    rate: float
+    requests: tuple[RequestSpec, ...]
+    timeout_s: float = 2.0
+    ramp_s: float = 0.0
+    connections: int = 64
+    users: UserDistribution = UserDistribution()
+    seed: int = 0

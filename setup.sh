@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# chaoskit's one set-up step, then the job named by the first argument.
+#
+#   ./setup.sh gameday [ARGS]  set up, bring the sample stack up, run the default game day
+#   ./setup.sh test [ARGS]     set up, run the test suite (ARGS go to pytest)
+#   ./setup.sh                 set up only
+#
+# Idempotent: on a machine where everything is in place it checks and changes
+# nothing. On a fresh Debian machine (as root) it installs what is missing:
+# a virtualenv with chaoskit, a Docker engine, docker-compose, the images of
+# the sample stack (built from Debian packages, no registry needed) and the
+# real Toxiproxy server. Exit codes: 0 done, 1 a step failed, 2 the machine
+# lacks something this script cannot install (the message says what).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="${CHAOSKIT_VENV:-$ROOT/.venv}"
+STATE="${CHAOSKIT_STATE:-/var/lib/chaoskit}"
+LOGDIR="${CHAOSKIT_LOGDIR:-/var/log/chaoskit}"
+TOXIPROXY_VERSION=2.12.0
+TOXIPROXY_IMAGE="chaoskit/toxiproxy:$TOXIPROXY_VERSION"
+BASE_IMAGE=debian:bookworm-slim
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+missing() { printf 'setup: missing: %s\n' "$*" >&2; exit 2; }
+fail() { printf 'setup: failed: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] || missing "$1 needs root (run as root, or do it by hand: see README 'Prerequisites')"
+}
+
+apt_install() {
+    need_root "installing $*"
+    [ -f /etc/debian_version ] || missing "$* (not a Debian machine: install them with your package manager)"
+    if [ ! -f "$STATE/.apt-updated" ]; then
+        say "apt-get update"
+        apt-get update -qq >/dev/null || fail "apt-get update (is a Debian mirror reachable?)"
+        mkdir -p "$STATE" && touch "$STATE/.apt-updated"
+    fi
+    say "installing Debian packages: $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+        || fail "apt-get install $*"
+}
+
+find_python() {
+    local candidate
+    for candidate in python3 python3.13 python3.12 python3.11; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return
+        fi
+    done
+    apt_install python3 python3-venv
+    command -v python3
+}
+
+setup_venv() {
+    local stamp want
+    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    stamp="$VENV/.chaoskit-installed"
+    if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        return
+    fi
+    local python
+    python="$(find_python)"
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating virtualenv $VENV"
+        "$python" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && "$python" -m venv "$VENV"; } \
+            || fail "python -m venv $VENV"
+    fi
+    say "installing chaoskit into $VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+    "$VENV/bin/pip" install -q -e "$ROOT[dev]" || fail "pip install -e $ROOT[dev]"
+    echo "$want" >"$stamp"
+}
+
+docker_up() {
+    docker info >/dev/null 2>&1 && return
+    if ! command -v dockerd >/dev/null 2>&1; then
+        apt_install docker.io
+    fi
+    command -v docker >/dev/null 2>&1 || apt_install docker.io
+    need_root "starting dockerd"
+    mkdir -p "$LOGDIR"
+    if ! pgrep -x dockerd >/dev/null; then
+        say "starting dockerd (log: $LOGDIR/dockerd.log)"
+        setsid nohup dockerd >>"$LOGDIR/dockerd.log" 2>&1 </dev/null &
+    fi
+    local i
+    for i in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && return
+        sleep 1
+    done
+    fail "the Docker engine did not answer within 60 s; last lines of $LOGDIR/dockerd.log:
+$(tail -5 "$LOGDIR/dockerd.log" 2>/dev/null)"
+}
+
+compose_up() {
+    docker compose version >/dev/null 2>&1 && return
+    docker-compose version >/dev/null 2>&1 && return
+    apt_install docker-compose
+}
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# A registry may not answer at all here; give a pull a short, bounded try.
+try_pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
+
+base_image() {
+    image_exists "$BASE_IMAGE" && return
+    if try_pull "$BASE_IMAGE"; then
+        return
+    fi
+    say "no registry answers: bootstrapping $BASE_IMAGE with debootstrap (about 30 s)"
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    need_root "debootstrap"
+    local rootfs="$STATE/rootfs-bookworm"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$LOGDIR/debootstrap.log" 2>&1 \
+        || fail "debootstrap (log: $LOGDIR/debootstrap.log)"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | docker import - "$BASE_IMAGE" >/dev/null || fail "docker import $BASE_IMAGE"
+    rm -rf "$rootfs"
+}
+
+toxiproxy_image() {
+    image_exists "$TOXIPROXY_IMAGE" && return
+    if try_pull "ghcr.io/shopify/toxiproxy:$TOXIPROXY_VERSION"; then
+        docker tag "ghcr.io/shopify/toxiproxy:$TOXIPROXY_VERSION" "$TOXIPROXY_IMAGE"
+        return
+    fi
+    say "building the Toxiproxy $TOXIPROXY_VERSION server from its Go module"
+    command -v go >/dev/null 2>&1 ||
+        missing "Go >= 1.23 to build Toxiproxy (https://go.dev/dl), or a registry that serves ghcr.io/shopify/toxiproxy:$TOXIPROXY_VERSION"
+    local ctx
+    ctx="$(mktemp -d)"
+    GOBIN="$ctx" CGO_ENABLED=0 go install -trimpath \
+        -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
+        "github.com/Shopify/toxiproxy/v2/cmd/server@v$TOXIPROXY_VERSION" || fail "go install toxiproxy server"
+    mv "$ctx/server" "$ctx/toxiproxy"
+    cp "$ROOT/compose/images/toxiproxy/Dockerfile" "$ctx/"
+    docker build -q -t "$TOXIPROXY_IMAGE" "$ctx" >/dev/null || fail "docker build $TOXIPROXY_IMAGE"
+    rm -rf "$ctx"
+}
+
+# Each directory under compose/images/ (but toxiproxy) is one image, rebuilt
+# only when its files change: the content hash is kept as an image label.
+project_images() {
+    local dir name tag want have
+    for dir in "$ROOT"/compose/images/*/; do
+        name="$(basename "$dir")"
+        [ "$name" = toxiproxy ] && continue
+        tag="chaoskit/$name:latest"
+        want="$(cd "$dir" && find . -type f ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+        have="$(docker image inspect -f '{{ index .Config.Labels "chaoskit.context" }}' "$tag" 2>/dev/null || true)"
+        [ "$want" = "$have" ] && continue
+        say "building image $tag"
+        docker build -q --label "chaoskit.context=$want" -t "$tag" "$dir" >"$LOGDIR/build-$name.log" 2>&1 \
+            || fail "docker build $tag (log: $LOGDIR/build-$name.log)"
+    done
+}
+
+main() {
+    local job="${1:-}"
+    [ $# -gt 0 ] && shift
+    case "$job" in
+        "" | gameday | test) ;;
+        *) printf 'usage: %s [gameday|test] [ARGS...]\n' "$0" >&2; exit 2 ;;
+    esac
+    mkdir -p "$LOGDIR" 2>/dev/null || LOGDIR="$(mktemp -d)"
+    setup_venv
+    docker_up
+    compose_up
+    base_image
+    toxiproxy_image
+    project_images
+    case "$job" in
+        gameday) exec "$VENV/bin/chaoskit" gameday "$ROOT/experiments/gameday.yaml" "$@" ;;
+        test) exec "$VENV/bin/python" -m pytest "$@" ;;
+    esac
+}
+
+main "$@"
