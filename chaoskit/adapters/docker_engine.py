@@ -103,6 +103,19 @@ class DockerEngine:
         with self._translated(f"connect {container_id} to {network}"):
             self._client.api.connect_container_to_network(container_id, network, aliases=list(aliases) or None)
 
+    def pids(self, container_id: str) -> list[int]:
+        """Host PIDs of every process in the container, exec'd ones included (they are not PID 1's children)."""
+        try:
+            with self._translated(f"processes of {container_id}"):
+                top = self._client.api.top(container_id)
+        except BackendError:
+            # The container may have stopped since the caller looked: then it has no processes.
+            if not self.inspect(container_id)["State"].get("Running"):
+                return []
+            raise
+        column = top["Titles"].index("PID")
+        return [int(row[column]) for row in top.get("Processes") or []]
+
     def exec(self, container_id: str, cmd: Sequence[str], detach: bool = False, user: str = "") -> tuple[int | None, str]:
         """Run ``cmd`` in the container; (exit code, combined output). Detached: (None, "")."""
         with self._translated(f"exec in {container_id}"):

@@ -1,0 +1,30 @@
+"""The world a fault acts on: the Docker engine and a Toxiproxy server, connected on first use.
+
+Lazy so that a Toxiproxy-only experiment does not need Docker and the other
+way round; each connection failure is chaoskit's own one-line error.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from chaoskit.adapters.docker_engine import DockerEngine
+from chaoskit.adapters.toxiproxy import ToxiproxyClient
+
+__all__ = ["Backends"]
+
+
+class Backends:
+    def __init__(self, docker_host: str | None = None, toxiproxy_url: str = "http://127.0.0.1:8474"):
+        self.docker_host = docker_host
+        self.toxiproxy_url = toxiproxy_url
+
+    @cached_property
+    def engine(self) -> DockerEngine:
+        return DockerEngine.connect(self.docker_host)
+
+    @cached_property
+    def toxiproxy(self) -> ToxiproxyClient:
+        client = ToxiproxyClient(self.toxiproxy_url)
+        client.version()  # fail here, with the URL in the message, not mid-fault
+        return client

@@ -1,0 +1,113 @@
+"""Side effects on the host itself: processes (psutil) and filesystems (statvfs, fallocate).
+
+Containers on a local engine are ordinary host processes and their files are
+reachable from the host, so process and disk faults work from here rather
+than by exec-ing tools that an image may not have (and that a stopped
+container cannot run, which matters most at revert time).
+"""
+
+from __future__ import annotations
+
+import os
+import signal as signals
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from chaoskit.errors import BackendError
+
+__all__ = ["FilesystemUsage", "container_path_on_host", "filesystem_usage", "kill_processes",
+           "processes_in", "allocate_file", "remove_file"]
+
+
+def processes_in(pids: list[int] | None) -> Iterator[psutil.Process]:
+    """The processes with these host PIDs (those still alive); every host process when ``pids`` is None."""
+    if pids is None:
+        yield from psutil.process_iter()
+        return
+    for pid in pids:
+        try:
+            yield psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+
+
+def kill_processes(processes: list[psutil.Process], signal: str) -> list[int]:
+    """Send ``signal`` to each process; the pids that received it (gone ones are skipped)."""
+    signum = signals.Signals[signal]
+    sent = []
+    for proc in processes:
+        try:
+            proc.send_signal(signum)
+            sent.append(proc.pid)
+        except psutil.NoSuchProcess:
+            continue
+        except psutil.AccessDenied as exc:
+            raise BackendError(f"no permission to signal pid {proc.pid} ({proc.name()}): run chaoskit as root") from exc
+    return sent
+
+
+@dataclass(frozen=True)
+class FilesystemUsage:
+    total_bytes: int
+    free_bytes: int
+
+    @property
+    def used_fraction(self) -> float:
+        return 1 - self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+def filesystem_usage(path: Path) -> FilesystemUsage:
+    st = os.statvfs(path)
+    # f_bavail: what an unprivileged writer (postgres) can still use; the root reserve does not help it.
+    return FilesystemUsage(total_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)
+
+
+def allocate_file(path: Path, size: int) -> None:
+    """Create ``path`` holding ``size`` bytes of real blocks, at once where the filesystem allows."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if exc.errno not in (95,):  # EOPNOTSUPP: fall back to writing zeros
+                raise
+            chunk = b"\0" * (1 << 20)
+            written = 0
+            while written < size:
+                written += os.write(fd, chunk[: min(len(chunk), size - written)])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_file(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def container_path_on_host(attrs: dict[str, Any], path: str) -> Path:
+    """Where ``path`` inside a container lives on the host.
+
+    A path under a bind mount or volume maps to its source (reachable whether
+    or not the container runs); any other path is in the container's own
+    filesystem: through /proc/PID/root while it runs, its overlay upper
+    directory when it is stopped.
+    """
+    inner = Path(path)
+    for mount in sorted(attrs.get("Mounts") or [], key=lambda m: len(m["Destination"]), reverse=True):
+        dest = Path(mount["Destination"])
+        if inner == dest or dest in inner.parents:
+            return Path(mount["Source"]) / inner.relative_to(dest)
+    pid = (attrs.get("State") or {}).get("Pid") or 0
+    if pid:
+        return Path(f"/proc/{pid}/root") / inner.relative_to("/")
+    upper = ((attrs.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
+    if upper:
+        return Path(upper) / inner.relative_to("/")
+    raise BackendError(f"cannot reach {path} of container {attrs.get('Name', '?')} from the host")
