@@ -42,6 +42,9 @@ class LoadSpec:
     requests: tuple[RequestSpec, ...]
     timeout_s: float = 2.0
     ramp_s: float = 0.0
+    # Connections opened before the load starts; more are opened when every one is
+    # busy (real users do not queue behind each other), up to max_connections.
     connections: int = 64
+    max_connections: int = 1000
     users: UserDistribution = UserDistribution()
     seed: int = 0

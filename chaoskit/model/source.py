@@ -1,0 +1,213 @@
+"""YAML text -> a tree of values that remember their key path and line, variables substituted.
+
+PyYAML's ``yaml.compose`` keeps each node's ``start_mark``; we walk the nodes
+ourselves (scalars are still resolved by PyYAML's SafeLoader, so ``10`` is an
+int and ``yes`` stays a string as in YAML 1.1 safe loading) and record, for
+every value, the path (``method[1].params.latency``) and the line of its key,
+which is where a person looks when a problem names it.
+
+Variables: ``${name}`` in any string is replaced by the variable's value; a
+string that is exactly ``${name}`` takes the value with its type (so
+``latency_ms: ${latency}`` with ``latency: 300`` is the integer 300); ``$${``
+is a literal ``${``. Values come from the file's ``variables:`` block,
+overridden by the CLI's ``--var k=v`` (parsed as YAML scalars).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from chaoskit.errors import Problem
+
+__all__ = ["Located", "parse_cli_vars", "read_source"]
+
+_VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_MAX_DEPTH = 64  # an alias loop or absurd nesting is a problem, not a RecursionError
+
+
+@dataclass(frozen=True)
+class Located:
+    """A value from the file: ``dict[str, Located]``, ``list[Located]`` or a scalar, with its place."""
+
+    value: Any
+    path: str
+    line: int | None
+    # Whether the string came (in whole or part) from a variable: messages then show what it became.
+    substituted: bool = field(default=False, compare=False)
+    # An undefined variable was already reported here: further complaints about this value are noise.
+    broken: bool = field(default=False, compare=False)
+
+    def child_path(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def plain(self) -> Any:
+        """The value with positions stripped (dicts, lists, scalars)."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def parse_cli_vars(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["latency=300", "api=http://x"]`` -> ``{"latency": 300, "api": "http://x"}``.
+
+    Values are read as YAML scalars (``300`` is an int, ``true`` a bool); anything
+    that is not a scalar stays the string given. ``ValueError`` for a pair without ``=``.
+    """
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not _VARIABLE_NAME.match(name):
+            raise ValueError(f"--var expects NAME=VALUE, got {pair!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            value = raw
+        result[name] = value if isinstance(value, (str, int, float, bool)) or value is None else raw
+    return result
+
+
+def read_source(text: str, source: str, overrides: Mapping[str, Any] | None = None) -> tuple[Located | None, dict[str, Any], list[Problem]]:
+    """Parse ``text``; returns the located root, the variables in force, and every problem found."""
+    problems: list[Problem] = []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part) or str(exc)
+        return None, {}, [Problem(source, line, "", f"not valid YAML: {detail}")]
+    if root is None:
+        return None, {}, [Problem(source, None, "", "the file is empty; expected a mapping with title, steady_state and method")]
+    walker = _Walker(source, problems)
+    if not isinstance(root, yaml.MappingNode):
+        return None, {}, [Problem(source, root.start_mark.line + 1, "", "expected a mapping (title:, steady_state:, method:, ...) at the top")]
+
+    entry = next(((k, v) for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "variables"), None)
+    variables = walker.variables(entry, overrides or {})
+    walker.variables_in_force = variables
+    located = walker.walk(root, "", 1, 0)
+    return located, variables, problems
+
+
+class _Walker:
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        self.variables_in_force: dict[str, Any] | None = None  # None while reading the variables block
+        self.variables_block: Located | None = None  # walked once, without substitution
+        self._constructor = yaml.SafeLoader("")
+
+    def problem(self, line: int | None, key: str, message: str) -> None:
+        self.problems.append(Problem(self.source, line, key, message))
+
+    def variables(self, entry: tuple[yaml.Node, yaml.Node] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        declared: dict[str, Any] = {}
+        node = entry[1] if entry is not None else None
+        if entry is not None:
+            block = self.walk(entry[1], "variables", entry[0].start_mark.line + 1, 1)
+            self.variables_block = block
+            if isinstance(block.value, dict):
+                for name, item in block.value.items():
+                    if not _VARIABLE_NAME.match(name):
+                        self.problem(item.line, item.path, "expected a variable name of letters, digits, _ . - (not starting with a digit)")
+                    elif isinstance(item.value, (dict, list)):
+                        self.problem(item.line, item.path, "expected a scalar value (string, number, boolean) or null for 'must be given with --var'")
+                    else:
+                        declared[name] = item.value
+            elif block.value is not None:
+                self.problem(block.line, "variables", "expected a mapping of variable names to default values")
+        for name in overrides:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                self.problem(None, f"--var {name}", f"not declared in the file's variables: block (declared: {known})")
+        merged = {**declared, **{k: v for k, v in overrides.items() if k in declared}}
+        for name, value in merged.items():
+            if value is None and name not in overrides:
+                line = next((i.line for k, i in block.value.items() if k == name), None) if node is not None else None
+                self.problem(line, f"variables.{name}", f"has no default; give it with --var {name}=VALUE")
+        return merged
+
+    def walk(self, node: yaml.Node, path: str, line: int, depth: int) -> Located:
+        if depth > _MAX_DEPTH:
+            self.problem(line, path, f"nested deeper than {_MAX_DEPTH} levels (an alias loop?)")
+            return Located(None, path, line)
+        if isinstance(node, yaml.MappingNode):
+            explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            self._constructor.flatten_mapping(node)  # resolves YAML merge keys (<<): merged pairs come first
+            merged = len(node.value) - explicit
+            entries: dict[str, Located] = {}
+            from_merge: set[str] = set()
+            for index, (key_node, value_node) in enumerate(node.value):
+                key_line = key_node.start_mark.line + 1
+                key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                if not isinstance(key, str):
+                    self.problem(key_line, path, f"expected a string key, got {key_node.value!r}"[:200])
+                    continue
+                child_path = f"{path}.{key}" if path else key
+                # An explicit key may override one merged in by <<; two explicit ones are a mistake.
+                if key in entries and index >= merged and key not in from_merge:
+                    self.problem(key_line, child_path, f"duplicate key (first at line {entries[key].line})")
+                    continue
+                if index < merged:
+                    from_merge.add(key)
+                else:
+                    from_merge.discard(key)
+                if depth == 0 and key == "variables" and self.variables_block is not None:
+                    # Defaults are taken literally: a variable does not refer to another.
+                    entries[key] = Located(self.variables_block.value, child_path, key_line)
+                    continue
+                entries[key] = self.walk(value_node, child_path, key_line, depth + 1)
+            return Located(entries, path, line)
+        if isinstance(node, yaml.SequenceNode):
+            items = [self.walk(item, f"{path}[{i}]", item.start_mark.line + 1, depth + 1) for i, item in enumerate(node.value)]
+            return Located(items, path, line)
+        value = self._scalar(node)
+        if isinstance(value, str) and self.variables_in_force is not None and "$" in value:
+            return self._substitute(value, path, line)
+        return Located(value, path, line)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.problem(node.start_mark.line + 1, "", f"bad scalar: {exc}")
+            return None
+
+    def _substitute(self, text: str, path: str, line: int) -> Located:
+        assert self.variables_in_force is not None
+        whole = _VARIABLE.fullmatch(text)
+        if whole and whole.group(1) is not None:
+            name = whole.group(1).strip()
+            if name not in self.variables_in_force:
+                self._undefined(name, path, line)
+                return Located(text, path, line, substituted=True, broken=True)
+            return Located(self.variables_in_force[name], path, line, substituted=True)
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1) is None:
+                return "${"  # $${ escapes a literal ${
+            name = match.group(1).strip()
+            if name not in self.variables_in_force:  # type: ignore[operator]
+                self._undefined(name, path, line)
+                return match.group(0)
+            value = self.variables_in_force[name]  # type: ignore[index]
+            return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+        before = len(self.problems)
+        result = _VARIABLE.sub(replace, text)
+        return Located(result, path, line, substituted=result != text, broken=len(self.problems) != before)
+
+    def _undefined(self, name: str, path: str, line: int) -> None:
+        known = ", ".join(sorted(self.variables_in_force or {})) or "none"
+        self.problem(line, path, f"undefined variable ${{{name}}}; declare it under variables: (defined: {known})")

@@ -1,0 +1,303 @@
+"""Verdicts: observations in, a verdict with its reasons out. Pure (no clock, no I/O).
+
+Exit codes (``chaoskit run`` exits with the verdict's; CI gates on them)::
+
+    0  TOLERATED      the steady state held during the fault and after it
+    1  FAILURE        a hypothesis was violated while the fault was applied
+    2  (usage)        bad command line or invalid experiment file: nothing ran
+    3  NOT_RECOVERED  held during the fault, but not back within the recovery budget
+    4  ABORTED        the steady state did not hold before the fault (nothing was
+                      injected), or a signal / stop condition ended the run
+    5  INCONCLUSIVE   the measurement itself was not valid (the load generator fell
+                      behind, no observations, a comparison too uncertain to call)
+    6  ERROR          chaoskit could not run the experiment (engine down, apply failed...)
+
+The rule, in order (the first that applies decides):
+
+1. chaoskit could not run it -> ERROR.
+2. interrupted (signal) -> ABORTED.
+3. the baseline did not hold -> ABORTED ("never inject into a system that is
+   already failing"); no baseline observation at all -> INCONCLUSIVE.
+4. the run's measurement was invalid (``measurement_problems``) -> INCONCLUSIVE.
+5. any check violated during the fault -> FAILURE: the earliest violation,
+   naming the hypothesis and probe, seconds after the fault was applied, and
+   the value against its baseline.
+6. a check whose judgement was itself inconclusive during the fault (a
+   confidence interval straddling the tolerance, no baseline for a relative
+   tolerance) -> INCONCLUSIVE. A *conclusive* violation by another probe still
+   wins (rule 5): uncertainty about one probe does not hide a clear failure.
+7. not back within the recovery budget -> NOT_RECOVERED (the steady state must
+   hold from some moment on until the end of the recovery observations).
+8. otherwise TOLERATED.
+
+Game days combine several verdicts with :func:`combine`: the worst wins, in
+this order (worst first): NOT_RECOVERED, FAILURE, ERROR, ABORTED,
+INCONCLUSIVE, TOLERATED. A fault that outlasts its revert is the worst finding
+about the system; a failure during the fault next; then runs that could not
+tell (errors before refusals before uncertain measurements). An empty game day
+is INCONCLUSIVE: nothing was checked, so nothing passed.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "EXIT_USAGE",
+    "SEVERITY",
+    "Observations",
+    "Outcome",
+    "Phase",
+    "ProbeResult",
+    "Verdict",
+    "Violation",
+    "combine",
+    "decide",
+]
+
+EXIT_USAGE = 2
+
+
+class Verdict(enum.Enum):
+    TOLERATED = 0
+    FAILURE = 1
+    NOT_RECOVERED = 3
+    ABORTED = 4
+    INCONCLUSIVE = 5
+    ERROR = 6
+
+    @property
+    def exit_code(self) -> int:
+        return self.value
+
+    @classmethod
+    def from_exit_code(cls, code: int) -> Verdict:
+        return cls(code)
+
+
+# Worst first; see the module docstring for why.
+SEVERITY: tuple[Verdict, ...] = (
+    Verdict.NOT_RECOVERED,
+    Verdict.FAILURE,
+    Verdict.ERROR,
+    Verdict.ABORTED,
+    Verdict.INCONCLUSIVE,
+    Verdict.TOLERATED,
+)
+
+
+class Phase(enum.StrEnum):
+    WARMUP = "warmup"
+    BASELINE = "baseline"
+    FAULT = "fault"
+    RECOVERY = "recovery"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One evaluation of one probe's checks at time ``t`` (seconds on the run's clock).
+
+    ``value`` / ``baseline`` are what the reasons quote (for a load probe, the
+    window's p99 and the baseline's). ``interval`` is the confidence interval of
+    the shift against the baseline when a statistical comparison was made.
+    ``inconclusive`` means the judgement could not be made either way.
+    """
+
+    probe: str
+    phase: Phase
+    t: float
+    ok: bool
+    value: Any = None
+    baseline: Any = None
+    detail: str = ""
+    hypothesis: str = ""
+    interval: tuple[float, float] | None = None
+    inconclusive: bool = False
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Everything the verdict needs from a run; times are on the same clock as ``ProbeResult.t``."""
+
+    results: tuple[ProbeResult, ...]
+    fault_applied_at: float | None = None  # None: no fault was applied
+    reverted_at: float | None = None
+    recovery_budget_s: float = 0.0
+    error: str | None = None  # chaoskit could not run it
+    interrupted: str | None = None  # a signal ended the run
+    stopped_by: str | None = None  # a stop condition ended the fault early (reported, not a verdict)
+    measurement_problems: tuple[str, ...] = ()  # e.g. "load generator behind: 61% of target rate at t=12s"
+    # When the measurement module computed these from its own windows, they take precedence.
+    time_to_detect_s: float | None = None
+    time_to_recover_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    probe: str
+    hypothesis: str
+    phase: Phase
+    after_fault_s: float | None  # seconds after the fault was applied
+    value: Any
+    baseline: Any
+    detail: str
+    interval: tuple[float, float] | None = None
+
+    def describe(self) -> str:
+        who = f"hypothesis {self.hypothesis!r}, probe {self.probe!r}" if self.hypothesis else f"probe {self.probe!r}"
+        when = f" {self.after_fault_s:.1f}s after the fault was applied" if self.after_fault_s is not None else ""
+        text = f"{who} violated{when}"
+        against = _against_baseline(self.value, self.baseline)
+        if against:
+            text += f": {against}"
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.interval is not None:
+            text += f"; shift vs baseline CI [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
+        return text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    violations: tuple[Violation, ...] = ()
+    time_to_detect_s: float | None = None
+    time_to_recover_s: float | None = None
+    stopped_by: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    @property
+    def summary(self) -> str:
+        return f"{self.verdict.name}: {self.reasons[0]}" if self.reasons else self.verdict.name
+
+
+def decide(obs: Observations) -> Outcome:
+    """Apply the rule of the module docstring to one run's observations."""
+    stopped = obs.stopped_by
+
+    def outcome(verdict: Verdict, reasons: Sequence[str], **kw: Any) -> Outcome:
+        extra = [f"stop condition fired: {stopped}"] if stopped and verdict is not Verdict.ABORTED else []
+        return Outcome(verdict, tuple(reasons) + tuple(extra), stopped_by=stopped, **kw)
+
+    if obs.error:
+        return outcome(Verdict.ERROR, [f"chaoskit could not run the experiment: {obs.error}"])
+    if obs.interrupted:
+        return outcome(Verdict.ABORTED, [f"interrupted: {obs.interrupted}"])
+
+    baseline = [r for r in obs.results if r.phase is Phase.BASELINE]
+    broken = [r for r in baseline if not r.ok and not r.inconclusive]
+    if broken:
+        reasons = [f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}" for r in _first_per_probe(broken)]
+        return outcome(Verdict.ABORTED, reasons, violations=tuple(_violation(r, obs) for r in _first_per_probe(broken)))
+    if not baseline:
+        return outcome(Verdict.INCONCLUSIVE, ["no baseline observation, so nothing to compare the fault with"])
+    if any(r.inconclusive for r in baseline):
+        unsure = sorted({r.probe for r in baseline if r.inconclusive})
+        return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unsure)}"])
+
+    if obs.measurement_problems:
+        return outcome(Verdict.INCONCLUSIVE, [f"the measurement is not valid: {p}" for p in obs.measurement_problems])
+
+    during = sorted((r for r in obs.results if r.phase is Phase.FAULT), key=lambda r: r.t)
+    violated = [r for r in during if not r.ok and not r.inconclusive]
+    if violated:
+        violations = tuple(_violation(r, obs) for r in _first_per_probe(violated))
+        ttd = obs.time_to_detect_s if obs.time_to_detect_s is not None else violations[0].after_fault_s
+        return outcome(Verdict.FAILURE, [v.describe() for v in violations], violations=violations, time_to_detect_s=ttd)
+    if not during and obs.fault_applied_at is not None:
+        return outcome(Verdict.INCONCLUSIVE, ["no observation while the fault was applied"])
+    unsure = [r for r in during if r.inconclusive]
+    if unsure:
+        reasons = [f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}" for r in _first_per_probe(unsure)]
+        return outcome(Verdict.INCONCLUSIVE, reasons)
+
+    ttr, recovery_reason = _time_to_recover(obs)
+    if recovery_reason is not None:
+        return outcome(Verdict.NOT_RECOVERED, [recovery_reason], time_to_recover_s=ttr)
+    return outcome(
+        Verdict.TOLERATED,
+        ["the steady state held during the fault" + (f" and was back {ttr:.1f}s after the revert" if ttr is not None else "")],
+        time_to_recover_s=ttr,
+    )
+
+
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
+    """A game day's verdict: the worst of its experiments' (``SEVERITY``); none at all is INCONCLUSIVE."""
+    given = set(verdicts)
+    if not given:
+        return Verdict.INCONCLUSIVE
+    return next(v for v in SEVERITY if v in given)
+
+
+def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
+    """(time to recover, reason it did not) from recovery-phase results.
+
+    Recovered at the first moment after which every later recovery result is
+    ok; within budget if that is no later than ``recovery_budget_s`` after the
+    revert. A recovery probe that stayed inconclusive counts as not recovered.
+    """
+    recovery = sorted((r for r in obs.results if r.phase is Phase.RECOVERY), key=lambda r: r.t)
+    origin = obs.reverted_at
+    if obs.time_to_recover_s is not None:
+        ttr = obs.time_to_recover_s
+        if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
+            return ttr, f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget"
+        return ttr, None
+    if not recovery:
+        if obs.recovery_budget_s > 0:
+            return None, f"no observation in the {obs.recovery_budget_s:g}s recovery phase, so recovery is not shown"
+        return None, None
+    start = origin if origin is not None else recovery[0].t
+    last_bad = max((i for i, r in enumerate(recovery) if not r.ok), default=None)
+    if last_bad is None:
+        return max(0.0, recovery[0].t - start), None  # back when first looked at
+    if last_bad == len(recovery) - 1:
+        r = recovery[-1]
+        budget = f"{obs.recovery_budget_s:g}s budget" if obs.recovery_budget_s else "recovery phase"
+        return None, f"not back within the {budget}: probe {r.probe!r} still failing at the end ({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})"
+    back_at = recovery[last_bad + 1].t
+    ttr = max(0.0, back_at - start)
+    if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
+        return ttr, f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget"
+    return ttr, None
+
+
+def _first_per_probe(results: Iterable[ProbeResult]) -> list[ProbeResult]:
+    """The earliest result of each probe, ordered by time (so the first reason is the first break)."""
+    first: dict[str, ProbeResult] = {}
+    for r in sorted(results, key=lambda r: r.t):
+        first.setdefault(r.probe, r)
+    return list(first.values())
+
+
+def _violation(r: ProbeResult, obs: Observations) -> Violation:
+    after = r.t - obs.fault_applied_at if obs.fault_applied_at is not None and r.phase is not Phase.BASELINE else None
+    return Violation(r.probe, r.hypothesis, r.phase, after, r.value, r.baseline, r.detail, r.interval)
+
+
+def _against_baseline(value: Any, baseline: Any) -> str:
+    """``0.84 vs baseline 0.12 (x7.00, +0.72)``, or just the value when there is no numeric baseline."""
+    if value is None:
+        return ""
+    if _is_number(value) and _is_number(baseline):
+        text = f"{value:.4g} vs baseline {baseline:.4g}"
+        if baseline != 0:
+            text += f" (x{value / baseline:.2f}, {value - baseline:+.4g})"
+        else:
+            text += f" ({value - baseline:+.4g})"
+        return text
+    if baseline is not None:
+        return f"{value!r} vs baseline {baseline!r}"
+    return f"{value!r}"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
