@@ -176,7 +176,9 @@ main() {
     toxiproxy_image
     project_images
     case "$job" in
-        gameday) exec "$VENV/bin/chaoskit" gameday "$ROOT/experiments/gameday.yaml" "$@" ;;
+        gameday)
+            "$ROOT/compose/stack.sh" up
+            exec "$VENV/bin/chaoskit" gameday "$ROOT/experiments/gameday.yaml" "$@" ;;
         test) exec "$VENV/bin/python" -m pytest "$@" ;;
     esac
 }

@@ -83,3 +83,218 @@ def doctor(docker_host: str | None, toxiproxy_url: str) -> None:
     report = {"docker": engine.version().get("Version"), "docker_api": engine.version().get("ApiVersion"),
               "toxiproxy": ToxiproxyClient(toxiproxy_url).version()}
     click.echo(json.dumps(report))
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, Any]:
+    from chaoskit.model.source import parse_cli_vars
+
+    try:
+        return parse_cli_vars(pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--var") from exc
+
+
+def _load(path: str, variables: dict[str, Any]):
+    from chaoskit.faults.catalogue import signatures
+    from chaoskit.model.loader import load_experiment
+
+    return load_experiment(path, variables=variables, fault_params=signatures())
+
+
+VAR_OPTION = click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+                          help="Override a variable of the experiment file (repeatable).")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@VAR_OPTION
+@handle_errors
+def validate(files: tuple[str, ...], variables: tuple[str, ...]) -> None:
+    """Validate experiment files without touching anything; every problem names file:line and key."""
+    overrides = _parse_vars(variables)
+    invalid = 0
+    for path in files:
+        try:
+            experiment = _load(path, overrides)
+        except ExperimentInvalid as exc:
+            invalid += 1
+            for problem in exc.problems:
+                click.echo(f"chaoskit: invalid: {problem}", err=True)
+            continue
+        click.echo(f"ok: {path}: {experiment.title} ({len(experiment.method)} fault step(s), "
+                   f"{len(experiment.steady_state.probes)} probe(s))")
+    if invalid:
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+def faults() -> None:
+    """List the fault catalogue: every fault type with its parameters."""
+    from chaoskit.faults.catalogue import CATALOGUE
+
+    for kind, cls in CATALOGUE.items():
+        sig = cls.signature
+        target = {"required": "target: required", "optional": "target: optional (host without)",
+                  "none": "no target"}[sig.target]
+        click.echo(f"{kind}  [{target}]")
+        click.echo(f"    {sig.doc}")
+        for spec in sig.params:
+            click.echo(f"    - {spec.describe()}")
+        for group in sig.one_of:
+            click.echo(f"    (exactly one of: {', '.join(group)})")
+
+
+@main.command()
+@click.argument("selector")
+@click.option("--project", default=None, help="Compose project to scope a service selector to.")
+@click.option("--seed", type=int, default=None, help="Seed for count/percent picks (same seed, same pick).")
+@click.option("--docker-host", default=None, help="Docker engine URL (default: DOCKER_HOST or the local socket).")
+@handle_errors
+def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None) -> None:
+    """Show what SELECTOR resolves to now, e.g. 'service=api count=1 max_fraction=0.5'."""
+    from chaoskit.adapters.backends import Backends
+    from chaoskit.errors import TargetNotFound
+    from chaoskit.run.observe import resolve
+    from chaoskit.targets.selector import parse_selector
+
+    try:
+        parsed = parse_selector(selector)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="SELECTOR") from exc
+    try:
+        selection = resolve(Backends(docker_host), parsed, project, seed)
+    except TargetNotFound as exc:
+        click.echo(f"chaoskit: no target: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for container in selection.chosen:
+        click.echo(container.describe())
+    click.echo(f"{len(selection.chosen)} of {selection.candidates} candidate(s)", err=True)
+    for note in selection.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _default_journal_path(experiment_path: str) -> str:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return str(Path("journals") / f"{Path(experiment_path).stem}-{stamp}.json")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@VAR_OPTION
+@click.option("--dry-run", is_flag=True, help="Validate, resolve targets and show the plan; apply nothing.")
+@click.option("--journal", "journal_path", default=None, metavar="PATH",
+              help="Where to write the run's journal (default: journals/NAME-TIMESTAMP.json).")
+@click.option("--seed", type=int, default=None, help="Seed for target selection (default: drawn and recorded).")
+@click.option("--ledger", "ledger_path", default=None, metavar="PATH",
+              help="Rollback ledger (default: $CHAOSKIT_LEDGER or /var/lib/chaoskit/ledger.jsonl).")
+@handle_errors
+def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str | None, seed: int | None,
+        ledger_path: str | None) -> None:
+    """Run one experiment: baseline, fault, revert, recovery; exit with the verdict's code.
+
+    Faults are recorded in the ledger before they are applied; Ctrl-C or
+    SIGTERM reverts them and still writes the journal.
+    """
+    from chaoskit.run.session import plan_experiment, run_experiment
+
+    experiment = _load(file, _parse_vars(variables))
+    if dry_run:
+        for line in plan_experiment(experiment, seed=seed, ledger_path=ledger_path):
+            click.echo(line)
+        return
+    outcome = run_experiment(experiment, journal_path=journal_path or _default_journal_path(file), seed=seed,
+                             ledger_path=ledger_path, live=sys.stderr.isatty())
+    click.echo(f"{outcome.verdict.verdict.name}: {experiment.title}")
+    for reason in outcome.verdict.reasons:
+        click.echo(f"  {reason}")
+    click.echo(f"journal: {outcome.journal_path}")
+    sys.exit(outcome.verdict.exit_code)
+
+
+@main.command()
+@click.option("--ledger", "ledger_path", default=None, metavar="PATH",
+              help="Rollback ledger (default: $CHAOSKIT_LEDGER or /var/lib/chaoskit/ledger.jsonl).")
+@handle_errors
+def rollback(ledger_path: str | None) -> None:
+    """Revert every fault a crashed or killed run left applied. Safe to run twice."""
+    from chaoskit.run.session import rollback_pending
+
+    reverted, failed = rollback_pending(ledger_path)
+    for line in reverted:
+        click.echo(f"reverted: {line}")
+    for line in failed:
+        click.echo(f"chaoskit: error: still applied: {line}", err=True)
+    if not reverted and not failed:
+        click.echo("nothing to roll back")
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@VAR_OPTION
+@click.option("--now", is_flag=True, help="Run at once even if the file has a cron schedule.")
+@click.option("--journal-dir", default=None, metavar="DIR",
+              help="Where the journals go (default: journals/gameday-TIMESTAMP/).")
+@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in ERROR.")
+@click.option("--ledger", "ledger_path", default=None, metavar="PATH", help="Rollback ledger.")
+@handle_errors
+def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str | None,
+            continue_on_error: bool | None, ledger_path: str | None) -> None:
+    """Run a game day: the experiments FILE lists, in order, then a table of verdicts and a report.
+
+    Continues past FAILURE, stops on ERROR (unless --continue-on-error), and
+    on Ctrl-C reverts the running experiment's faults and ends the day. With a
+    cron `schedule:` in FILE it waits for the next time it fires (--now: don't).
+    Exits with the worst verdict's code.
+    """
+    import dataclasses
+    import time
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from chaoskit.run.session import run_experiment
+    from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
+
+    overrides = _parse_vars(variables)
+    day = load_gameday(file, overrides)
+    if continue_on_error is not None:
+        day = dataclasses.replace(day, continue_on_error=continue_on_error)
+    experiments = [(entry, _load(str(entry.experiment), {**overrides, **entry.variables})) for entry in day.entries]
+    if day.schedule and not now:
+        fire = next_fire(day.schedule, datetime.now().astimezone())
+        click.echo(f"{day.title}: waiting for {fire.isoformat()} ({day.schedule})", err=True)
+        time.sleep(max(0.0, (fire - datetime.now().astimezone()).total_seconds()))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(journal_dir or Path("journals") / f"gameday-{stamp}")
+    loaded = {entry.experiment: experiment for entry, experiment in experiments}
+
+    def run_entry(entry, journal_path: Path) -> EntryResult:
+        experiment = loaded[entry.experiment]
+        click.echo(f"-> {experiment.title}", err=True)
+        outcome = run_experiment(experiment, journal_path, seed=entry.seed, ledger_path=ledger_path,
+                                 live=sys.stderr.isatty())
+        return EntryResult(entry, outcome.verdict.verdict, outcome.verdict.reasons, journal_path, experiment.title)
+
+    def show(result: EntryResult) -> None:
+        click.echo(f"   {result.verdict.name}: {result.reasons[0] if result.reasons else ''}", err=True)
+
+    verdict, results, journal = run_gameday(day, out_dir, run_entry, on_result=show)
+    _verdict_table(day.title, results)
+    click.echo(f"game day verdict: {verdict.name}  (journal: {journal})")
+    sys.exit(verdict.exit_code)
+
+
+def _verdict_table(title: str, results: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("experiment", "verdict", "why"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        table.add_row(r.title, r.verdict.name, r.reasons[0] if r.reasons else "")
+    Console(width=160).print(table)

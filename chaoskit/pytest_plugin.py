@@ -1,0 +1,68 @@
+"""chaoskit's pytest plugin (entry point ``pytest11``): resilience checks inside a project's own tests.
+
+    def test_cache_outage_is_tolerated(chaoskit_run):
+        outcome = chaoskit_run("experiments/cache-down.yaml", vars={"rate": 100})
+        assert outcome.tolerated, outcome.summary
+
+``chaoskit_run`` runs an experiment exactly as ``chaoskit run`` does (ledger,
+journal, verdict) with a ledger of its own per test, and at teardown reverts
+anything still recorded there, whatever happened in the test. Mark such tests
+``@pytest.mark.chaoskit`` to select them (``pytest -m chaoskit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaoskit.faults.catalogue import signatures
+from chaoskit.model.loader import load_experiment
+from chaoskit.run.session import rollback_pending, run_experiment
+from chaoskit.run.verdict import Outcome, Verdict
+
+__all__ = ["ChaosResult", "chaoskit_run"]
+
+
+@dataclass(frozen=True)
+class ChaosResult:
+    outcome: Outcome
+    journal: Path
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
+
+    @property
+    def tolerated(self) -> bool:
+        return self.outcome.verdict is Verdict.TOLERATED
+
+    @property
+    def summary(self) -> str:
+        """The verdict and every reason, for assertion messages."""
+        return "; ".join([self.outcome.verdict.name, *self.outcome.reasons]) + f" (journal: {self.journal})"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "chaoskit: a resilience check that injects faults through chaoskit")
+
+
+@pytest.fixture
+def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
+    """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
+    ledger = tmp_path / "chaoskit-ledger.jsonl"
+
+    def run(path: str | Path, vars: Mapping[str, Any] | None = None, seed: int | None = None) -> ChaosResult:
+        experiment = load_experiment(path, variables=dict(vars or {}), fault_params=signatures())
+        journal = tmp_path / f"{Path(path).stem}.journal.json"
+        outcome = run_experiment(experiment, journal, seed=seed, ledger_path=str(ledger))
+        return ChaosResult(outcome.verdict, journal)
+
+    yield run
+    if ledger.exists():
+        _, failed = rollback_pending(str(ledger))
+        if failed:
+            pytest.fail(f"chaoskit could not revert: {'; '.join(failed)}; run `chaoskit rollback --ledger {ledger}`")

@@ -1,0 +1,335 @@
+"""The run loop: preflight, warm-up, baseline, fault, revert, recovery. Phases and events, no policy.
+
+Policy lives elsewhere: whether the steady state held is judged by the
+probes' tolerances, and the verdict by :mod:`chaoskit.run.verdict`. This
+module only sequences, observes and records. Two invariants:
+
+* a fault is recorded in the ledger (fsync'd) before it is applied, and
+  marked reverted only after its revert returned;
+* whatever happens after the first fault is applied (an error, a stop
+  condition, SIGINT, SIGTERM), every applied fault is reverted and the
+  journal is written.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaoskit.adapters.backends import Backends
+from chaoskit.errors import Aborted, ChaoskitError, RevertFailed
+from chaoskit.faults.base import Fault, TargetRef
+from chaoskit.faults.catalogue import build
+from chaoskit.log import get_logger
+from chaoskit.measure.buckets import Bucket
+from chaoskit.model.experiment import Experiment, FaultStep
+from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
+from chaoskit.model.stop import MetricStop, ProbeStop
+from chaoskit.model.tolerance import Judgement, evaluate_checks
+from chaoskit.report.journal import Journal
+from chaoskit.run.interrupts import signals_abort
+from chaoskit.run.ledger import FaultRecord, Ledger
+from chaoskit.run.observe import OBSERVABLE, observe, resolve
+from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
+
+__all__ = ["Runner", "PlannedFault"]
+
+log = get_logger("chaoskit.run")
+
+# Recovery counts as done once every probe holds this many observations in a row.
+SETTLE_OBSERVATIONS = 3
+
+
+@dataclass
+class PlannedFault:
+    step: FaultStep
+    fault: Fault
+    ledger_id: str | None = None
+    applied_at: float | None = None
+    reverted_at: float | None = None
+
+
+@dataclass
+class Runner:
+    experiment: Experiment
+    backends: Backends
+    ledger: Ledger
+    journal: Journal
+    load: Any = None  # a chaoskit.measure LoadGenerator, or None for probe-only experiments
+    seed: int | None = None
+    probe_interval_s: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    progress: Callable[[str, float, Bucket | None], None] = lambda phase, elapsed, window: None
+    planned: list[PlannedFault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._t0 = self.clock()
+        self._observations: list[ProbeResult] = []
+        # (phase, probe, numeric subjects) of each observation: what relative tolerances compare with.
+        self._subjects: list[tuple[str, str, dict[str, float]]] = []
+        self._baseline_subjects: dict[str, dict[str, Any]] = {}
+        self._stopped_by: str | None = None
+
+    def elapsed(self) -> float:
+        return self.clock() - self._t0
+
+    # -- preflight ---------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger."""
+        self.ledger.require_clean()
+        seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
+        self.seed = seed
+        rng = random.Random(seed)
+        project = self.experiment.environment.compose_project
+        for probe in self.experiment.steady_state.probes:
+            if isinstance(probe, SampleProbe):
+                raise ChaoskitError(f"probe {probe.name!r}: type {probe.type} is not implemented yet by this chaoskit")
+        for step in self.experiment.method:
+            targets: list[TargetRef | None] = [None]
+            if step.target is not None:
+                selection = resolve(self.backends, step.target, project, rng)
+                targets = [TargetRef(c.id, c.name) for c in selection.chosen]
+                for note in selection.notes:
+                    log.info("target.capped", step=step.label, note=note)
+            for target in targets:
+                fault = build(step.fault, step.params, target)
+                fault.prepare(self.backends)
+                self.planned.append(PlannedFault(step, fault))
+        self.journal.event("run.planned", seed=seed, faults=[p.fault.describe() for p in self.planned])
+
+    # -- the run -----------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Run every phase and return the verdict; the journal is complete whatever happens."""
+        error: str | None = None
+        aborted: str | None = None
+        revert_done_at: float | None = None
+        with signals_abort():
+            try:
+                self.preflight()
+                if self.load is not None:
+                    self.load.start()
+                self._phase("warmup", self.experiment.phases.warmup, judge=False)
+                base_start = self.elapsed()
+                self._phase("baseline", self.experiment.phases.baseline)
+                self._baseline_subjects = self._baseline_values()
+                if self._held_since(base_start):
+                    self._fault_phase()
+                    revert_done_at = self._revert_all()
+                    self._recovery()
+            except Aborted as exc:
+                aborted = str(exc)
+            except ChaoskitError as exc:
+                error = str(exc)
+                log.error("run.error", error=error)
+            finally:
+                try:
+                    revert_done_at = self._revert_all() if any(p.applied_at is not None and p.reverted_at is None
+                                                               for p in self.planned) else revert_done_at
+                except RevertFailed as exc:
+                    error = f"{exc}; run `chaoskit rollback` to retry"
+                if self.load is not None:
+                    self.load.stop()
+        applied = [p.applied_at for p in self.planned if p.applied_at is not None]
+        facts = Observations(
+            results=tuple(self._observations), fault_applied_at=min(applied) if applied else None,
+            reverted_at=revert_done_at, recovery_budget_s=self.experiment.phases.recovery, error=error,
+            interrupted=aborted, stopped_by=self._stopped_by, measurement_problems=self._measurement_problems(),
+        )
+        outcome = decide(facts)
+        self.journal.finish(outcome, facts, load=self.load)
+        return outcome
+
+    def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None) -> None:
+        """Observe every probe each interval for ``seconds``; ``on_tick`` returning True ends the phase early."""
+        self.journal.event("phase.started", phase=name)
+        log.info("phase.started", phase=name, seconds=seconds)
+        end = self.clock() + seconds
+        while True:
+            now = self.clock()
+            if now >= end:
+                break
+            if judge:
+                self._observe_all(name)
+            self.progress(name, self.elapsed(), self._latest_window())
+            if on_tick is not None and on_tick(self.elapsed()):
+                break
+            self.sleep(max(0.0, min(self.probe_interval_s, end - self.clock())))
+
+    def _observe_all(self, phase: str) -> None:
+        t = self.elapsed()
+        for probe in self.experiment.steady_state.probes:
+            baseline = self._baseline_subjects.get(probe.name)
+            if isinstance(probe, LoadProbe):
+                judgement, subjects = self._judge_load(probe)
+                if judgement is None:
+                    continue
+            else:
+                reading = observe(probe, self.backends, self.experiment.environment.compose_project, baseline)
+                judgement, subjects = reading.judgement, dict(reading.subjects)
+            numeric = _numeric(subjects)
+            self._subjects.append((phase, probe.name, numeric))
+            # A single-number probe (every load probe) quotes plain numbers in reasons.
+            value: Any = next(iter(numeric.values())) if len(numeric) == 1 else numeric
+            base: Any = (next(iter(baseline.values())) if baseline and len(baseline) == 1 else baseline)
+            self._record(ProbeResult(probe=probe.name, phase=Phase(phase), t=t, ok=judgement.ok, value=value,
+                                     baseline=base, detail=judgement.reason,
+                                     hypothesis=self.experiment.steady_state.title,
+                                     inconclusive=judgement.inconclusive))
+
+    def _record(self, result: ProbeResult) -> None:
+        self._observations.append(result)
+        if not result.ok and not result.inconclusive:
+            log.warning("hypothesis.violated", phase=result.phase.value, probe=result.probe, reason=result.detail)
+        self.journal.observation(result)
+
+    def _latest_window(self) -> Bucket | None:
+        return self.load.latest_window() if self.load is not None else None
+
+    def _judge_load(self, probe: LoadProbe) -> tuple[Judgement | None, dict[str, Any]]:
+        window = self._latest_window()
+        if window is None or window.sent == 0:
+            return None, {}
+        subjects = {probe.metric: window.metric(probe.metric)}
+        return evaluate_checks(probe.checks, subjects, self._baseline_subjects.get(probe.name)), subjects
+
+    def _held_since(self, start: float) -> bool:
+        judged = [o for o in self._observations if o.t >= start and not o.inconclusive]
+        return bool(judged) and all(o.ok for o in judged)
+
+    def _baseline_values(self) -> dict[str, dict[str, Any]]:
+        """Median of each probe's numeric subjects over the baseline: what relative tolerances compare with."""
+        values: dict[str, dict[str, list[float]]] = {}
+        for phase, probe, numeric in self._subjects:
+            if phase == "baseline":
+                for subject, value in numeric.items():
+                    values.setdefault(probe, {}).setdefault(subject, []).append(value)
+        return {probe: {s: statistics.median(v) for s, v in subjects.items()} for probe, subjects in values.items()}
+
+    # -- fault, revert, recovery ---------------------------------------------
+
+    def _fault_phase(self) -> None:
+        start = self.elapsed()
+        breached_since: dict[str, float] = {}
+
+        def tick(now: float) -> bool:
+            offset = now - start
+            for planned in self.planned:
+                step = planned.step
+                if planned.applied_at is None and offset >= step.start:
+                    self._apply(planned)
+                elif (planned.reverted_at is None and planned.applied_at is not None and step.duration is not None
+                      and offset >= step.start + step.duration):
+                    self._revert(planned)
+            reason = self._stop_condition(breached_since)
+            if reason:
+                self._stopped_by = reason
+                self.journal.event("run.stopped", reason=reason)
+                log.warning("run.stopped", reason=reason)
+                return True
+            return False
+
+        tick(self.elapsed())  # faults at offset 0 go in before the first observation
+        self._phase("fault", self.experiment.phases.fault, on_tick=tick)
+
+    def _apply(self, planned: PlannedFault) -> None:
+        fault = planned.fault
+        revert = {**fault.record(), "docker_host": self.backends.docker_host,
+                  "toxiproxy_url": self.backends.toxiproxy_url}
+        planned.ledger_id = self.ledger.record_pending(
+            FaultRecord(run_id=self.journal.run_id, fault=fault.kind, revert=revert, target=fault.target_label))
+        try:
+            fault.apply(self.backends)
+        finally:
+            # Even a failed apply may have half-happened: it is reverted like any other.
+            planned.applied_at = self.elapsed()
+        self.journal.event("fault.applied", fault=fault.describe(), kind=fault.kind, token=fault.token)
+        log.info("fault.applied", fault=fault.describe())
+
+    def _revert(self, planned: PlannedFault) -> None:
+        try:
+            planned.fault.revert(self.backends)
+        except ChaoskitError as exc:
+            self.ledger.record_revert_failure(planned.ledger_id, str(exc))
+            raise RevertFailed(f"revert of '{planned.fault.describe()}' failed: {exc}") from exc
+        planned.reverted_at = self.elapsed()
+        self.ledger.mark_reverted(planned.ledger_id)
+        self.journal.event("fault.reverted", fault=planned.fault.describe(), kind=planned.fault.kind,
+                           token=planned.fault.token)
+        log.info("fault.reverted", fault=planned.fault.describe())
+
+    def _revert_all(self) -> float:
+        """Revert every applied fault, last applied first; try all before raising the first failure."""
+        failure: RevertFailed | None = None
+        for planned in reversed(self.planned):
+            if planned.applied_at is not None and planned.reverted_at is None:
+                try:
+                    self._revert(planned)
+                except RevertFailed as exc:
+                    failure = failure or exc
+        if failure:
+            raise failure
+        return self.elapsed()
+
+    def _recovery(self) -> None:
+        """Observe until every probe holds SETTLE_OBSERVATIONS rounds in a row, or the budget ends.
+
+        Ending early only saves time: the verdict reads time to recover from the observations.
+        """
+        streak: list[float] = []
+
+        def tick(now: float) -> bool:
+            last_round = self._last_round("recovery")
+            if last_round and all(o.ok for o in last_round):
+                streak.append(last_round[0].t)
+            else:
+                streak.clear()
+            return len(streak) >= SETTLE_OBSERVATIONS
+
+        self._phase("recovery", self.experiment.phases.recovery, on_tick=tick)
+
+    def _last_round(self, phase: str) -> list[ProbeResult]:
+        """The observations of the latest round in ``phase`` (every probe is observed at one time)."""
+        in_phase = [o for o in self._observations if o.phase.value == phase]
+        return [o for o in in_phase if o.t == in_phase[-1].t] if in_phase else []
+
+    def _stop_condition(self, breached_since: dict[str, float]) -> str | None:
+        window = self._latest_window()
+        now = self.elapsed()
+        for condition in self.experiment.stop_conditions:
+            if isinstance(condition, MetricStop) and window is not None and window.sent:
+                key = str(condition)
+                if condition.breached(window.metric(condition.metric)):
+                    if now - breached_since.setdefault(key, now) >= condition.for_s:
+                        return key
+                else:
+                    breached_since.pop(key, None)
+            if isinstance(condition, ProbeStop):
+                recent = [o for o in self._observations if o.probe == condition.probe and o.phase is Phase.FAULT]
+                failed = [o for o in recent if not o.ok and not o.inconclusive]
+                count = _trailing_failures(recent) if condition.consecutive else len(failed)
+                if count >= condition.failures:
+                    return str(condition)
+        return None
+
+    def _measurement_problems(self) -> tuple[str, ...]:
+        return tuple(self.load.problems()) if self.load is not None else ()
+
+
+def _trailing_failures(observations: list[ProbeResult]) -> int:
+    count = 0
+    for o in reversed(observations):
+        if o.ok or o.inconclusive:
+            break
+        count += 1
+    return count
+
+
+def _numeric(subjects: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in subjects.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -1,0 +1,124 @@
+"""Wiring for one run: the experiment, the backends, the ledger, the journal, the load and the runner.
+
+The CLI, game days and the pytest plugin all start runs through here, so a
+run started any of those ways is preflighted, recorded and reverted alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaoskit.adapters.backends import Backends
+from chaoskit.errors import ChaoskitError
+from chaoskit.faults.catalogue import from_record
+from chaoskit.log import get_logger
+from chaoskit.model.experiment import Experiment
+from chaoskit.report.journal import Journal
+from chaoskit.run.ledger import Ledger
+from chaoskit.run.runner import Runner
+from chaoskit.run.verdict import Outcome
+
+__all__ = ["RunOutcome", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
+
+log = get_logger("chaoskit.session")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    verdict: Outcome
+    journal_path: Path
+
+
+def backends_for(experiment: Experiment) -> Backends:
+    env = experiment.environment
+    return Backends(env.docker_host, env.toxiproxy_url)
+
+
+def environment_versions(backends: Backends) -> dict[str, Any]:
+    """Engine and Toxiproxy versions for the journal; one that does not answer is noted, not fatal here."""
+    versions: dict[str, Any] = {}
+    try:
+        info = backends.engine.version()
+        versions["docker"] = {"version": info.get("Version"), "api": info.get("ApiVersion")}
+    except ChaoskitError as exc:
+        versions["docker"] = {"unavailable": str(exc)}
+    try:
+        versions["toxiproxy"] = {"version": backends.toxiproxy.version(), "url": backends.toxiproxy_url}
+    except ChaoskitError as exc:
+        versions["toxiproxy"] = {"unavailable": str(exc)}
+    return versions
+
+
+def _runner(experiment: Experiment, journal_path: Path, seed: int | None, ledger_path: str | None,
+            progress: Callable[..., None] | None = None) -> Runner:
+    backends = backends_for(experiment)
+    journal = Journal(experiment, journal_path, environment=environment_versions(backends))
+    load = None
+    if experiment.load is not None:
+        from chaoskit.measure.loadgen import LoadGenerator
+
+        load = LoadGenerator(experiment.load)
+    runner = Runner(experiment, backends, Ledger(ledger_path), journal, load=load,
+                    seed=seed if seed is not None else experiment.seed)
+    if progress is not None:
+        runner.progress = progress
+    journal.bind_clock(runner.elapsed)
+    return runner
+
+
+def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:
+    """A dry run: preflight (ledger, backends, targets) and the faults it would apply; nothing is applied."""
+    runner = _runner(experiment, Path("/dev/null"), seed, ledger_path)
+    runner.preflight()
+    lines = [f"plan: {experiment.title} (seed {runner.seed})"]
+    phases = experiment.phases
+    lines.append(f"phases: warmup {phases.warmup:g}s, baseline {phases.baseline:g}s, fault {phases.fault:g}s, "
+                 f"recovery {phases.recovery:g}s")
+    for planned in runner.planned:
+        end = f"for {planned.step.duration:g}s" if planned.step.duration is not None else "until the fault phase ends"
+        lines.append(f"  at +{planned.step.start:g}s {end}: {planned.fault.describe()}")
+    return lines
+
+
+def run_experiment(experiment: Experiment, journal_path: str | Path, seed: int | None = None,
+                   ledger_path: str | None = None, live: bool = False) -> RunOutcome:
+    progress = None
+    display = None
+    if live:
+        from chaoskit.report.live import LiveDisplay
+
+        display = LiveDisplay(experiment.title)
+        progress = display.update
+    runner = _runner(experiment, Path(journal_path), seed, ledger_path, progress)
+    try:
+        if display is not None:
+            display.start()
+        outcome = runner.run()
+    finally:
+        if display is not None:
+            display.stop()
+    return RunOutcome(outcome, Path(journal_path))
+
+
+def rollback_pending(ledger_path: str | None = None) -> tuple[list[str], list[str]]:
+    """Revert every pending ledger entry; (reverted, still failing) descriptions. Idempotent."""
+    ledger = Ledger(ledger_path)
+    reverted, failed = [], []
+    for entry in ledger.pending():
+        record = dict(entry.revert)
+        backends = Backends(record.get("docker_host"), record.get("toxiproxy_url") or "http://127.0.0.1:8474")
+        fault = from_record(record)
+        try:
+            fault.revert(backends)
+        except ChaoskitError as exc:
+            ledger.record_revert_failure(entry.id, str(exc))
+            failed.append(f"{entry.describe()}: {exc}")
+            log.error("fault.revert_failed", fault=fault.describe(), error=str(exc))
+            continue
+        ledger.mark_reverted(entry.id)
+        reverted.append(fault.describe())
+        log.info("fault.reverted", fault=fault.describe(), by="rollback")
+    return reverted, failed

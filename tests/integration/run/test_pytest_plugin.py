@@ -1,0 +1,36 @@
+"""The pytest plugin, used as a project would: a test runs an experiment and asserts on its verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.run.web_experiment import write_experiment
+
+pytestmark = pytest.mark.docker
+
+pytest_plugins = ["pytester"]
+
+INNER_TEST = '''
+import pytest
+
+@pytest.mark.chaoskit
+def test_latency_is_tolerated(chaoskit_run):
+    result = chaoskit_run({experiment!r}, vars={vars!r})
+    assert result.tolerated, result.summary
+
+@pytest.mark.chaoskit
+def test_heavy_latency_fails(chaoskit_run):
+    result = chaoskit_run({harmful!r}, vars={vars!r})
+    assert result.tolerated, result.summary
+'''
+
+
+def test_plugin_runs_experiments_and_reports_verdicts(pytester, tmp_path, web, toxiproxy):
+    """Through the plugin, a harmless fault passes, a harmful one fails with its reason, and nothing is left applied."""
+    variables = dict(arg.split("=", 1) for arg in web[1::2])
+    pytester.makepyfile(INNER_TEST.format(experiment=str(write_experiment(tmp_path, 1)),
+                                          harmful=str(write_experiment(tmp_path, 300)), vars=variables))
+    result = pytester.runpytest_subprocess("-m", "chaoskit", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*FAILURE*'page'*"])
+    assert toxiproxy.client.proxy("web").toxics == ()
