@@ -32,20 +32,33 @@ TOXIPROXY_LISTEN_PORTS = tuple(range(20000, 20005))
 
 
 def _sweep(client: docker.DockerClient, keep: Callable[[dict[str, str]], bool]) -> None:
-    for container in client.containers.list(all=True, filters={"label": "chaoskit.test=1"}):
-        if not keep(container.labels):
-            container.remove(force=True, v=True)
-    for network in client.networks.list(filters={"label": "chaoskit.test=1"}):
-        if not keep(network.attrs.get("Labels") or {}):
-            network.remove()
-    for volume in client.volumes.list(filters={"label": "chaoskit.test=1"}):
-        if not keep(volume.attrs.get("Labels") or {}):
-            volume.remove(force=True)
+    """Remove labelled leftovers; other sessions create and remove theirs meanwhile, so gone is fine."""
+    api = client.api
+    for summary in api.containers(all=True, filters={"label": "chaoskit.test=1"}):
+        if not keep(summary.get("Labels") or {}):
+            _ignore_gone(api.remove_container, summary["Id"], force=True, v=True)
+    for network in api.networks(filters={"label": "chaoskit.test=1"}):
+        if not keep(network.get("Labels") or {}):
+            _ignore_gone(api.remove_network, network["Id"])
+    for volume in api.volumes(filters={"label": "chaoskit.test=1"}).get("Volumes") or []:
+        if not keep(volume.get("Labels") or {}):
+            _ignore_gone(api.remove_volume, volume["Name"], force=True)
+
+
+def _ignore_gone(remove: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    try:
+        remove(*args, **kwargs)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
 
 
 def _owner_alive(labels: dict[str, str]) -> bool:
+    """Keep what a living test session owns, and what no session claims (a benchmark's, say)."""
     pid = labels.get("chaoskit.test.pid", "")
-    return pid.isdigit() and psutil.pid_exists(int(pid))
+    return not pid.isdigit() or psutil.pid_exists(int(pid))
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +135,4 @@ def toxiproxy(run_container: Callable[..., Any], network: str) -> ToxiproxyServe
 
 
 def _remove_quietly(obj: Any, **kwargs: Any) -> None:
-    try:
-        obj.remove(**kwargs)
-    except docker.errors.NotFound:
-        pass
+    _ignore_gone(obj.remove, **kwargs)

@@ -53,12 +53,12 @@ class Journal:
     def observation(self, observation: Any) -> None:
         self.data["observations"].append(_plain(observation))
 
-    def finish(self, verdict: Any, facts: Any, load: Any = None) -> Path:
+    def finish(self, verdict: Any, facts: Any, load: dict[str, Any] | None = None) -> Path:
         self.data["finished_at"] = _now()
         self.data["verdict"] = _plain(verdict)
-        self.data["facts"] = {k: v for k, v in _plain(facts).items() if k != "observations"}
+        self.data["facts"] = {k: v for k, v in _plain(facts).items() if k != "results"}
         if load is not None:
-            self.data["load"] = load.journal()
+            self.data["load"] = load
         return self.write()
 
     def write(self) -> Path:

@@ -26,8 +26,6 @@ from chaoskit.targets.selector import Selector
 
 __all__ = ["ProbeReading", "containers_of", "observe", "resolve"]
 
-OBSERVABLE = (HttpProbe, CommandProbe, ContainerProbe, ToxiproxyProbe)
-
 
 @dataclass(frozen=True)
 class ProbeReading:

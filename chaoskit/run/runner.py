@@ -17,6 +17,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from chaoskit.errors import Aborted, ChaoskitError, RevertFailed
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
-from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
 from chaoskit.model.stop import MetricStop, ProbeStop
@@ -33,7 +34,8 @@ from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.report.journal import Journal
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
-from chaoskit.run.observe import OBSERVABLE, observe, resolve
+from chaoskit.run.observe import observe, resolve
+from chaoskit.run.rollbacks import play
 from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
 
 __all__ = ["Runner", "PlannedFault"]
@@ -64,7 +66,7 @@ class Runner:
     probe_interval_s: float = 1.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    progress: Callable[[str, float, Bucket | None], None] = lambda phase, elapsed, window: None
+    progress: Callable[[str, float, WindowStats | None], None] = lambda phase, elapsed, window: None
     planned: list[PlannedFault] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,9 @@ class Runner:
         self._subjects: list[tuple[str, str, dict[str, float]]] = []
         self._baseline_subjects: dict[str, dict[str, Any]] = {}
         self._stopped_by: str | None = None
+        # Load buckets before this (warm-up, ramp) are not judged for validity.
+        self._measured_from = 0.0
+        self._rollbacks_played = False
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -116,12 +121,13 @@ class Runner:
                 if self.load is not None:
                     self.load.start()
                 self._phase("warmup", self.experiment.phases.warmup, judge=False)
-                base_start = self.elapsed()
+                base_start = self._measured_from = self.elapsed()
                 self._phase("baseline", self.experiment.phases.baseline)
                 self._baseline_subjects = self._baseline_values()
                 if self._held_since(base_start):
                     self._fault_phase()
                     revert_done_at = self._revert_all()
+                    self._play_rollbacks()
                     self._recovery()
             except Aborted as exc:
                 aborted = str(exc)
@@ -134,6 +140,8 @@ class Runner:
                                                                for p in self.planned) else revert_done_at
                 except RevertFailed as exc:
                     error = f"{exc}; run `chaoskit rollback` to retry"
+                if any(p.applied_at is not None for p in self.planned) and not self._rollbacks_played:
+                    self._play_rollbacks()
                 if self.load is not None:
                     self.load.stop()
         applied = [p.applied_at for p in self.planned if p.applied_at is not None]
@@ -143,8 +151,17 @@ class Runner:
             interrupted=aborted, stopped_by=self._stopped_by, measurement_problems=self._measurement_problems(),
         )
         outcome = decide(facts)
-        self.journal.finish(outcome, facts, load=self.load)
+        self.journal.finish(outcome, facts, load=self._load_record())
         return outcome
+
+    def _load_record(self) -> dict[str, Any] | None:
+        """The load's journal record, each bucket placed on the run's clock (``t``, seconds since start)."""
+        if self.load is None:
+            return None
+        record = self.load.journal()
+        for bucket in record["buckets"]:
+            bucket["t"] = round(bucket["start_mono"] - self._t0, 3)
+        return record
 
     def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None) -> None:
         """Observe every probe each interval for ``seconds``; ``on_tick`` returning True ends the phase early."""
@@ -189,7 +206,7 @@ class Runner:
             log.warning("hypothesis.violated", phase=result.phase.value, probe=result.probe, reason=result.detail)
         self.journal.observation(result)
 
-    def _latest_window(self) -> Bucket | None:
+    def _latest_window(self) -> WindowStats | None:
         return self.load.latest_window() if self.load is not None else None
 
     def _judge_load(self, probe: LoadProbe) -> tuple[Judgement | None, dict[str, Any]]:
@@ -265,17 +282,28 @@ class Runner:
         log.info("fault.reverted", fault=planned.fault.describe())
 
     def _revert_all(self) -> float:
-        """Revert every applied fault, last applied first; try all before raising the first failure."""
-        failure: RevertFailed | None = None
-        for planned in reversed(self.planned):
-            if planned.applied_at is not None and planned.reverted_at is None:
-                try:
-                    self._revert(planned)
-                except RevertFailed as exc:
-                    failure = failure or exc
-        if failure:
-            raise failure
+        """Revert every applied fault at once (in threads: 20 container starts one by one would take
+        seconds); try all before raising the first failure."""
+        pending = [p for p in self.planned if p.applied_at is not None and p.reverted_at is None]
+        with ThreadPoolExecutor(max_workers=min(32, len(pending) or 1)) as pool:
+            errors = [f.exception() for f in [pool.submit(self._revert, p) for p in pending]]
+        failures = [e for e in errors if e is not None]
+        if failures:
+            raise failures[0] if isinstance(failures[0], RevertFailed) else RevertFailed(str(failures[0]))
         return self.elapsed()
+
+    def _play_rollbacks(self) -> None:
+        """The experiment's extra rollback actions; a failing one is journaled and the rest still run."""
+        self._rollbacks_played = True
+        for action in self.experiment.rollbacks:
+            try:
+                play(action, self.backends, self.experiment.environment.compose_project)
+            except ChaoskitError as exc:
+                self.journal.event("rollback.failed", action=action.type, error=str(exc))
+                log.error("rollback.failed", action=action.type, error=str(exc))
+            else:
+                self.journal.event("rollback.done", action=action.type)
+                log.info("rollback.done", action=action.type)
 
     def _recovery(self) -> None:
         """Observe until every probe holds SETTLE_OBSERVATIONS rounds in a row, or the budget ends.
@@ -319,7 +347,11 @@ class Runner:
         return None
 
     def _measurement_problems(self) -> tuple[str, ...]:
-        return tuple(self.load.problems()) if self.load is not None else ()
+        if self.load is None:
+            return ()
+        judged = [b for b in self.load.buckets() if b.start_mono >= self._t0 + self._measured_from]
+        reason = self.load.invalid_reason(judged)
+        return (reason,) if reason else ()
 
 
 def _trailing_failures(observations: list[ProbeResult]) -> int:

@@ -15,7 +15,10 @@ from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
 from chaoskit.faults.catalogue import from_record
 from chaoskit.log import get_logger
+from chaoskit.measure.validity import ValidityLimits
 from chaoskit.model.experiment import Experiment
+from chaoskit.model.probes import LATENCY_METRICS, LoadProbe
+from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
 from chaoskit.report.journal import Journal
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
@@ -60,13 +63,38 @@ def _runner(experiment: Experiment, journal_path: Path, seed: int | None, ledger
     if experiment.load is not None:
         from chaoskit.measure.loadgen import LoadGenerator
 
-        load = LoadGenerator(experiment.load)
+        load = LoadGenerator(experiment.load, validity=validity_limits(experiment))
     runner = Runner(experiment, backends, Ledger(ledger_path), journal, load=load,
                     seed=seed if seed is not None else experiment.seed)
     if progress is not None:
         runner.progress = progress
     journal.bind_clock(runner.elapsed)
     return runner
+
+
+def validity_limits(experiment: Experiment) -> ValidityLimits:
+    """How late the generator may dispatch before its measurement is distrusted.
+
+    Lateness matters relative to what is judged: 5 ms of dispatch lag would
+    blur a 10 ms SLO but is noise against a 500 ms one. So the allowed lag
+    p99 is a tenth of the tightest absolute latency threshold, and never
+    below the generator's own default.
+    """
+    thresholds = [
+        tolerance.max
+        for probe in experiment.steady_state.probes if isinstance(probe, LoadProbe) and probe.metric in LATENCY_METRICS
+        for check in probe.checks
+        for tolerance in _parts(check.tolerance) if isinstance(tolerance, Threshold) and tolerance.max is not None
+    ]
+    default = ValidityLimits()
+    if not thresholds:
+        return default
+    return ValidityLimits(max_lag_p99_s=max(default.max_lag_p99_s, min(thresholds) / 10),
+                          min_achieved_fraction=default.min_achieved_fraction)
+
+
+def _parts(tolerance: Tolerance) -> list[Tolerance]:
+    return [p for part in tolerance.parts for p in _parts(part)] if isinstance(tolerance, AllOf) else [tolerance]
 
 
 def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:

@@ -126,3 +126,18 @@ def test_invalid_experiment_exits_2_naming_the_line(tmp_path, web, toxiproxy):
     assert code == 2
     assert f"{path}:" in err and "network.latencyy" in err
     assert toxiproxy.client.proxy("web").toxics == ()
+
+
+def test_extra_rollback_actions_run_after_the_revert(tmp_path, web, toxiproxy):
+    """A `toxiproxy.reset` rollback removes a toxic chaoskit did not add, once the run's own fault is reverted."""
+    from chaoskit.adapters.toxiproxy import Toxic
+
+    toxiproxy.client.add_toxic("web", Toxic(name="left-by-someone", type="latency", attributes={"latency": 1}))
+    path = tmp_path / "with-rollback.yaml"
+    path.write_text(write_experiment(tmp_path, 1).read_text() + "rollbacks:\n  - type: toxiproxy.reset\n")
+    code, out, err = finish(chaoskit("run", str(path), *web, "--journal", str(tmp_path / "j.json"),
+                                     ledger=tmp_path / "ledger.jsonl"))
+    assert code == 0, out + err
+    assert toxiproxy.client.proxy("web").toxics == ()
+    events = [e["event"] for e in json.loads((tmp_path / "j.json").read_text())["events"]]
+    assert events.index("fault.reverted") < events.index("rollback.done")

@@ -30,3 +30,34 @@ def write_experiment(tmp_path: Path, latency_ms: int, fault_s: int = 3) -> Path:
     path = tmp_path / f"latency-{latency_ms}.yaml"
     path.write_text(EXPERIMENT.format(fault_name=f"{latency_ms} ms", fault_s=fault_s, latency_ms=latency_ms))
     return path
+
+
+LOAD_EXPERIMENT = """
+title: Web under load, {latency_ms} ms of latency
+variables:
+  web: http://127.0.0.1:0
+  toxiproxy: http://127.0.0.1:8474
+environment:
+  toxiproxy_url: ${{toxiproxy}}
+phases: {{warmup: 1s, baseline: 4s, fault: 4s, recovery: 5s}}
+load:
+  rate: 200
+  timeout: 2s
+  connections: 16
+  requests:
+    - {{name: page, url: "${{web}}/"}}
+steady_state:
+  title: The page stays fast under load
+  probes:
+    - {{name: p99, type: load, metric: p99, tolerance: {{max: 100ms}}}}
+    - {{name: errors, type: load, metric: error_rate, tolerance: {{max: 1%}}}}
+method:
+  - fault: network.latency
+    params: {{proxy: web, latency_ms: {latency_ms}}}
+"""
+
+
+def write_load_experiment(tmp_path: Path, latency_ms: int) -> Path:
+    path = tmp_path / f"load-latency-{latency_ms}.yaml"
+    path.write_text(LOAD_EXPERIMENT.format(latency_ms=latency_ms))
+    return path

@@ -1,0 +1,56 @@
+"""Playing an experiment's extra ``rollbacks:`` actions (see :mod:`chaoskit.model.actions`).
+
+They run after every fault was reverted, in order; a failing one is reported
+and the others still run. Container actions look at containers in any state,
+since starting a stopped one is their point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import requests
+
+from chaoskit.adapters.backends import Backends
+from chaoskit.errors import BackendError, ChaoskitError
+from chaoskit.model.experiment import Action
+from chaoskit.run.observe import resolve
+
+__all__ = ["play"]
+
+
+def play(action: Action, backends: Backends, project: str | None) -> None:
+    """Carry out one action; ChaoskitError says what failed."""
+    params = action.params
+    if action.type == "toxiproxy.reset":
+        backends.toxiproxy.reset()
+    elif action.type == "toxiproxy.enable":
+        backends.toxiproxy.set_enabled(params["proxy"], True)
+    elif action.type == "http":
+        try:
+            response = requests.request(params.get("method") or "POST", params["url"], json=params.get("json"),
+                                        timeout=params.get("timeout") or 5.0)
+        except requests.RequestException as exc:
+            raise BackendError(f"rollback http {params['url']}: {exc}") from exc
+        if response.status_code >= 400:
+            raise BackendError(f"rollback http {params['url']}: answered {response.status_code}")
+    else:
+        assert action.target is not None, "the loader requires a target for container and command actions"
+        selector = dataclasses.replace(action.target, state=None)
+        for container in resolve(backends, selector, project, None).chosen:
+            _on_container(action, backends, container.id, container.state)
+
+
+def _on_container(action: Action, backends: Backends, container_id: str, state: str) -> None:
+    engine = backends.engine
+    if action.type == "container.start" and state != "running":
+        engine.unpause(container_id) if state == "paused" else engine.start(container_id)
+    elif action.type == "container.restart":
+        engine.restart(container_id)
+    elif action.type == "container.unpause" and state == "paused":
+        engine.unpause(container_id)
+    elif action.type == "command":
+        cmd = action.params["cmd"]
+        code, output = engine.exec(container_id, ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd))
+        if code != 0:
+            raise ChaoskitError(f"rollback command in {container_id[:12]} exited {code}: {output.strip()[:200]}")

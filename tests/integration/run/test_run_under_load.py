@@ -1,0 +1,28 @@
+"""Verdicts judged from the load generator's client-side percentiles, against the real Toxiproxy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.run.test_run_cli import chaoskit, finish
+from tests.integration.run.web_experiment import write_load_experiment
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.mark.parametrize(("latency_ms", "verdict", "code"), [(0, "TOLERATED", 0), (300, "FAILURE", 1)])
+def test_load_probe_verdicts(tmp_path, web, toxiproxy, latency_ms, verdict, code):
+    """No added latency is TOLERATED; 300 ms breaks the 100 ms p99 and is a FAILURE naming p99."""
+    journal = tmp_path / "j.json"
+    rc, out, err = finish(chaoskit("run", str(write_load_experiment(tmp_path, latency_ms)), *web,
+                                   "--journal", str(journal), ledger=tmp_path / "ledger.jsonl"), timeout=90)
+    assert rc == code, out + err[-3000:]
+    assert out.startswith(verdict)
+    data = json.loads(journal.read_text())
+    buckets = data["load"]["buckets"]
+    assert len(buckets) >= 12 and all("t" in b for b in buckets)
+    if verdict == "FAILURE":
+        assert "'p99'" in out
+    assert toxiproxy.client.proxy("web").toxics == ()
