@@ -1,0 +1,219 @@
+"""The HTML report opens in headless Chromium (Debian's) with its chart and verdicts rendered, offline.
+
+Chromium runs with every outbound connection sent to a closed local port, so
+a report that needed the network would render broken here. Rendering is
+checked twice: in the DOM (the chart image, the verdict badges) and in the
+pixels of a screenshot (the badge colour, the shaded fault window, the p99
+line), which only appear if the browser actually drew them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.image import imread
+
+from chaoskit.report.chart import COLORS, FAULT_ALPHA
+from chaoskit.report.command import report
+from chaoskit.report.html_report import BADGE_COLORS
+from chaoskit.report.junit import ELEMENT_FOR
+from chaoskit.report.markdown import ICONS
+from chaoskit.run.verdict import Verdict
+from tests.support import wait_until
+from tests.unit.report import builders as b
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+# Not a skip: ./setup.sh test installs Chromium, so its absence is a broken set-up, not a reason to pass.
+needs_chromium = pytest.mark.usefixtures("chromium_installed")
+
+
+@pytest.fixture
+def chromium_installed() -> None:
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed (./setup.sh test installs it: apt-get install chromium)")
+WINDOW = (1200, 2600)
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium with a throwaway profile and no way out to the network."""
+    with tempfile.TemporaryDirectory(prefix="chaoskit-chromium-") as profile:
+        return subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
+             "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+             f"--window-size={WINDOW[0]},{WINDOW[1]}", *args],
+            capture_output=True, text=True, timeout=90,
+        )
+
+
+class Dom(HTMLParser):
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Dom, np.ndarray]:
+    """(the DOM Chromium built, the screenshot's RGB pixels as 0..255 ints)."""
+    dumped = chromium("--dump-dom", page.resolve().as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    shot = tmp_path / f"{page.stem}.png"
+    taken = chromium(f"--screenshot={shot}", page.resolve().as_uri())
+    assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
+    pixels = (imread(str(shot))[:, :, :3] * 255).round().astype(int)
+    return Dom(dumped.stdout), pixels
+
+
+def rgb(hex_color: str, alpha: float = 1.0) -> np.ndarray:
+    """The colour as drawn over white at ``alpha``."""
+    color = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    return (color * alpha + 255 * (1 - alpha)).round().astype(int)
+
+
+def count(pixels: np.ndarray, color: np.ndarray, tolerance: int = 6) -> int:
+    return int((np.abs(pixels - color).max(axis=2) <= tolerance).sum())
+
+
+def assert_rendered(dom: Dom, pixels: np.ndarray, verdicts: set[str], charts: int) -> None:
+    images = [a for t, a in dom.tags if t == "img"]
+    assert len(images) == charts
+    assert all(a["src"].startswith("data:image/svg+xml;base64,") for a in images)
+    badges = {a["class"].split("v-", 1)[1].split()[0] for t, a in dom.tags
+              if t == "span" and "badge" in a.get("class", "")}
+    assert verdicts <= badges
+    text = " ".join(dom.text)
+    for verdict in verdicts:
+        assert verdict in text
+    for verdict in verdicts:  # the CSS badge is painted: hundreds of pixels of its colour
+        assert count(pixels, rgb(BADGE_COLORS[verdict]), tolerance=3) > 200, verdict
+    # The chart is drawn: a shaded fault window (a large flat area) and the p99 line.
+    assert count(pixels, rgb(COLORS["fault"], FAULT_ALPHA), tolerance=4) > 20_000
+    assert count(pixels, rgb(COLORS["p99"]), tolerance=8) > 300
+
+
+@needs_chromium
+def test_game_day_report_renders_in_chromium(tmp_path):
+    """A game-day report shows its verdict badges and charts in Chromium with the network cut off."""
+    day = b.gameday(tmp_path / "day", [("database-latency", b.run_journal(fault_errors=3)),
+                                       ("cache-down", b.run_journal(b.TOLERATED_VERDICT)), ("disk-full", None)])
+    result = CliRunner().invoke(report, [str(day)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    page = day.with_suffix(".html")
+    dom, pixels = open_in_chromium(page, tmp_path)
+    assert_rendered(dom, pixels, {"FAILURE", "TOLERATED", "ERROR"}, charts=2)
+
+
+# -- a journal from a real run -----------------------------------------------------------
+
+EXPERIMENT = """
+title: Web under load behind a slow proxy
+variables:
+  web: http://127.0.0.1:0
+  toxiproxy: http://127.0.0.1:8474
+environment:
+  toxiproxy_url: ${toxiproxy}
+phases: {warmup: 1s, baseline: 4s, fault: 5s, recovery: 4s}
+load:
+  rate: 40
+  timeout: 3s
+  connections: 4
+  max_connections: 100
+  requests:
+    - name: page
+      url: ${web}/
+steady_state:
+  title: The page answers fast under load
+  probes:
+    - name: p99
+      type: load
+      metric: p99
+      tolerance: {max: 600ms}
+    - name: error rate
+      type: load
+      metric: error_rate
+      tolerance: {max: 1%}
+    - name: page
+      type: http
+      url: ${web}/
+      timeout: 2s
+      tolerance: {status: 200}
+method:
+  - name: slow web
+    fault: network.latency
+    params: {proxy: web, latency_ms: 1000}
+"""
+
+
+@pytest.fixture
+def web(toxiproxy, run_container):
+    """nginx behind proxy 'web'; the --var arguments that point the experiment at it."""
+    import requests
+
+    name = f"web-{toxiproxy.network}"
+    run_container("chaoskit/nginx", network=toxiproxy.network, name=name)
+    toxiproxy.client.create_proxy("web", "0.0.0.0:20000", f"{name}:80")
+    port = toxiproxy.host_port(20000)
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=2).ok, what="web through the proxy")
+    return ["--var", f"web=http://127.0.0.1:{port}", "--var", f"toxiproxy={toxiproxy.api_url}"]
+
+
+@pytest.mark.docker
+@needs_chromium
+def test_report_of_a_real_run_renders_in_chromium(tmp_path, web, toxiproxy):
+    """A real `chaoskit run` under load with a 1 s toxic: its journal renders as HTML, JUnit and Markdown.
+
+    The verdict is FAILURE (p99 over 600 ms), or INCONCLUSIVE when a busy
+    machine made the load generator fall behind; either way every format
+    must show exactly the verdict the journal holds.
+    """
+    experiment = tmp_path / "slow-web.yaml"
+    experiment.write_text(EXPERIMENT)
+    journal = tmp_path / "journals" / "slow-web.json"
+    env = {**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
+    run = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "run", str(experiment), *web,
+                          "--journal", str(journal)], env=env, capture_output=True, text=True, timeout=120)
+    assert toxiproxy.client.proxy("web").toxics == ()
+    data = json.loads(journal.read_text())
+    verdict = data["verdict"]["verdict"]
+    assert verdict in ("FAILURE", "INCONCLUSIVE"), run.stdout + run.stderr[-3000:]
+    assert run.returncode == Verdict[verdict].exit_code
+    assert data["load"]["buckets"], "the run recorded no load"
+
+    result = CliRunner().invoke(report, [str(journal)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    dom, pixels = open_in_chromium(journal.with_suffix(".html"), tmp_path)
+    assert_rendered(dom, pixels, {verdict}, charts=1)
+    text = " ".join(" ".join(dom.text).split())
+    assert data["verdict"]["reasons"][0][:60] in text and "time to detect" in text
+    assert "Hypothesis: The page answers fast under load" in text
+
+    junit = CliRunner().invoke(report, [str(journal), "--format", "junit", "-o", "-"], catch_exceptions=False)
+    root = ET.fromstring(junit.output.encode())
+    case = root.find("testsuite/testcase")
+    assert case.get("name") == "Web under load behind a slow proxy" and case.get("classname") == "chaoskit"
+    problem = case.find(ELEMENT_FOR[verdict])
+    assert problem is not None and problem.get("type") == verdict
+    if verdict == "FAILURE":
+        assert "hypothesis 'The page answers fast under load', probe 'p99'" in problem.text
+
+    markdown = CliRunner().invoke(report, [str(journal), "--format", "markdown"], catch_exceptions=False)
+    assert f"| Web under load behind a slow proxy | {ICONS[verdict]} **{verdict}** |" in markdown.output

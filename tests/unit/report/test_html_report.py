@@ -1,0 +1,130 @@
+"""The HTML report: self-contained, escaped, with chart, verdicts, times and the hypotheses table."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from chaoskit.report.html_report import BADGE_COLORS, render_html
+from chaoskit.report.view import build_report
+from tests.unit.report import builders as b
+
+COMPARISON = {"probe": "p99", "metric": "p99", "baseline_median": 0.012, "fault_median": 0.8, "shift": 0.788,
+              "ci_low": 0.7, "ci_high": 0.85, "confidence": 0.98, "p_value": 0.001, "decision": "worse"}
+
+
+class Page(HTMLParser):
+    """Tags with their attributes, and the visible text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag):
+        return [a for t, a in self.tags if t == tag]
+
+    @property
+    def visible(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+@pytest.fixture(scope="module")
+def run_page(tmp_path_factory) -> tuple[str, Page]:
+    path = b.write(tmp_path_factory.mktemp("j") / "run.json", b.run_journal(comparisons=[COMPARISON]))
+    text = render_html(build_report([path]))
+    return text, Page(text)
+
+
+def test_chart_is_inline_svg_image(run_page):
+    """The chart is one <img> whose data: URI holds an SVG showing the fault window."""
+    _, page = run_page
+    (img,) = page.all("img")
+    assert img["src"].startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(img["src"].split(",", 1)[1]).decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "#f5b041" in svg
+    assert "fault window" in img["alt"]
+
+
+def test_nothing_is_fetched_and_nothing_runs(run_page):
+    """No script, no stylesheet link, no src/href/url() pointing at the network."""
+    text, page = run_page
+    assert not page.all("script") and not page.all("link")
+    for tag, attrs in page.tags:
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not re.match(r"\s*(https?:)?//", value), (tag, name, value)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", text) and "@import" not in text
+
+
+def test_verdict_badge_reasons_and_times_are_shown(run_page):
+    """The verdict is a CSS badge; the reasons, time to detect and the fault times are in the page."""
+    text, page = run_page
+    badges = [a for a in page.all("span") if "badge" in a.get("class", "")]
+    assert any("v-FAILURE" in a["class"] for a in badges)
+    assert f".badge.v-FAILURE {{ background: {BADGE_COLORS['FAILURE']}; }}" in text
+    visible = page.visible
+    assert "FAILURE" in visible and "probe 'p99' violated" in visible
+    assert "time to detect 3.0 s" in visible
+    assert "fault applied at 12.1 s" in visible and "reverted at 27.0 s" in visible
+
+
+def test_hypotheses_table_has_phases_and_confidence_interval(run_page):
+    """The table shows baseline vs fault vs recovery per probe and the CI with its confidence."""
+    _, page = run_page
+    visible = page.visible
+    assert "Hypothesis: Timelines stay fast" in visible
+    assert "Baseline Fault Recovery" in visible
+    assert "12 ms 10 obs 800 ms 15 obs, 12 violated 12 ms 10 obs" in visible
+    assert "+788 ms [+700 ms, +850 ms] (98 %)" in visible and "p = 0.001" in visible
+
+
+def test_journal_text_is_escaped(tmp_path):
+    """Markup in an experiment's title or a reason is shown as text, never interpreted."""
+    journal = b.run_journal()
+    journal["experiment"]["title"] = "<script>alert(1)</script>"
+    journal["verdict"]["reasons"] = ['<img src="http://evil/x.png">']
+    text = render_html(build_report([b.write(tmp_path / "j.json", journal)]))
+    assert "<script>" not in text and '<img src="http' not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_crashed_run_renders_as_error_with_its_partial_chart(tmp_path):
+    """A journal with no verdict renders an ERROR badge, the incomplete-journal note and what was measured."""
+    page = Page(render_html(build_report([b.write(tmp_path / "j.json", b.crashed_journal())])))
+    assert any("v-ERROR" in a.get("class", "") for a in page.all("span"))
+    assert "incomplete journal" in page.visible and "not reverted in this journal" in page.visible
+    assert len(page.all("img")) == 1
+
+
+def test_a_run_that_measured_nothing_says_so_instead_of_an_empty_chart(tmp_path):
+    """No load and no observations: no image, a sentence saying why."""
+    page = Page(render_html(build_report([b.write(tmp_path / "j.json", {"run_id": "r1", "verdict": {
+        "verdict": "ERROR", "reasons": ["chaoskit could not run the experiment: engine down"]}})])))
+    assert not page.all("img")
+    assert "No chart" in page.visible and "engine down" in page.visible
+
+
+def test_game_day_has_an_overview_and_a_section_per_experiment(tmp_path):
+    """A game-day page lists every experiment with its badge, linking to a section each."""
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal()),
+                                ("cache-down", b.run_journal(b.TOLERATED_VERDICT)), ("disk-full", None)])
+    page = Page(render_html(build_report([path])))
+    links = [a["href"] for a in page.all("a")]
+    assert links == ["#run-1", "#run-2", "#run-3"]
+    assert {a["id"] for a in page.all("section") if "id" in a} == {"run-1", "run-2", "run-3"}
+    classes = " ".join(a.get("class", "") for a in page.all("span"))
+    for verdict in ("FAILURE", "TOLERATED", "ERROR"):
+        assert f"v-{verdict}" in classes
+    assert len(page.all("img")) == 2  # the experiment without a journal has no chart
+    assert "Tuesday game day" in page.visible
