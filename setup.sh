@@ -161,6 +161,11 @@ project_images() {
     done
 }
 
+# The HTML report's test opens it in a real browser.
+browser() {
+    command -v chromium >/dev/null 2>&1 || apt_install chromium fonts-dejavu-core
+}
+
 main() {
     local job="${1:-}"
     [ $# -gt 0 ] && shift
@@ -175,6 +180,7 @@ main() {
     base_image
     toxiproxy_image
     project_images
+    [ "$job" = test ] && browser
     case "$job" in
         gameday)
             "$ROOT/compose/stack.sh" up

@@ -13,6 +13,7 @@ import click
 from chaoskit import __version__
 from chaoskit import log as chaoslog
 from chaoskit.errors import ChaoskitError, ExperimentInvalid
+from chaoskit.report.command import report, write_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -284,7 +285,10 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
 
     verdict, results, journal = run_gameday(day, out_dir, run_entry, on_result=show)
     _verdict_table(day.title, results)
-    click.echo(f"game day verdict: {verdict.name}  (journal: {journal})")
+    _, html = write_report([journal], "html")
+    write_report([journal], "junit", out_dir / "junit.xml")
+    click.echo(f"game day verdict: {verdict.name}")
+    click.echo(f"report: {html}  (journal: {journal}, JUnit: {out_dir / 'junit.xml'})")
     sys.exit(verdict.exit_code)
 
 
@@ -298,3 +302,6 @@ def _verdict_table(title: str, results: list) -> None:
     for r in results:
         table.add_row(r.title, r.verdict.name, r.reasons[0] if r.reasons else "")
     Console(width=160).print(table)
+
+
+main.add_command(report)

@@ -195,13 +195,16 @@ def decide(obs: Observations) -> Outcome:
     baseline = [r for r in obs.results if r.phase is Phase.BASELINE]
     broken = [r for r in baseline if not r.ok and not r.inconclusive]
     if broken:
-        reasons = [f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}" for r in _first_per_probe(broken)]
+        reasons = [
+            f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}"
+            for r in _first_per_probe(broken)
+        ]
         return outcome(Verdict.ABORTED, reasons, violations=tuple(_violation(r, obs) for r in _first_per_probe(broken)))
     if not baseline:
         return outcome(Verdict.INCONCLUSIVE, ["no baseline observation, so nothing to compare the fault with"])
     if any(r.inconclusive for r in baseline):
-        unsure = sorted({r.probe for r in baseline if r.inconclusive})
-        return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unsure)}"])
+        unjudged = sorted({r.probe for r in baseline if r.inconclusive})
+        return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unjudged)}"])
 
     if obs.measurement_problems:
         return outcome(Verdict.INCONCLUSIVE, [f"the measurement is not valid: {p}" for p in obs.measurement_problems])
@@ -211,12 +214,18 @@ def decide(obs: Observations) -> Outcome:
     if violated:
         violations = tuple(_violation(r, obs) for r in _first_per_probe(violated))
         ttd = obs.time_to_detect_s if obs.time_to_detect_s is not None else violations[0].after_fault_s
-        return outcome(Verdict.FAILURE, [v.describe() for v in violations], violations=violations, time_to_detect_s=ttd)
+        # A failure can still recover after the revert: how long that took belongs in every journal.
+        ttr, _ = _time_to_recover(obs)
+        return outcome(Verdict.FAILURE, [v.describe() for v in violations], violations=violations,
+                       time_to_detect_s=ttd, time_to_recover_s=ttr)
     if not during and obs.fault_applied_at is not None:
         return outcome(Verdict.INCONCLUSIVE, ["no observation while the fault was applied"])
     unsure = [r for r in during if r.inconclusive]
     if unsure:
-        reasons = [f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}" for r in _first_per_probe(unsure)]
+        reasons = [
+            f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}"
+            for r in _first_per_probe(unsure)
+        ]
         return outcome(Verdict.INCONCLUSIVE, reasons)
 
     ttr, recovery_reason = _time_to_recover(obs)
@@ -224,7 +233,10 @@ def decide(obs: Observations) -> Outcome:
         return outcome(Verdict.NOT_RECOVERED, [recovery_reason], time_to_recover_s=ttr)
     return outcome(
         Verdict.TOLERATED,
-        ["the steady state held during the fault" + (f" and was back {ttr:.1f}s after the revert" if ttr is not None else "")],
+        [
+            "the steady state held during the fault"
+            + (f" and was back {ttr:.1f}s after the revert" if ttr is not None else "")
+        ],
         time_to_recover_s=ttr,
     )
 
@@ -249,7 +261,10 @@ def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
     if obs.time_to_recover_s is not None:
         ttr = obs.time_to_recover_s
         if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
-            return ttr, f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget"
+            return (
+                ttr,
+                f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget",
+            )
         return ttr, None
     if not recovery:
         if obs.recovery_budget_s > 0:
@@ -262,11 +277,17 @@ def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
     if last_bad == len(recovery) - 1:
         r = recovery[-1]
         budget = f"{obs.recovery_budget_s:g}s budget" if obs.recovery_budget_s else "recovery phase"
-        return None, f"not back within the {budget}: probe {r.probe!r} still failing at the end ({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})"
+        return (
+            None,
+            f"not back within the {budget}: probe {r.probe!r} still failing at the end ({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})",
+        )
     back_at = recovery[last_bad + 1].t
     ttr = max(0.0, back_at - start)
     if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
-        return ttr, f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget"
+        return (
+            ttr,
+            f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget",
+        )
     return ttr, None
 
 
