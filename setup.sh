@@ -180,7 +180,7 @@ main() {
     base_image
     toxiproxy_image
     project_images
-    [ "$job" = test ] && browser
+    if [ "$job" = test ]; then browser; fi
     case "$job" in
         gameday)
             "$ROOT/compose/stack.sh" up

@@ -6,7 +6,14 @@ Pure: reads the file it is given and nothing else; imports no adapter.
 from __future__ import annotations
 
 from chaoskit.model.actions import ACTION_SIGNATURES
-from chaoskit.model.experiment import DEFAULT_TOXIPROXY_URL, Action, Environment, Experiment, FaultStep, Phases
+from chaoskit.model.experiment import (
+    DEFAULT_TOXIPROXY_URL,
+    Action,
+    Environment,
+    Experiment,
+    FaultStep,
+    Phases,
+)
 from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
 from chaoskit.model.loader import load_experiment, parse_experiment
 from chaoskit.model.params import FaultSignature, ParamSpec, coerce_param
@@ -24,7 +31,12 @@ from chaoskit.model.probes import (
 )
 from chaoskit.model.source import parse_cli_vars
 from chaoskit.model.stop import MetricStop, ProbeStop, StopCondition, parse_metric_stop
-from chaoskit.model.units import parse_bytes, parse_duration, parse_fraction, parse_signal
+from chaoskit.model.units import (
+    parse_bytes,
+    parse_duration,
+    parse_fraction,
+    parse_signal,
+)
 
 __all__ = [
     "ACTION_SIGNATURES",

@@ -24,6 +24,9 @@ class RequestSpec:
     headers: dict[str, str] = field(default_factory=dict)
     # Statuses that count as success; anything else is an error outcome.
     ok_status: tuple[int, ...] = (200, 201)
+    # A top-level key of successful JSON answers to keep (e.g. "id" of each created
+    # tweet), so probes can check afterwards what the system acknowledged.
+    capture: str | None = None
 
 
 @dataclass(frozen=True)

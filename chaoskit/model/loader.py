@@ -22,11 +22,18 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from os import fspath
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.actions import ACTION_SIGNATURES
-from chaoskit.model.experiment import DEFAULT_TOXIPROXY_URL, Action, Environment, Experiment, FaultStep, Phases
+from chaoskit.model.experiment import (
+    DEFAULT_TOXIPROXY_URL,
+    Action,
+    Environment,
+    Experiment,
+    FaultStep,
+    Phases,
+)
 from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
 from chaoskit.model.params import FaultSignature, ParamSpec, coerce_param, param_table
 from chaoskit.model.probes import (
@@ -64,12 +71,22 @@ from chaoskit.targets.selector import SELECTOR_KEYS, Selector, parse_selector
 __all__ = ["load_experiment", "parse_experiment"]
 
 TOP_KEYS = (
-    "title", "description", "tags", "variables", "environment", "seed", "phases",
-    "load", "steady_state", "method", "rollbacks", "stop_conditions",
+    "title",
+    "description",
+    "tags",
+    "variables",
+    "environment",
+    "seed",
+    "phases",
+    "load",
+    "steady_state",
+    "method",
+    "rollbacks",
+    "stop_conditions",
 )
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
-LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "seed", "users", "requests")
+LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
@@ -233,7 +250,9 @@ class _Checker:
             return None
         return value
 
-    def number(self, node: Located, *, minimum: float | None = None, above: float | None = None, integer: bool = False) -> Any:
+    def number(
+        self, node: Located, *, minimum: float | None = None, above: float | None = None, integer: bool = False
+    ) -> Any:
         value = node.value
         what = "an integer" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
@@ -290,10 +309,16 @@ class _Checker:
         phases = self.phases(top["phases"]) if "phases" in top else Phases()
         load = self.load(top["load"]) if "load" in top else None
         project = environment.compose_project if environment else None
-        hypothesis = self.hypothesis(top["steady_state"], project, has_load="load" in top) if "steady_state" in top else None
+        hypothesis = (
+            self.hypothesis(top["steady_state"], project, has_load="load" in top) if "steady_state" in top else None
+        )
         method = self.method(top["method"], phases, project) if "method" in top else None
         rollbacks = self.rollbacks(top["rollbacks"], project) if "rollbacks" in top else ()
-        stops = self.stop_conditions(top["stop_conditions"], hypothesis, has_load="load" in top) if "stop_conditions" in top else ()
+        stops = (
+            self.stop_conditions(top["stop_conditions"], hypothesis, has_load="load" in top)
+            if "stop_conditions" in top
+            else ()
+        )
         if self.count():
             return None
         assert title is not None and hypothesis is not None and method is not None
@@ -348,6 +373,13 @@ class _Checker:
         ramp = self.duration(keys["ramp"]) if "ramp" in keys else 0.0
         timeout = self.duration(keys["timeout"], positive=True) if "timeout" in keys else 2.0
         connections = self.number(keys["connections"], minimum=1, integer=True) if "connections" in keys else 64
+        max_connections = (
+            self.number(keys["max_connections"], minimum=1, integer=True)
+            if "max_connections" in keys
+            else max(LoadSpec.max_connections, connections or 1)
+        )
+        if connections is not None and max_connections is not None and max_connections < connections:
+            self.problem(keys["max_connections"], f"expected max_connections >= connections ({connections})")
         seed = self.number(keys["seed"], minimum=0, integer=True) if "seed" in keys else 0
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
         requests = None
@@ -357,9 +389,16 @@ class _Checker:
                 requests = tuple(self.request(item, i) for i, item in enumerate(items))
         if self.count() != before:
             return None
+        # No problem was recorded, so every part was built (none is None).
         return LoadSpec(
-            rate=rate, requests=requests, timeout_s=timeout, ramp_s=ramp,  # type: ignore[arg-type]
-            connections=connections, users=users, seed=seed,  # type: ignore[arg-type]
+            rate=cast(float, rate),
+            requests=cast(tuple[RequestSpec, ...], requests),
+            timeout_s=cast(float, timeout),
+            ramp_s=cast(float, ramp),
+            connections=cast(int, connections),
+            max_connections=cast(int, max_connections),
+            users=cast(UserDistribution, users),
+            seed=cast(int, seed),
         )
 
     def users(self, node: Located) -> UserDistribution | None:
@@ -367,7 +406,9 @@ class _Checker:
         if keys is None:
             return None
         count = self.number(keys["count"], minimum=1, integer=True) if "count" in keys else UserDistribution.count
-        zipf = self.number(keys["zipf_exponent"], minimum=0) if "zipf_exponent" in keys else UserDistribution.zipf_exponent
+        zipf = (
+            self.number(keys["zipf_exponent"], minimum=0) if "zipf_exponent" in keys else UserDistribution.zipf_exponent
+        )
         return UserDistribution(count, zipf) if count is not None and zipf is not None else None
 
     def request(self, node: Located, index: int) -> RequestSpec | None:
@@ -431,7 +472,12 @@ class _Checker:
                 values[key] = self.number(keys[key], minimum=1, integer=True)
         if "percent" in keys:
             raw = keys["percent"]
-            values["percent"] = self.convert(raw, lambda v: parse_fraction(v) * 100 if isinstance(v, str) and v.strip().endswith("%") else _plain_number(v))
+            values["percent"] = self.convert(
+                raw,
+                lambda v: (
+                    parse_fraction(v) * 100 if isinstance(v, str) and v.strip().endswith("%") else _plain_number(v)
+                ),
+            )
         if "max_fraction" in keys:
             values["max_fraction"] = self.convert(keys["max_fraction"], parse_fraction)
         if self.count() != before:
@@ -460,7 +506,11 @@ class _Checker:
         for item, probe in zip(items_given, probes, strict=False):
             if probe is not None:
                 if probe.name in seen:
-                    self.problem(item, f"duplicate probe name {probe.name!r} (first at line {seen[probe.name].line}); names must be unique", path=item.child_path("name"))
+                    self.problem(
+                        item,
+                        f"duplicate probe name {probe.name!r} (first at line {seen[probe.name].line}); names must be unique",
+                        path=item.child_path("name"),
+                    )
                 seen.setdefault(probe.name, item)
         if self.count() != before:
             return None
@@ -472,14 +522,25 @@ class _Checker:
             return None
         type_node = node.value.get("type")
         if type_node is None or type_node.value is None:
-            self.problem(node, f"missing required key 'type' (one of {', '.join(PROBE_TYPES)})", path=node.child_path("type"))
+            self.problem(
+                node, f"missing required key 'type' (one of {', '.join(PROBE_TYPES)})", path=node.child_path("type")
+            )
             return None
         kind = type_node.value
         if kind not in PROBE_TYPES:
-            self.problem(type_node, f"unknown probe type {kind!r}{_suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})")
+            self.problem(
+                type_node,
+                f"unknown probe type {kind!r}{_suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})",
+            )
             return None
         allowed = ("name", "type", "tolerance", *_PROBE_KEYS[kind], *(("every",) if kind != "load" else ()))
-        required = {"http": ("url",), "command": ("target", "cmd"), "container": ("target",), "toxiproxy": ("proxy",), "load": ("metric", "tolerance")}.get(kind, ("tolerance",))
+        required = {
+            "http": ("url",),
+            "command": ("target", "cmd"),
+            "container": ("target",),
+            "toxiproxy": ("proxy",),
+            "load": ("metric", "tolerance"),
+        }.get(kind, ("tolerance",))
         keys = self.mapping(node, allowed, required=required)
         if keys is None:
             return None
@@ -495,7 +556,16 @@ class _Checker:
             headers = self.string_map(keys["headers"]) if "headers" in keys else {}
             checks = self.subject_checks(tolerance, kind)
             if self.count() == before:
-                probe = HttpProbe(name or f"http {url}", url, checks, method, timeout, headers, keys["json"].plain() if "json" in keys else None, every)  # type: ignore[arg-type]
+                probe = HttpProbe(
+                    name or f"http {url}",
+                    cast(str, url),
+                    checks,
+                    cast(str, method),
+                    cast(float, timeout),
+                    cast(dict[str, str], headers),
+                    keys["json"].plain() if "json" in keys else None,
+                    every,
+                )
         elif kind == "command":
             target = self.selector(keys["target"], project) if "target" in keys else None
             cmd = self.param_value(keys["cmd"], ParamSpec("cmd", "argv")) if "cmd" in keys else None
@@ -518,9 +588,14 @@ class _Checker:
                 self.problem(type_node, "a load probe needs a load: block that says what load to apply")
             metric = keys["metric"].value if "metric" in keys else None
             if metric is not None and metric not in LOAD_METRICS:
-                self.problem(keys["metric"], f"unknown metric {metric!r}{_suggest(str(metric), LOAD_METRICS)} (expected one of {', '.join(LOAD_METRICS)})")
+                self.problem(
+                    keys["metric"],
+                    f"unknown metric {metric!r}{_suggest(str(metric), LOAD_METRICS)} (expected one of {', '.join(LOAD_METRICS)})",
+                )
             elif tolerance is not None and metric is not None:
-                value_kind = "duration" if metric in LATENCY_METRICS else "fraction" if metric == "error_rate" else "number"
+                value_kind = (
+                    "duration" if metric in LATENCY_METRICS else "fraction" if metric == "error_rate" else "number"
+                )
                 judged = self.tolerance(tolerance, value_kind, bare="max")
                 if self.count() == before:
                     probe = LoadProbe(name or metric, metric, (Check(metric, judged),))  # type: ignore[arg-type]
@@ -557,13 +632,17 @@ class _Checker:
         checks = []
         for entry in entries:
             if not isinstance(entry.value, dict):
-                self.problem(entry, f"expected a mapping like {{path: data.status, equals: ok}}; got {_kind(entry.value)}")
+                self.problem(
+                    entry, f"expected a mapping like {{path: data.status, equals: ok}}; got {_kind(entry.value)}"
+                )
                 continue
             path_node = entry.value.get("path")
             rest = {k: v for k, v in entry.value.items() if k != "path"}
             if path_node is None or not isinstance(path_node.value, str) or not valid_json_path(path_node.value):
                 where = path_node or entry
-                self.problem(where, "expected path: a dotted JSON path like data.items[0].id", path=entry.child_path("path"))
+                self.problem(
+                    where, "expected path: a dotted JSON path like data.items[0].id", path=entry.child_path("path")
+                )
                 continue
             if not rest:
                 self.problem(entry, f"expected a tolerance next to path ({', '.join(_TOLERANCE_KEYS['any'])})")
@@ -598,7 +677,13 @@ class _Checker:
         if "equals" in keys:
             parts.append(Equals(self.tolerance_value(keys["equals"], kind)))
         if "one_of" in keys:
-            parts.append(self.tolerance(keys["one_of"], kind, "equals") if isinstance(keys["one_of"].value, list) else OneOf((self.tolerance_value(keys["one_of"], kind),)))  # type: ignore[arg-type]
+            one_of = (
+                self.tolerance(keys["one_of"], kind, "equals")
+                if isinstance(keys["one_of"].value, list)
+                else OneOf((self.tolerance_value(keys["one_of"], kind),))
+            )
+            if one_of is not None:
+                parts.append(one_of)
         if "min" in keys or "max" in keys:
             low = self.tolerance_number(keys["min"], kind) if "min" in keys else None
             high = self.tolerance_number(keys["max"], kind) if "max" in keys else None
@@ -615,8 +700,10 @@ class _Checker:
                     self.problem(keys["range"], f"low {low:g} is above high {high:g}")
                 parts.append(InRange(low, high))  # type: ignore[arg-type]
         if "matches" in keys:
-            parts.append(self.regex(keys["matches"]))  # type: ignore[arg-type]
-        relative = {}
+            regex = self.regex(keys["matches"])
+            if regex is not None:
+                parts.append(regex)
+        relative: dict[str, float | None] = {}
         for key in ("max_ratio", "min_ratio"):
             if key in keys:
                 relative[key] = self.number(keys[key], above=0)
@@ -628,7 +715,7 @@ class _Checker:
                 self.problem(keys["max_increase_points"], "give max_increase or max_increase_points, not both")
             relative["max_increase"] = points / 100 if points is not None else None
         if relative:
-            parts.append(Relative(**relative))
+            parts.append(Relative(**relative))  # type: ignore[arg-type]  # None only with a problem recorded
         if self.count() != before:
             return None
         return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
@@ -688,7 +775,10 @@ class _Checker:
             if start >= phases.fault:
                 self.problem(keys["start"], f"starts at {start:g}s, after the fault phase ({phases.fault:g}s) is over")
             elif duration is not None and start + duration > phases.fault + 1e-9:
-                self.problem(keys["duration"], f"runs to {start + duration:g}s, past the end of the fault phase ({phases.fault:g}s)")
+                self.problem(
+                    keys["duration"],
+                    f"runs to {start + duration:g}s, past the end of the fault phase ({phases.fault:g}s)",
+                )
         if self.count() != before:
             return None
         return FaultStep(fault, params, target, start, duration, name or "", node.line)  # type: ignore[arg-type]
@@ -716,7 +806,9 @@ class _Checker:
             self.problem(node, f"expected a {what} name like container.kill; got {_kind(name)}")
             return None
         if known is not None and name not in known:
-            self.problem(node, f"unknown {what} {name!r}{_suggest(name, sorted(known))} (known: {', '.join(sorted(known))})")
+            self.problem(
+                node, f"unknown {what} {name!r}{_suggest(name, sorted(known))} (known: {', '.join(sorted(known))})"
+            )
             return None
         return name
 
@@ -746,7 +838,11 @@ class _Checker:
             return target, {k: v.plain() for k, v in raw.items()}
 
         if signature.target == "required" and "target" not in keys:
-            self.problem(node, f"{kind} needs a target: (a container selector such as {{service: redis}})", path=node.child_path("target"))
+            self.problem(
+                node,
+                f"{kind} needs a target: (a container selector such as {{service: redis}})",
+                path=node.child_path("target"),
+            )
         elif signature.target == "none" and "target" in keys:
             hint = " (it addresses a Toxiproxy proxy: use proxy:)" if signature.param("proxy") else ""
             self.problem(keys["target"], f"{kind} takes no target{hint}")
@@ -757,10 +853,15 @@ class _Checker:
             spec = signature.param(key)
             if spec is None:
                 if key == "proxy" and "proxy" in keys:
-                    self.problem(keys["proxy"], f"{kind} takes no proxy" + (" (it takes target:)" if signature.target != "none" else ""))
+                    self.problem(
+                        keys["proxy"],
+                        f"{kind} takes no proxy" + (" (it takes target:)" if signature.target != "none" else ""),
+                    )
                 else:
                     expected = ", ".join(names) or "no parameters"
-                    self.problem(value_node, f"unknown parameter for {kind}{_suggest(key, names)} (expected: {expected})")
+                    self.problem(
+                        value_node, f"unknown parameter for {kind}{_suggest(key, names)} (expected: {expected})"
+                    )
                 continue
             value = self.param_value(value_node, spec)
             if value is not None:
@@ -769,14 +870,22 @@ class _Checker:
             if spec.name in raw:
                 continue
             if spec.required:
-                self.problem(keys.get("params", node), f"{kind} needs parameter {spec.describe()}", path=f"{params_path}.{spec.name}")
+                self.problem(
+                    keys.get("params", node),
+                    f"{kind} needs parameter {spec.describe()}",
+                    path=f"{params_path}.{spec.name}",
+                )
             elif spec.default is not None:
                 params[spec.name] = spec.default
         for group in signature.one_of:
-            given = [name for name in group if name in raw]
-            if len(given) != 1:
-                got = f"got {' and '.join(given)}" if given else "got none"
-                self.problem(keys.get("params", node), f"{kind} needs exactly one of {' | '.join(group)}; {got}", path=params_path)
+            named = [name for name in group if name in raw]
+            if len(named) != 1:
+                got = f"got {' and '.join(named)}" if named else "got none"
+                self.problem(
+                    keys.get("params", node),
+                    f"{kind} needs exactly one of {' | '.join(group)}; {got}",
+                    path=params_path,
+                )
         return target, params
 
     def param_value(self, node: Located, spec: ParamSpec) -> Any:
@@ -793,13 +902,16 @@ class _Checker:
 
     # -- stop conditions -------------------------------------------------------------------
 
-    def stop_conditions(self, node: Located, hypothesis: Hypothesis | None, has_load: bool) -> tuple[StopCondition, ...] | None:
+    def stop_conditions(
+        self, node: Located, hypothesis: Hypothesis | None, has_load: bool
+    ) -> tuple[StopCondition, ...] | None:
         items = self.items(node)
         if items is None:
             return None
         before = self.count()
         conditions: list[StopCondition] = []
         for item in items:
+            condition: StopCondition | None
             if isinstance(item.value, str):
                 condition = self.metric_stop(item, has_load)
             else:
@@ -807,7 +919,9 @@ class _Checker:
                 if keys is None:
                     continue
                 if ("when" in keys) == ("probe" in keys):
-                    self.problem(item, "expected either when: 'METRIC OP VALUE [for DURATION]' or probe: NAME (with failures: N)")
+                    self.problem(
+                        item, "expected either when: 'METRIC OP VALUE [for DURATION]' or probe: NAME (with failures: N)"
+                    )
                     continue
                 if "when" in keys:
                     if "failures" in keys or "consecutive" in keys:
@@ -838,7 +952,10 @@ class _Checker:
             return None
         if name is not None and hypothesis is not None and hypothesis.probe(name) is None:
             names = [p.name for p in hypothesis.probes]
-            self.problem(keys["probe"], f"no steady-state probe named {name!r}{_suggest(name, names)} (probes: {', '.join(repr(n) for n in names)})")
+            self.problem(
+                keys["probe"],
+                f"no steady-state probe named {name!r}{_suggest(name, names)} (probes: {', '.join(repr(n) for n in names)})",
+            )
             return None
         if name is None or failures is None:
             return None

@@ -16,9 +16,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chaoskit.model.units import parse_bytes, parse_duration, parse_fraction, parse_signal
+from chaoskit.model.units import (
+    parse_bytes,
+    parse_duration,
+    parse_fraction,
+    parse_signal,
+)
 
-__all__ = ["PARAM_TYPES", "FaultSignature", "ParamSpec", "ParamType", "TargetKind", "coerce_param", "param_table", "signature_of"]
+__all__ = [
+    "PARAM_TYPES",
+    "FaultSignature",
+    "ParamSpec",
+    "ParamType",
+    "TargetKind",
+    "coerce_param",
+    "param_table",
+    "signature_of",
+]
 
 # str, int, float, bool: as in YAML (an int is accepted where a float is wanted).
 # duration: 10s / 500ms / number of seconds -> float seconds.
@@ -28,8 +42,22 @@ __all__ = ["PARAM_TYPES", "FaultSignature", "ParamSpec", "ParamType", "TargetKin
 # list[str]: a list of strings (a single string is accepted as a one-item list) -> tuple.
 # argv: a command: a list of strings (an argv, -> tuple) or one string (for ``sh -c``, kept a str).
 # any: whatever YAML gave (a JSON body, say), unchecked.
-ParamType = Literal["str", "int", "float", "bool", "duration", "bytes", "fraction", "signal", "list[str]", "argv", "any"]
-PARAM_TYPES: tuple[str, ...] = ("str", "int", "float", "bool", "duration", "bytes", "fraction", "signal", "list[str]", "argv", "any")
+ParamType = Literal[
+    "str", "int", "float", "bool", "duration", "bytes", "fraction", "signal", "list[str]", "argv", "any"
+]
+PARAM_TYPES: tuple[str, ...] = (
+    "str",
+    "int",
+    "float",
+    "bool",
+    "duration",
+    "bytes",
+    "fraction",
+    "signal",
+    "list[str]",
+    "argv",
+    "any",
+)
 
 # Whether a fault step takes a container selector (``target:``): container and
 # in-container faults require one; process and disk faults may run on the host
@@ -52,13 +80,18 @@ class ParamSpec:
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
-            raise ValueError(f"ParamSpec {self.name!r}: unknown type {self.type!r}; expected one of {', '.join(PARAM_TYPES)}")
+            raise ValueError(
+                f"ParamSpec {self.name!r}: unknown type {self.type!r}; expected one of {', '.join(PARAM_TYPES)}"
+            )
         if self.required and self.default is not None:
             raise ValueError(f"ParamSpec {self.name!r}: a required parameter has no default")
 
     def describe(self) -> str:
         """One line for ``chaoskit faults``: ``latency_ms (int, required, >= 0): added delay``."""
-        facts = [self.type, "required" if self.required else f"default {self.default!r}" if self.default is not None else "optional"]
+        facts = [
+            self.type,
+            "required" if self.required else f"default {self.default!r}" if self.default is not None else "optional",
+        ]
         if self.min is not None:
             facts.append(f">= {self.min:g}")
         if self.max is not None:

@@ -103,7 +103,9 @@ def _signature_rules(discriminator: str, signatures: Mapping[str, FaultSignature
             then["not"] = {"required": ["target"]}
         if not has_proxy:
             then.setdefault("allOf", []).append({"not": {"required": ["proxy"]}})
-        rules.append({"if": {"properties": {discriminator: {"const": name}}, "required": [discriminator]}, "then": then})
+        rules.append(
+            {"if": {"properties": {discriminator: {"const": name}}, "required": [discriminator]}, "then": then}
+        )
     return rules
 
 
@@ -117,12 +119,14 @@ def _probe_rules() -> list[dict[str, Any]]:
                 "timeout": _ref("duration"),
                 "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
                 "json": {},
-                "tolerance": _obj({
-                    "status": _ref("tolerance"),
-                    "latency": _ref("tolerance"),
-                    "body": {"type": "string"},
-                    "json": {"anyOf": [_ref("jsonCheck"), {"type": "array", "items": _ref("jsonCheck")}]},
-                }),
+                "tolerance": _obj(
+                    {
+                        "status": _ref("tolerance"),
+                        "latency": _ref("tolerance"),
+                        "body": {"type": "string"},
+                        "json": {"anyOf": [_ref("jsonCheck"), {"type": "array", "items": _ref("jsonCheck")}]},
+                    }
+                ),
             },
             ["url"],
         ),
@@ -140,21 +144,29 @@ def _probe_rules() -> list[dict[str, Any]]:
             ["target"],
         ),
         "toxiproxy": (
-            {"proxy": {"type": "string"}, "tolerance": _obj({"enabled": _ref("tolerance"), "toxics": _ref("tolerance")})},
+            {
+                "proxy": {"type": "string"},
+                "tolerance": _obj({"enabled": _ref("tolerance"), "toxics": _ref("tolerance")}),
+            },
             ["proxy"],
         ),
         "load": ({"metric": {"enum": list(LOAD_METRICS)}, "tolerance": _ref("tolerance")}, ["metric", "tolerance"]),
-        **{t: ({"params": {"type": "object"}, "tolerance": _ref("tolerance")}, ["tolerance"]) for t in SAMPLE_PROBE_TYPES},
+        **{
+            t: ({"params": {"type": "object"}, "tolerance": _ref("tolerance")}, ["tolerance"])
+            for t in SAMPLE_PROBE_TYPES
+        },
     }
     rules = []
     for name, (properties, required) in per_type.items():
         props = {**common, **properties}
         if name == "load":
             props.pop("every")
-        rules.append({
-            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-            "then": {"properties": props, "required": required, "additionalProperties": False},
-        })
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"properties": props, "required": required, "additionalProperties": False},
+            }
+        )
     return rules
 
 
@@ -163,25 +175,46 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
     number = {"anyOf": [{"type": "number"}, _ref("variable")]}
     integer = {"anyOf": [{"type": "integer"}, _ref("variable")]}
     tolerance_keys = {
-        "equals": {}, "one_of": {"type": "array"}, "min": _ref("scalar"), "max": _ref("scalar"),
-        "range": {"type": "array", "minItems": 2, "maxItems": 2}, "matches": {"type": "string"},
-        "max_ratio": number, "min_ratio": number, "max_increase": _ref("scalar"), "max_increase_points": number,
+        "equals": {},
+        "one_of": {"type": "array"},
+        "min": _ref("scalar"),
+        "max": _ref("scalar"),
+        "range": {"type": "array", "minItems": 2, "maxItems": 2},
+        "matches": {"type": "string"},
+        "max_ratio": number,
+        "min_ratio": number,
+        "max_increase": _ref("scalar"),
+        "max_increase_points": number,
     }
     defs: dict[str, Any] = {
         "variable": _VAR,
         "scalar": {"type": ["string", "number", "boolean"]},
         "duration": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _DURATION_TEXT}, _VAR]},
-        "bytes": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*[a-zA-Z]*\s*$"}, _VAR]},
+        "bytes": {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*[a-zA-Z]*\s*$"},
+                _VAR,
+            ]
+        },
         "fraction": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*%?\s*$"}, _VAR]},
         "selector": {
             "anyOf": [
                 {"type": "string", "minLength": 1},
-                _obj({
-                    "name": {"type": "string"}, "service": {"type": "string"}, "project": {"type": "string"},
-                    "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-                    "state": {"type": "string"}, "count": integer, "percent": _ref("fraction"),
-                    "max_fraction": _ref("fraction"), "max_count": integer,
-                }, minProperties=1),
+                _obj(
+                    {
+                        "name": {"type": "string"},
+                        "service": {"type": "string"},
+                        "project": {"type": "string"},
+                        "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                        "state": {"type": "string"},
+                        "count": integer,
+                        "percent": _ref("fraction"),
+                        "max_fraction": _ref("fraction"),
+                        "max_count": integer,
+                    },
+                    minProperties=1,
+                ),
             ]
         },
         "tolerance": {
@@ -191,22 +224,60 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 _obj(tolerance_keys, minProperties=1),
             ]
         },
-        "jsonCheck": _obj({"path": {"type": "string"}, **{k: v for k, v in tolerance_keys.items() if k in ("equals", "one_of", "min", "max", "range", "matches")}}, ["path"], minProperties=2),
-        "probe": {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(PROBE_TYPES)}}, "allOf": _probe_rules()},
-        "request": _obj({
-            "name": {"type": "string"}, "url": {"type": "string"}, "method": {"type": "string"},
-            "weight": number, "json": {}, "headers": {"type": "object"},
-            "ok_status": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]},
-        }, ["url"]),
-        "faultStep": _obj({
-            "fault": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"},
-            "name": {"type": "string"}, "target": _ref("selector"), "proxy": {"type": "string"},
-            "params": {"type": "object"}, "start": _ref("duration"), "duration": _ref("duration"),
-        }, ["fault"]),
-        "action": _obj({
-            "type": {"enum": sorted(ACTION_SIGNATURES)}, "target": _ref("selector"),
-            "proxy": {"type": "string"}, "params": {"type": "object"},
-        }, ["type"], allOf=_signature_rules("type", ACTION_SIGNATURES)),
+        "jsonCheck": _obj(
+            {
+                "path": {"type": "string"},
+                **{
+                    k: v
+                    for k, v in tolerance_keys.items()
+                    if k in ("equals", "one_of", "min", "max", "range", "matches")
+                },
+            },
+            ["path"],
+            minProperties=2,
+        ),
+        "probe": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": list(PROBE_TYPES)}},
+            "allOf": _probe_rules(),
+        },
+        "request": _obj(
+            {
+                "name": {"type": "string"},
+                "url": {"type": "string"},
+                "method": {"type": "string"},
+                "weight": number,
+                "json": {},
+                "headers": {"type": "object"},
+                "ok_status": {
+                    "anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]
+                },
+            },
+            ["url"],
+        ),
+        "faultStep": _obj(
+            {
+                "fault": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"},
+                "name": {"type": "string"},
+                "target": _ref("selector"),
+                "proxy": {"type": "string"},
+                "params": {"type": "object"},
+                "start": _ref("duration"),
+                "duration": _ref("duration"),
+            },
+            ["fault"],
+        ),
+        "action": _obj(
+            {
+                "type": {"enum": sorted(ACTION_SIGNATURES)},
+                "target": _ref("selector"),
+                "proxy": {"type": "string"},
+                "params": {"type": "object"},
+            },
+            ["type"],
+            allOf=_signature_rules("type", ACTION_SIGNATURES),
+        ),
         "stopCondition": {
             "anyOf": [
                 {"type": "string"},
@@ -219,12 +290,17 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
         table = param_table(fault_params)
         defs["faultStep"]["properties"]["fault"] = {"enum": sorted(table)}
         defs["faultStep"]["allOf"] = _signature_rules("fault", table)
-    assert set(defs["faultStep"]["properties"]) == set(STEP_KEYS) and set(defs["action"]["properties"]) == set(ACTION_KEYS)
+    assert set(defs["faultStep"]["properties"]) == set(STEP_KEYS) and set(defs["action"]["properties"]) == set(
+        ACTION_KEYS
+    )
     assert set(defs["request"]["properties"]) == set(REQUEST_KEYS)
-    environment = _obj({
-        "docker_host": {"type": "string"}, "compose_project": {"type": "string"},
-        "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
-    })
+    environment = _obj(
+        {
+            "docker_host": {"type": "string"},
+            "compose_project": {"type": "string"},
+            "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
+        }
+    )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)
 
     return {
@@ -237,19 +313,33 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 "title": {"type": "string", "minLength": 1},
                 "description": {"type": "string"},
                 "tags": {"type": "array", "items": {"type": "string"}},
-                "variables": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+                "variables": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                },
                 "environment": environment,
                 "seed": integer,
                 "phases": _obj({name: _ref("duration") for name in PHASE_KEYS}),
-                "load": _obj({
-                    "rate": number, "ramp": _ref("duration"), "timeout": _ref("duration"), "connections": integer,
-                    "seed": integer, "users": _obj({"count": integer, "zipf_exponent": number}),
-                    "requests": {"type": "array", "items": _ref("request"), "minItems": 1},
-                }, ["rate", "requests"]),
-                "steady_state": _obj({
-                    "title": {"type": "string"},
-                    "probes": {"type": "array", "items": _ref("probe"), "minItems": 1},
-                }, ["title", "probes"]),
+                "load": _obj(
+                    {
+                        "rate": number,
+                        "ramp": _ref("duration"),
+                        "timeout": _ref("duration"),
+                        "connections": integer,
+                        "max_connections": integer,
+                        "seed": integer,
+                        "users": _obj({"count": integer, "zipf_exponent": number}),
+                        "requests": {"type": "array", "items": _ref("request"), "minItems": 1},
+                    },
+                    ["rate", "requests"],
+                ),
+                "steady_state": _obj(
+                    {
+                        "title": {"type": "string"},
+                        "probes": {"type": "array", "items": _ref("probe"), "minItems": 1},
+                    },
+                    ["title", "probes"],
+                ),
                 "method": {"type": "array", "items": _ref("faultStep"), "minItems": 1},
                 "rollbacks": {"type": "array", "items": _ref("action")},
                 "stop_conditions": {"type": "array", "items": _ref("stopCondition")},
@@ -260,7 +350,9 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
     }
 
 
-def write_schema(path: Path = SCHEMA_PATH, fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None) -> None:
+def write_schema(
+    path: Path = SCHEMA_PATH, fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None
+) -> None:
     path.write_text(json.dumps(experiment_schema(fault_params), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -77,7 +77,9 @@ def parse_cli_vars(pairs: Iterable[str]) -> dict[str, Any]:
     return result
 
 
-def read_source(text: str, source: str, overrides: Mapping[str, Any] | None = None) -> tuple[Located | None, dict[str, Any], list[Problem]]:
+def read_source(
+    text: str, source: str, overrides: Mapping[str, Any] | None = None
+) -> tuple[Located | None, dict[str, Any], list[Problem]]:
     """Parse ``text``; returns the located root, the variables in force, and every problem found."""
     problems: list[Problem] = []
     try:
@@ -85,13 +87,30 @@ def read_source(text: str, source: str, overrides: Mapping[str, Any] | None = No
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        detail = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part) or str(exc)
+        detail = " ".join(
+            str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
+        ) or str(exc)
         return None, {}, [Problem(source, line, "", f"not valid YAML: {detail}")]
     if root is None:
-        return None, {}, [Problem(source, None, "", "the file is empty; expected a mapping with title, steady_state and method")]
+        return (
+            None,
+            {},
+            [Problem(source, None, "", "the file is empty; expected a mapping with title, steady_state and method")],
+        )
     walker = _Walker(source, problems)
     if not isinstance(root, yaml.MappingNode):
-        return None, {}, [Problem(source, root.start_mark.line + 1, "", "expected a mapping (title:, steady_state:, method:, ...) at the top")]
+        return (
+            None,
+            {},
+            [
+                Problem(
+                    source,
+                    root.start_mark.line + 1,
+                    "",
+                    "expected a mapping (title:, steady_state:, method:, ...) at the top",
+                )
+            ],
+        )
 
     entry = next(((k, v) for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "variables"), None)
     variables = walker.variables(entry, overrides or {})
@@ -120,9 +139,17 @@ class _Walker:
             if isinstance(block.value, dict):
                 for name, item in block.value.items():
                     if not _VARIABLE_NAME.match(name):
-                        self.problem(item.line, item.path, "expected a variable name of letters, digits, _ . - (not starting with a digit)")
+                        self.problem(
+                            item.line,
+                            item.path,
+                            "expected a variable name of letters, digits, _ . - (not starting with a digit)",
+                        )
                     elif isinstance(item.value, (dict, list)):
-                        self.problem(item.line, item.path, "expected a scalar value (string, number, boolean) or null for 'must be given with --var'")
+                        self.problem(
+                            item.line,
+                            item.path,
+                            "expected a scalar value (string, number, boolean) or null for 'must be given with --var'",
+                        )
                     else:
                         declared[name] = item.value
             elif block.value is not None:
@@ -170,7 +197,10 @@ class _Walker:
                 entries[key] = self.walk(value_node, child_path, key_line, depth + 1)
             return Located(entries, path, line)
         if isinstance(node, yaml.SequenceNode):
-            items = [self.walk(item, f"{path}[{i}]", item.start_mark.line + 1, depth + 1) for i, item in enumerate(node.value)]
+            items = [
+                self.walk(item, f"{path}[{i}]", item.start_mark.line + 1, depth + 1)
+                for i, item in enumerate(node.value)
+            ]
             return Located(items, path, line)
         value = self._scalar(node)
         if isinstance(value, str) and self.variables_in_force is not None and "$" in value:

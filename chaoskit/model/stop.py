@@ -23,7 +23,12 @@ from chaoskit.model.units import parse_duration, parse_fraction
 
 __all__ = ["MetricStop", "ProbeStop", "StopCondition", "parse_metric_stop"]
 
-_OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 _EXPRESSION = re.compile(r"\s*(\w+)\s*(>=|<=|>|<)\s*(\S+)\s*(?:for\s+(\S+)\s*)?$")
 
 

@@ -90,7 +90,9 @@ class Threshold(Tolerance):
     max: float | None = None
 
     def __str__(self) -> str:
-        parts = ([f">= {self.min:g}"] if self.min is not None else []) + ([f"<= {self.max:g}"] if self.max is not None else [])
+        parts = ([f">= {self.min:g}"] if self.min is not None else []) + (
+            [f"<= {self.max:g}"] if self.max is not None else []
+        )
         return " and ".join(parts)
 
 

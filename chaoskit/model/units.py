@@ -18,9 +18,24 @@ _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h"
 _DURATION_TERM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s|m|h)")
 
 _BYTE_UNITS = {
-    "": 1, "b": 1,
-    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3, "t": 1000**4, "tb": 1000**4,
-    "ki": 1024, "kib": 1024, "mi": 1024**2, "mib": 1024**2, "gi": 1024**3, "gib": 1024**3, "ti": 1024**4, "tib": 1024**4,
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "ki": 1024,
+    "kib": 1024,
+    "mi": 1024**2,
+    "mib": 1024**2,
+    "gi": 1024**3,
+    "gib": 1024**3,
+    "ti": 1024**4,
+    "tib": 1024**4,
 }
 _BYTES = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)")
 
@@ -46,7 +61,9 @@ def parse_duration(value: object) -> float:
             try:
                 seconds = float(text)  # "1.5" written as a string still means seconds
             except ValueError:
-                raise ValueError(f"expected a duration like 10s, 500ms, 2m or a number of seconds, got {value!r}") from None
+                raise ValueError(
+                    f"expected a duration like 10s, 500ms, 2m or a number of seconds, got {value!r}"
+                ) from None
     else:
         raise ValueError(f"expected a duration like 10s, 500ms, 2m or a number of seconds, got {value!r}")
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
@@ -90,9 +107,9 @@ def parse_fraction(value: object) -> float:
 
 def parse_signal(value: object) -> str:
     """The canonical name (``SIGKILL``) of a signal given as ``SIGKILL``, ``kill``, ``KILL`` or ``9``."""
-    if _is_number(value) and float(value) == int(value):  # type: ignore[arg-type]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) == int(value):
         try:
-            return _signal.Signals(int(value)).name  # type: ignore[arg-type]
+            return _signal.Signals(int(value)).name
         except ValueError:
             pass
     elif isinstance(value, str):

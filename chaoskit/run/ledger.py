@@ -80,9 +80,25 @@ class LedgerEntry:
     def pending(self) -> bool:
         return self.reverted_at is None
 
+    def owner_alive(self) -> bool | None:
+        """Whether the recording process still runs (None: recorded on another host, cannot tell).
+
+        A pending entry whose owner is alive may belong to a run in progress, not a crash.
+        """
+        if self.pid is None or self.host != socket.gethostname():
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     def describe(self) -> str:
         target = f" on {self.target}" if self.target else ""
-        return f"{self.fault}{target} (run {self.run_id}, pid {self.pid} on {self.host or '?'})"
+        alive = ", still running" if self.owner_alive() else ""
+        return f"{self.fault}{target} (run {self.run_id}, pid {self.pid} on {self.host or '?'}{alive})"
 
 
 def default_ledger_path(env: Mapping[str, str] | None = None) -> Path:
@@ -119,9 +135,16 @@ class Ledger:
         """Durably record a fault about to be applied; returns its id. Call BEFORE applying."""
         entry_id = uuid.uuid4().hex
         line = {
-            "v": _FORMAT, "op": "pending", "id": entry_id, "run_id": record.run_id, "fault": record.fault,
-            "target": record.target, "revert": dict(record.revert), "at": self._clock(),
-            "pid": os.getpid(), "host": socket.gethostname(),
+            "v": _FORMAT,
+            "op": "pending",
+            "id": entry_id,
+            "run_id": record.run_id,
+            "fault": record.fault,
+            "target": record.target,
+            "revert": dict(record.revert),
+            "at": self._clock(),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
         }
         with self._locked(exclusive=True):
             self._append(line)
@@ -157,13 +180,32 @@ class Ledger:
                 return 0
             lines = []
             for e in keep:
-                lines.append({
-                    "v": _FORMAT, "op": "pending", "id": e.id, "run_id": e.run_id, "fault": e.fault, "target": e.target,
-                    "revert": dict(e.revert), "at": e.recorded_at, "pid": e.pid, "host": e.host, **e.extra,
-                })
+                lines.append(
+                    {
+                        "v": _FORMAT,
+                        "op": "pending",
+                        "id": e.id,
+                        "run_id": e.run_id,
+                        "fault": e.fault,
+                        "target": e.target,
+                        "revert": dict(e.revert),
+                        "at": e.recorded_at,
+                        "pid": e.pid,
+                        "host": e.host,
+                        **e.extra,
+                    }
+                )
                 if e.revert_attempts_failed:
-                    lines.append({"v": _FORMAT, "op": "revert_failed", "id": e.id, "error": e.last_error, "at": e.recorded_at,
-                                  "count": e.revert_attempts_failed})
+                    lines.append(
+                        {
+                            "v": _FORMAT,
+                            "op": "revert_failed",
+                            "id": e.id,
+                            "error": e.last_error,
+                            "at": e.recorded_at,
+                            "count": e.revert_attempts_failed,
+                        }
+                    )
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             data = b"".join(_encode(line) for line in lines)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -192,7 +234,9 @@ class Ledger:
         """LedgerNotClean, saying what is pending and how to fix it, unless nothing is pending."""
         pending = self.pending()
         if pending:
-            listed = "; ".join(e.describe() for e in pending[:5]) + (f"; ... ({len(pending) - 5} more)" if len(pending) > 5 else "")
+            listed = "; ".join(e.describe() for e in pending[:5]) + (
+                f"; ... ({len(pending) - 5} more)" if len(pending) > 5 else ""
+            )
             raise LedgerNotClean(
                 f"{len(pending)} un-reverted fault(s) from an earlier run in {self.path}: {listed}. "
                 f"Run `chaoskit rollback` to revert them first."
@@ -245,7 +289,9 @@ class Ledger:
                 self._apply(entries, op)
             except (ValueError, KeyError, TypeError) as exc:
                 torn = number == len(lines)  # the last chunk, with no newline after it
-                log.warning("ledger.torn_line" if torn else "ledger.bad_line", path=str(self.path), line=number, error=str(exc))
+                log.warning(
+                    "ledger.torn_line" if torn else "ledger.bad_line", path=str(self.path), line=number, error=str(exc)
+                )
         return entries
 
     @staticmethod
@@ -254,8 +300,14 @@ class Ledger:
         if kind == "pending":
             known = {"v", "op", "id", "run_id", "fault", "target", "revert", "at", "pid", "host"}
             entries[entry_id] = LedgerEntry(
-                id=entry_id, run_id=op["run_id"], fault=op["fault"], revert=op["revert"], target=op.get("target", ""),
-                recorded_at=op["at"], pid=op.get("pid"), host=op.get("host", ""),
+                id=entry_id,
+                run_id=op["run_id"],
+                fault=op["fault"],
+                revert=op["revert"],
+                target=op.get("target", ""),
+                recorded_at=op["at"],
+                pid=op.get("pid"),
+                host=op.get("host", ""),
                 extra={k: v for k, v in op.items() if k not in known},
             )
         elif kind == "reverted" and entry_id in entries:
@@ -263,7 +315,9 @@ class Ledger:
         elif kind == "revert_failed" and entry_id in entries:
             entry = entries[entry_id]
             entries[entry_id] = replace(
-                entry, revert_attempts_failed=entry.revert_attempts_failed + int(op.get("count", 1)), last_error=op.get("error")
+                entry,
+                revert_attempts_failed=entry.revert_attempts_failed + int(op.get("count", 1)),
+                last_error=op.get("error"),
             )
         elif kind not in ("pending", "reverted", "revert_failed"):
             raise ValueError(f"unknown op {kind!r}")

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, Container
-from chaoskit.targets.select import Selection, ServiceKey, group_by_service, select, service_key
+from chaoskit.targets.container import (
+    COMPOSE_PROJECT_LABEL,
+    COMPOSE_SERVICE_LABEL,
+    Container,
+)
+from chaoskit.targets.select import (
+    Selection,
+    ServiceKey,
+    group_by_service,
+    select,
+    service_key,
+)
 from chaoskit.targets.selector import SELECTOR_KEYS, Selector, parse_selector
 
 __all__ = [

@@ -95,7 +95,9 @@ def select(containers: Sequence[Container], selector: Selector, rng: random.Rand
 
     notes = _cap_notes(selector, wanted, len(chosen), allowed, replicas, candidates)
     if not chosen:
-        raise TargetNotFound(f"selector '{selector}' matched {len(candidates)} container(s) but the blast-radius cap allows none: {'; '.join(notes)}")
+        raise TargetNotFound(
+            f"selector '{selector}' matched {len(candidates)} container(s) but the blast-radius cap allows none: {'; '.join(notes)}"
+        )
     return Selection(selector, tuple(sorted(chosen, key=lambda c: (c.name, c.id))), len(candidates), notes)
 
 

@@ -41,7 +41,9 @@ SIGNATURES: dict[str, FaultSignature] = {
         one_of=(("percent", "bytes"),),
     ),
     "network.latency": _network(
-        ParamSpec("latency_ms", "int", required=True, min=0), ParamSpec("jitter_ms", "int", default=0, min=0), doc="latency"
+        ParamSpec("latency_ms", "int", required=True, min=0),
+        ParamSpec("jitter_ms", "int", default=0, min=0),
+        doc="latency",
     ),
     "network.bandwidth": _network(ParamSpec("rate_kbps", "int", required=True, min=0), doc="bandwidth"),
     "network.timeout": _network(ParamSpec("timeout_ms", "int", default=0, min=0), doc="timeout"),

@@ -22,7 +22,17 @@ from chaoskit.model import (
     load_experiment,
     parse_experiment,
 )
-from chaoskit.model.tolerance import AllOf, Check, Equals, InRange, JsonPath, OneOf, Regex, Relative, Threshold
+from chaoskit.model.tolerance import (
+    AllOf,
+    Check,
+    Equals,
+    InRange,
+    JsonPath,
+    OneOf,
+    Regex,
+    Relative,
+    Threshold,
+)
 from chaoskit.targets import Selector
 
 from .catalogue import SIGNATURES
@@ -68,6 +78,14 @@ def test_shipped_examples_are_valid(name: str) -> None:
     assert experiment.source.endswith(name) and experiment.method and experiment.load is not None
 
 
+@pytest.mark.parametrize("name", ["cache-down.yaml", "database-latency.yaml", "api-replica-killed.yaml"])
+def test_shipped_examples_are_valid_against_the_engine_catalogue(name: str) -> None:
+    """Every shipped experiment also loads against the real fault catalogue of chaoskit.faults."""
+    from chaoskit.faults.catalogue import signatures
+
+    assert load_experiment(EXPERIMENTS / name, fault_params=signatures()).method
+
+
 def test_cache_down_example_targets_redis_of_project_chaoskit() -> None:
     """The environment's compose project scopes a service selector that names none."""
     experiment = load_experiment(EXPERIMENTS / "cache-down.yaml", fault_params=SIGNATURES)
@@ -75,13 +93,15 @@ def test_cache_down_example_targets_redis_of_project_chaoskit() -> None:
     assert step.fault == "container.kill" and step.params == {"signal": "SIGKILL"}
     assert step.target == Selector(service="redis", project="chaoskit")
     assert step.duration == 30.0 and step.line is not None
-    assert experiment.stop_conditions == (MetricStop("error_rate", ">", 0.5, 3.0), ProbeStop("api ready", 5))
+    assert experiment.stop_conditions == (MetricStop("error_rate", ">", 0.5, 3.0), ProbeStop("api alive", 5))
     assert experiment.load.rate == 200.0 and experiment.load.requests[1].ok_status == (201,)
 
 
 def test_variables_from_cli_keep_their_type_in_params() -> None:
     """--var latency_ms=450 reaches the fault as the integer 450; the seed variable as an int."""
-    experiment = load_experiment(EXPERIMENTS / "database-latency.yaml", fault_params=SIGNATURES, variables={"latency_ms": 450})
+    experiment = load_experiment(
+        EXPERIMENTS / "database-latency.yaml", fault_params=SIGNATURES, variables={"latency_ms": 450}
+    )
     assert experiment.method[0].params["latency_ms"] == 450
     assert experiment.method[0].params["proxy"] == "postgres"
     assert experiment.variables["latency_ms"] == 450
@@ -95,7 +115,12 @@ def test_minimal_experiment_and_defaults() -> None:
     assert experiment.phases.fault == 20.0 and experiment.phases.warmup == 0.0
     assert experiment.environment.toxiproxy_url == "http://127.0.0.1:8474"
     step = experiment.method[0]
-    assert step.params == {"signal": "SIGKILL"} and step.start == 0.0 and step.duration is None and step.label == "container.kill"
+    assert (
+        step.params == {"signal": "SIGKILL"}
+        and step.start == 0.0
+        and step.duration is None
+        and step.label == "container.kill"
+    )
     assert experiment.steady_state.probes[0] == LoadProbe("p99", "p99", (Check("p99", Threshold(max=0.25)),))
     with pytest.raises(dataclasses.FrozenInstanceError):
         experiment.title = "x"  # type: ignore[misc]
@@ -212,7 +237,9 @@ def test_target_and_proxy_rules_follow_the_signature() -> None:
     found = problems(net)
     assert {p.key for p in found} == {"method[0].target", "method[0].params.proxy"}
     assert "use proxy:" in next(p.message for p in found if p.key == "method[0].target")
-    twice = BASE.replace("container.kill\n    target: {service: redis}", "network.down\n    proxy: pg\n    params: {proxy: pg}")
+    twice = BASE.replace(
+        "container.kill\n    target: {service: redis}", "network.down\n    proxy: pg\n    params: {proxy: pg}"
+    )
     assert "given twice" in problems(twice)[0].message
     wrong = BASE.replace("    target: {service: redis}\n", "    target: {service: redis}\n    proxy: pg\n")
     assert "takes no proxy" in problems(wrong)[0].message
@@ -220,7 +247,9 @@ def test_target_and_proxy_rules_follow_the_signature() -> None:
 
 def test_without_a_catalogue_params_pass_through() -> None:
     """Without fault_params, any well-formed fault name loads and its params are kept as written."""
-    text = BASE.replace("container.kill", "future.fault").replace("    target: {service: redis}\n", "    target: {service: redis}\n    params: {anything: [1, 2]}\n")
+    text = BASE.replace("container.kill", "future.fault").replace(
+        "    target: {service: redis}\n", "    target: {service: redis}\n    params: {anything: [1, 2]}\n"
+    )
     experiment = parse_experiment(text, source="exp.yaml")
     assert experiment.method[0].fault == "future.fault" and experiment.method[0].params == {"anything": [1, 2]}
     with pytest.raises(ExperimentInvalid, match="fault type name"):
@@ -229,8 +258,14 @@ def test_without_a_catalogue_params_pass_through() -> None:
 
 def test_step_must_end_inside_the_fault_phase() -> None:
     """start + duration past the fault phase is reported at duration."""
-    found = problems(BASE.replace("    target: {service: redis}\n", "    target: {service: redis}\n    start: 15s\n    duration: 10s\n"))
-    assert [(p.key, "past the end of the fault phase (20s)" in p.message) for p in found] == [("method[0].duration", True)]
+    found = problems(
+        BASE.replace(
+            "    target: {service: redis}\n", "    target: {service: redis}\n    start: 15s\n    duration: 10s\n"
+        )
+    )
+    assert [(p.key, "past the end of the fault phase (20s)" in p.message) for p in found] == [
+        ("method[0].duration", True)
+    ]
 
 
 def test_selectors_string_form_and_validation() -> None:
@@ -242,9 +277,9 @@ def test_selectors_string_form_and_validation() -> None:
     assert "max_fraction" in problems(BASE.replace("{service: redis}", "{service: api, max_fraction: 2}"))[0].message
     misspelt = problems(BASE.replace("{service: redis}", "{servce: api}"))
     assert len(misspelt) == 1 and "did you mean 'service'" in misspelt[0].message
-    assert parse(BASE.replace("{service: redis}", "{labels: {chaos.monkey: true}, percent: 50%}")).method[0].target == Selector(
-        labels={"chaos.monkey": "true"}, percent=50.0
-    )
+    assert parse(BASE.replace("{service: redis}", "{labels: {chaos.monkey: true}, percent: 50%}")).method[
+        0
+    ].target == Selector(labels={"chaos.monkey": "true"}, percent=50.0)
 
 
 def test_load_probe_and_metric_stop_need_a_load_block() -> None:
@@ -256,7 +291,10 @@ def test_load_probe_and_metric_stop_need_a_load_block() -> None:
 
 def test_stop_conditions_reference_existing_probes() -> None:
     """A probe stop condition must name a steady-state probe; both forms parse."""
-    ok = parse(BASE + "stop_conditions:\n  - {when: error_rate > 10% for 2s}\n  - {probe: p99, failures: 3, consecutive: false}\n")
+    ok = parse(
+        BASE
+        + "stop_conditions:\n  - {when: error_rate > 10% for 2s}\n  - {probe: p99, failures: 3, consecutive: false}\n"
+    )
     assert ok.stop_conditions == (MetricStop("error_rate", ">", 0.1, 2.0), ProbeStop("p99", 3, False))
     found = problems(BASE + "stop_conditions:\n  - {probe: p90}\n  - {when: x, probe: p99}\n")
     assert where(found) == {(16, "stop_conditions[0].probe"), (17, "stop_conditions[1]")}
@@ -265,7 +303,10 @@ def test_stop_conditions_reference_existing_probes() -> None:
 
 def test_duplicate_probe_names_are_problems() -> None:
     """Probe names must be unique: stop conditions and reports refer to them."""
-    text = BASE.replace("    - {name: p99, type: load, metric: p99, tolerance: 250ms}\n", "    - {name: p99, type: load, metric: p99, tolerance: 250ms}\n" * 2)
+    text = BASE.replace(
+        "    - {name: p99, type: load, metric: p99, tolerance: 250ms}\n",
+        "    - {name: p99, type: load, metric: p99, tolerance: 250ms}\n" * 2,
+    )
     assert "duplicate probe name" in problems(text)[0].message
 
 
@@ -278,13 +319,16 @@ def test_substituted_values_show_what_they_became() -> None:
 
 def test_undefined_variable_is_reported_once() -> None:
     """An undefined variable is one problem, not also a knock-on type error for the same value."""
-    found = problems(BASE.replace("url: \"http://127.0.0.1:8080/timeline/{user}\"", "url: \"${api}/timeline/{user}\""))
+    found = problems(BASE.replace('url: "http://127.0.0.1:8080/timeline/{user}"', 'url: "${api}/timeline/{user}"'))
     assert len(found) == 1 and "undefined variable ${api}" in found[0].message and found[0].line == 7
 
 
 def test_rollback_actions_are_validated() -> None:
     """Rollback actions have their own small catalogue: known types, required params, targets."""
-    ok = parse(BASE + "rollbacks:\n  - type: toxiproxy.reset\n  - {type: container.start, target: {service: redis}}\n  - {type: http, params: {url: 'http://127.0.0.1:8080/x'}}\n")
+    ok = parse(
+        BASE
+        + "rollbacks:\n  - type: toxiproxy.reset\n  - {type: container.start, target: {service: redis}}\n  - {type: http, params: {url: 'http://127.0.0.1:8080/x'}}\n"
+    )
     assert [a.type for a in ok.rollbacks] == ["toxiproxy.reset", "container.start", "http"]
     assert ok.rollbacks[1].target.state is None  # a stopped container must be selectable to be started
     assert ok.rollbacks[2].params == {"url": "http://127.0.0.1:8080/x", "method": "POST", "timeout": 5.0}
@@ -294,12 +338,27 @@ def test_rollback_actions_are_validated() -> None:
 
 def test_load_block_is_parsed_into_loadspec() -> None:
     """The load: block becomes a LoadSpec with seconds and typed request specs, or problems."""
-    experiment = parse(BASE.replace("  rate: 100\n", "  rate: 100\n  ramp: 2s\n  timeout: 500ms\n  users: {count: 50, zipf_exponent: 0}\n"))
+    experiment = parse(
+        BASE.replace(
+            "  rate: 100\n",
+            "  rate: 100\n  ramp: 2s\n  timeout: 500ms\n  connections: 8\n  max_connections: 16\n"
+            "  users: {count: 50, zipf_exponent: 0}\n",
+        )
+    )
     load = experiment.load
+    assert (load.connections, load.max_connections) == (8, 16)
     assert load.ramp_s == 2.0 and load.timeout_s == 0.5 and load.users.count == 50 and load.users.zipf_exponent == 0.0
-    assert load.requests[0].name == "read" and load.requests[0].method == "GET" and load.requests[0].ok_status == (200, 201)
-    found = problems(BASE.replace("rate: 100", "rate: 0").replace("{name: read,", "{name: read, method: FETCH, weight: -1,"))
+    assert (
+        load.requests[0].name == "read"
+        and load.requests[0].method == "GET"
+        and load.requests[0].ok_status == (200, 201)
+    )
+    found = problems(
+        BASE.replace("rate: 100", "rate: 0").replace("{name: read,", "{name: read, method: FETCH, weight: -1,")
+    )
     assert {p.key for p in found} == {"load.rate", "load.requests[0].method", "load.requests[0].weight"}
+    few = problems(BASE.replace("  rate: 100\n", "  rate: 100\n  connections: 8\n  max_connections: 4\n"))
+    assert [p.key for p in few] == ["load.max_connections"]
 
 
 def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
@@ -313,5 +372,8 @@ def test_invalid_regex_and_tolerance_bounds() -> None:
     """A regex that does not compile and min above max are problems."""
     text = BASE.replace("tolerance: 250ms", "tolerance: {min: 2s, max: 1s}")
     assert "above max" in problems(text)[0].message
-    http = BASE.replace("{name: p99, type: load, metric: p99, tolerance: 250ms}", "{name: h, type: http, url: 'http://x', tolerance: {body: '('}}")
+    http = BASE.replace(
+        "{name: p99, type: load, metric: p99, tolerance: 250ms}",
+        "{name: h, type: http, url: 'http://x', tolerance: {body: '('}}",
+    )
     assert "regular expression" in problems(http)[0].message

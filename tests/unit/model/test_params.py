@@ -53,7 +53,10 @@ def test_describe_for_the_catalogue_listing() -> None:
     """describe() gives type, requiredness, bounds and doc on one line."""
     text = ParamSpec("latency_ms", "int", required=True, min=0, doc="added delay").describe()
     assert text == "latency_ms (int, required, >= 0): added delay"
-    assert "default 'downstream'" in ParamSpec("stream", default="downstream", choices=("upstream", "downstream")).describe()
+    assert (
+        "default 'downstream'"
+        in ParamSpec("stream", default="downstream", choices=("upstream", "downstream")).describe()
+    )
 
 
 def test_bare_param_list_is_a_signature_with_optional_target() -> None:

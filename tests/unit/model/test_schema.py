@@ -48,13 +48,13 @@ def test_shipped_examples_validate(name: str, with_catalogue: bool) -> None:
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("title: t\n", ""),                                   # missing required key
-        ("phases:", "phasse:"),                               # unknown top-level key
-        ("baseline: 10s", "baseline: 10 parsecs"),            # bad duration
-        ("type: load", "type: lod"),                          # unknown probe type
-        ("metric: p99", "metric: p98"),                       # unknown metric
-        ("container.kill", "container.kil"),                  # unknown fault type (catalogue)
-        ("    target: {service: redis}\n", ""),               # container fault without target
+        ("title: t\n", ""),  # missing required key
+        ("phases:", "phasse:"),  # unknown top-level key
+        ("baseline: 10s", "baseline: 10 parsecs"),  # bad duration
+        ("type: load", "type: lod"),  # unknown probe type
+        ("metric: p99", "metric: p98"),  # unknown metric
+        ("container.kill", "container.kil"),  # unknown fault type (catalogue)
+        ("    target: {service: redis}\n", ""),  # container fault without target
         ("target: {service: redis}", "target: {service: redis}\n    params: {signl: 9}"),  # unknown param
     ],
 )

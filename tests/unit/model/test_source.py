@@ -79,7 +79,12 @@ def test_merge_keys_and_anchors_resolve() -> None:
 
 def test_parse_cli_vars_types_values() -> None:
     """--var values are read as YAML scalars; a pair without '=' is refused."""
-    assert parse_cli_vars(["n=300", "u=http://x:1/y", "b=true", "e="]) == {"n": 300, "u": "http://x:1/y", "b": True, "e": ""}
+    assert parse_cli_vars(["n=300", "u=http://x:1/y", "b=true", "e="]) == {
+        "n": 300,
+        "u": "http://x:1/y",
+        "b": True,
+        "e": "",
+    }
     assert parse_cli_vars(["l=[1, 2]"]) == {"l": "[1, 2]"}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_cli_vars(["oops"])

@@ -20,7 +20,9 @@ def test_latency_threshold_is_a_duration() -> None:
     assert parse_metric_stop("throughput < 10") == MetricStop("throughput", "<", 10.0)
 
 
-@pytest.mark.parametrize("text", ["error_rate", "p98 > 1s", "error_rate => 1", "p99 > fast", "throughput < many", "p99 > 1s for ever"])
+@pytest.mark.parametrize(
+    "text", ["error_rate", "p98 > 1s", "error_rate => 1", "p99 > fast", "throughput < many", "p99 > 1s for ever"]
+)
 def test_bad_expressions_say_what_was_expected(text: str) -> None:
     """Malformed expressions, unknown metrics and bad values are refused."""
     with pytest.raises(ValueError):

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import pytest
 
-from chaoskit.model.units import parse_bytes, parse_duration, parse_fraction, parse_signal
+from chaoskit.model.units import (
+    parse_bytes,
+    parse_duration,
+    parse_fraction,
+    parse_signal,
+)
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("10s", 10.0), ("500ms", 0.5), ("2m", 120.0), ("1m30s", 90.0), ("250us", 0.00025), ("1h", 3600.0),
-     (3, 3.0), (0.25, 0.25), ("1.5", 1.5), (" 2 s ", 2.0), (0, 0.0)],
+    [
+        ("10s", 10.0),
+        ("500ms", 0.5),
+        ("2m", 120.0),
+        ("1m30s", 90.0),
+        ("250us", 0.00025),
+        ("1h", 3600.0),
+        (3, 3.0),
+        (0.25, 0.25),
+        ("1.5", 1.5),
+        (" 2 s ", 2.0),
+        (0, 0.0),
+    ],
 )
 def test_duration_accepts_units_and_plain_seconds(text: object, seconds: float) -> None:
     """Durations with s/ms/m/h/us units, compound forms and bare numbers become seconds."""
@@ -49,7 +65,10 @@ def test_fraction_reads_percentages() -> None:
         parse_fraction("lots")
 
 
-@pytest.mark.parametrize(("given", "name"), [("SIGKILL", "SIGKILL"), ("kill", "SIGKILL"), ("TERM", "SIGTERM"), (9, "SIGKILL"), ("15", "SIGTERM")])
+@pytest.mark.parametrize(
+    ("given", "name"),
+    [("SIGKILL", "SIGKILL"), ("kill", "SIGKILL"), ("TERM", "SIGTERM"), (9, "SIGKILL"), ("15", "SIGTERM")],
+)
 def test_signal_names_are_canonical(given: object, name: str) -> None:
     """Signals given by name, short name or number come out as SIGNAME."""
     assert parse_signal(given) == name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -54,7 +55,9 @@ def test_written_before_returning_and_readable_by_another_instance(tmp_path: Pat
     entry_id = Ledger(path).record_pending(record(run="r9"))
     line = json.loads(path.read_text().splitlines()[0])
     assert line["op"] == "pending" and line["id"] == entry_id and line["run_id"] == "r9"
-    assert [e.id for e in Ledger(path).pending(run_id="r9")] == [entry_id] and Ledger(path).pending(run_id="other") == []
+    assert [e.id for e in Ledger(path).pending(run_id="r9")] == [entry_id] and Ledger(path).pending(
+        run_id="other"
+    ) == []
 
 
 def test_fsyncs_file_and_directory_on_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,8 +106,22 @@ def test_require_clean_says_how_to_fix(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.jsonl")
     ledger.require_clean()
     ledger.record_pending(record(run="crashed"))
-    with pytest.raises(LedgerNotClean, match=r"1 un-reverted fault.*container.kill on chaoskit-redis-1 \(run crashed.*chaoskit rollback"):
+    with pytest.raises(
+        LedgerNotClean,
+        match=r"1 un-reverted fault.*container.kill on chaoskit-redis-1 \(run crashed.*chaoskit rollback",
+    ):
         ledger.require_clean()
+
+
+def test_owner_liveness_is_reported(tmp_path: Path) -> None:
+    """An entry knows whether the process that recorded it still runs, so a run in progress is not taken for a crash."""
+    ledger = Ledger(tmp_path / "l.jsonl")
+    ledger.record_pending(record())
+    [mine] = ledger.pending()
+    assert mine.owner_alive() is True and "still running" in mine.describe()
+    gone = dataclasses.replace(mine, pid=2**22 + 12345)  # above the largest possible pid_max: never a live pid
+    assert gone.owner_alive() is False and "still running" not in gone.describe()
+    assert dataclasses.replace(mine, host="elsewhere").owner_alive() is None
 
 
 def test_revert_record_must_be_json(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ def ok(probe: str, phase: Phase, t: float, value: float = 0.1, baseline: float |
     return ProbeResult(probe, phase, t, True, value, baseline, hypothesis="fast timelines")
 
 
-def bad(probe: str, phase: Phase, t: float, value: float = 0.9, baseline: float | None = 0.1, **kw: object) -> ProbeResult:
+def bad(
+    probe: str, phase: Phase, t: float, value: float = 0.9, baseline: float | None = 0.1, **kw: object
+) -> ProbeResult:
     return ProbeResult(probe, phase, t, False, value, baseline, hypothesis="fast timelines", **kw)  # type: ignore[arg-type]
 
 
@@ -31,13 +33,27 @@ def observe(*results: ProbeResult, **kw: object) -> Observations:
     return Observations(results=results, **{**defaults, **kw})  # type: ignore[arg-type]
 
 
-HEALTHY = (ok("p99", B, 90), ok("p99", B, 95), ok("p99", F, 105), ok("p99", F, 120), ok("p99", R, 135), ok("p99", R, 150))
+HEALTHY = (
+    ok("p99", B, 90),
+    ok("p99", B, 95),
+    ok("p99", F, 105),
+    ok("p99", F, 120),
+    ok("p99", R, 135),
+    ok("p99", R, 150),
+)
 
 
 def test_exit_codes_are_distinct_and_documented() -> None:
     """TOLERATED exits 0; every other verdict has its own non-zero code, none equal to usage (2)."""
     codes = {v: v.exit_code for v in Verdict}
-    assert codes == {Verdict.TOLERATED: 0, Verdict.FAILURE: 1, Verdict.NOT_RECOVERED: 3, Verdict.ABORTED: 4, Verdict.INCONCLUSIVE: 5, Verdict.ERROR: 6}
+    assert codes == {
+        Verdict.TOLERATED: 0,
+        Verdict.FAILURE: 1,
+        Verdict.NOT_RECOVERED: 3,
+        Verdict.ABORTED: 4,
+        Verdict.INCONCLUSIVE: 5,
+        Verdict.ERROR: 6,
+    }
     assert EXIT_USAGE not in codes.values() and Verdict.from_exit_code(3) is Verdict.NOT_RECOVERED
 
 
@@ -61,7 +77,14 @@ def test_failure_names_probe_time_and_baseline() -> None:
 
 def test_failure_lists_each_broken_probe_earliest_first() -> None:
     """Each violated probe is listed once, at its first violation, earliest first, with its interval."""
-    outcome = decide(observe(*HEALTHY, bad("errors", F, 108, detail="5xx"), bad("p99", F, 103, interval=(0.5, 0.9)), bad("errors", F, 109)))
+    outcome = decide(
+        observe(
+            *HEALTHY,
+            bad("errors", F, 108, detail="5xx"),
+            bad("p99", F, 103, interval=(0.5, 0.9)),
+            bad("errors", F, 109),
+        )
+    )
     assert [v.probe for v in outcome.violations] == ["p99", "errors"]
     assert "CI [0.5, 0.9]" in outcome.reasons[0] and "(5xx)" in outcome.reasons[1]
 
@@ -80,7 +103,9 @@ def test_no_baseline_is_inconclusive() -> None:
 
 def test_invalid_measurement_is_inconclusive_even_with_violations() -> None:
     """A run whose measurement was invalid (generator behind) is INCONCLUSIVE, not blamed on the system."""
-    outcome = decide(observe(*HEALTHY, bad("p99", F, 105), measurement_problems=("load generator at 61% of target rate",)))
+    outcome = decide(
+        observe(*HEALTHY, bad("p99", F, 105), measurement_problems=("load generator at 61% of target rate",))
+    )
     assert outcome.verdict is Verdict.INCONCLUSIVE and "61%" in outcome.reasons[0]
 
 
@@ -100,7 +125,16 @@ def test_not_recovered_when_still_failing_at_the_end() -> None:
 
 def test_recovered_late_is_not_recovered_and_in_time_is_tolerated() -> None:
     """Back and staying back after the budget is NOT_RECOVERED; within it, TOLERATED with the time to recover."""
-    late = decide(observe(*HEALTHY[:4], bad("p99", R, 135), bad("p99", R, 150), ok("p99", R, 165), ok("p99", R, 170), recovery_budget_s=30.0))
+    late = decide(
+        observe(
+            *HEALTHY[:4],
+            bad("p99", R, 135),
+            bad("p99", R, 150),
+            ok("p99", R, 165),
+            ok("p99", R, 170),
+            recovery_budget_s=30.0,
+        )
+    )
     assert late.verdict is Verdict.NOT_RECOVERED and late.time_to_recover_s == pytest.approx(35.0)
     in_time = decide(observe(*HEALTHY[:4], bad("p99", R, 135), ok("p99", R, 140), ok("p99", R, 150)))
     assert in_time.verdict is Verdict.TOLERATED and in_time.time_to_recover_s == pytest.approx(10.0)

@@ -28,20 +28,42 @@ def test_from_summary_of_a_real_list_item() -> None:
     inspected = Container.from_inspect(json.loads((DATA / "inspect_redis.json").read_text()))
     assert summary.pid is None
     assert (summary.id, summary.name, summary.image, summary.state, summary.health, summary.networks) == (
-        inspected.id, inspected.name, inspected.image, inspected.state, inspected.health, inspected.networks
+        inspected.id,
+        inspected.name,
+        inspected.image,
+        inspected.state,
+        inspected.health,
+        inspected.networks,
     )
     assert summary.labels == inspected.labels
 
 
 def test_unknown_and_missing_keys_are_tolerated() -> None:
     """Parsing ignores unknown keys and fills gaps: no healthcheck, stopped, no labels, no networks."""
-    c = Container.from_inspect({"Id": "abc", "Name": "/x", "State": {"Status": "exited", "Pid": 0}, "Future": {"k": 1}, "Config": {"Labels": None}})
-    assert (c.name, c.state, c.health, c.pid, c.labels, c.networks, c.compose_service) == ("x", "exited", None, None, {}, (), None)
+    c = Container.from_inspect(
+        {
+            "Id": "abc",
+            "Name": "/x",
+            "State": {"Status": "exited", "Pid": 0},
+            "Future": {"k": 1},
+            "Config": {"Labels": None},
+        }
+    )
+    assert (c.name, c.state, c.health, c.pid, c.labels, c.networks, c.compose_service) == (
+        "x",
+        "exited",
+        None,
+        None,
+        {},
+        (),
+        None,
+    )
     assert c.describe() == "x (exited)"
 
 
 def test_summary_health_variants() -> None:
     """'(health: starting)', '(unhealthy)' and no health in the status text are all understood."""
+
     def health(status: str) -> str | None:
         return Container.from_summary({"Id": "a", "Names": ["/a"], "State": "running", "Status": status}).health
 

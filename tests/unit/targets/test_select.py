@@ -29,7 +29,11 @@ def names(selection) -> list[str]:
 def test_all_matches_by_default_sorted_by_name() -> None:
     """Without count or percent every candidate is chosen, in name order."""
     selection = select(fleet(), Selector(service="api"), rng=1)
-    assert names(selection) == [f"chaoskit-api-{i}" for i in range(1, 5)] and selection.candidates == 4 and selection.notes == ()
+    assert (
+        names(selection) == [f"chaoskit-api-{i}" for i in range(1, 5)]
+        and selection.candidates == 4
+        and selection.notes == ()
+    )
 
 
 def test_seeded_picks_are_deterministic_and_order_independent() -> None:

@@ -7,7 +7,9 @@ import pytest
 from chaoskit.targets import Container, Selector, parse_selector
 
 
-def box(name: str, service: str | None = None, project: str = "chaoskit", state: str = "running", **labels: str) -> Container:
+def box(
+    name: str, service: str | None = None, project: str = "chaoskit", state: str = "running", **labels: str
+) -> Container:
     all_labels = dict(labels)
     if service:
         all_labels |= {"com.docker.compose.project": project, "com.docker.compose.service": service}
@@ -62,14 +64,24 @@ def test_wanted_rounds_percent_up_with_minimum_one() -> None:
 
 def test_string_form_round_trips() -> None:
     """parse_selector reads what str(Selector) writes, including labels, state and caps."""
-    selector = Selector(service="api", project="chaoskit", labels={"chaos.monkey": "true"}, state=None, count=2, max_fraction=0.5, max_count=3)
+    selector = Selector(
+        service="api",
+        project="chaoskit",
+        labels={"chaos.monkey": "true"},
+        state=None,
+        count=2,
+        max_fraction=0.5,
+        max_count=3,
+    )
     assert parse_selector(str(selector)) == selector
     assert parse_selector("chaoskit-api-*") == Selector(name="chaoskit-api-*")
     assert parse_selector("service=api,percent=50%") == Selector(service="api", percent=50.0)
     assert parse_selector("label=a=b max_fraction=50%").max_fraction == 0.5
 
 
-@pytest.mark.parametrize("text", ["", "service=", "colour=red", "label=novalue", "count=two", "service=a count=1 percent=2"])
+@pytest.mark.parametrize(
+    "text", ["", "service=", "colour=red", "label=novalue", "count=two", "service=a count=1 percent=2"]
+)
 def test_string_form_errors(text: str) -> None:
     """Unknown keys, empty values, bad numbers and inconsistent terms are refused."""
     with pytest.raises(ValueError):
