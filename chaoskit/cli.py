@@ -14,6 +14,7 @@ from chaoskit import __version__
 from chaoskit import log as chaoslog
 from chaoskit.errors import ChaoskitError, ExperimentInvalid
 from chaoskit.report.command import report, write_report
+from chaoskit.schedule.monkey_command import monkey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,19 +112,41 @@ VAR_OPTION = click.option("--var", "variables", multiple=True, metavar="KEY=VALU
 @VAR_OPTION
 @handle_errors
 def validate(files: tuple[str, ...], variables: tuple[str, ...]) -> None:
-    """Validate experiment files without touching anything; every problem names file:line and key."""
+    """Validate experiment, game-day and monkey files without touching anything.
+
+    Every problem names file:line and key; exits 2 if any file is invalid.
+    """
+    from pathlib import Path
+
+    from chaoskit.schedule.gameday import is_gameday, load_gameday
+    from chaoskit.schedule.monkey_config import is_monkey_config, load_monkey_config
+
     overrides = _parse_vars(variables)
     invalid = 0
     for path in files:
         try:
-            experiment = _load(path, overrides)
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # the loader reports it with the path
+        try:
+            if is_monkey_config(text):
+                config = load_monkey_config(path, variables=overrides)
+                summary = f"monkey config, {'leashed' if config.policy.leashed else 'UNLEASHED'}"
+            elif is_gameday(text):
+                day = load_gameday(path, overrides)
+                for entry in day.entries:
+                    _load(str(entry.experiment), {**overrides, **entry.variables})
+                summary = f"game day, {len(day.entries)} experiment(s), each valid"
+            else:
+                experiment = _load(path, overrides)
+                summary = (f"{experiment.title} ({len(experiment.method)} fault step(s), "
+                           f"{len(experiment.steady_state.probes)} probe(s))")
         except ExperimentInvalid as exc:
             invalid += 1
             for problem in exc.problems:
                 click.echo(f"chaoskit: invalid: {problem}", err=True)
             continue
-        click.echo(f"ok: {path}: {experiment.title} ({len(experiment.method)} fault step(s), "
-                   f"{len(experiment.steady_state.probes)} probe(s))")
+        click.echo(f"ok: {path}: {summary}")
     if invalid:
         sys.exit(EXIT_USAGE)
 
@@ -305,3 +328,4 @@ def _verdict_table(title: str, results: list) -> None:
 
 
 main.add_command(report)
+main.add_command(monkey)

@@ -43,5 +43,6 @@ def configure(log_format: LogFormat | None = None, verbose: int = 0) -> None:
 
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
-    log = structlog.get_logger()
-    return log.bind(logger=name) if name else log
+    # A lazy proxy: modules get their logger at import, configure() may run later (the CLI, a bench).
+    # ("component", not "logger": that name is taken by structlog.wrap_logger's own argument.)
+    return structlog.get_logger(component=name) if name else structlog.get_logger()

@@ -63,9 +63,16 @@ class DockerEngine:
 
     def list_containers(self, labels: Mapping[str, str | None] | None = None, include_stopped: bool = True) -> list[dict[str, Any]]:
         """Inspect data (as ``docker inspect`` gives it) of every container carrying ``labels``."""
-        filters = {"label": [k if v is None else f"{k}={v}" for k, v in (labels or {}).items()]}
         with self._translated("list containers"):
-            return [c.attrs for c in self._client.containers.list(all=include_stopped, filters=filters)]
+            # Other processes remove containers meanwhile; one gone between list and inspect is not an error.
+            return [c.attrs for c in self._client.containers.list(all=include_stopped, filters=_label_filter(labels),
+                                                                   ignore_removed=True)]
+
+    def list_summaries(self, labels: Mapping[str, str | None] | None = None,
+                       include_stopped: bool = True) -> list[dict[str, Any]]:
+        """``docker ps`` rows (one API call, no inspect per container): what a frequent scan can afford."""
+        with self._translated("list containers"):
+            return self._client.api.containers(all=include_stopped, filters=_label_filter(labels))
 
     def inspect(self, container_id: str) -> dict[str, Any]:
         with self._translated(f"container {container_id}"):
@@ -123,6 +130,10 @@ class DockerEngine:
         if detach:
             return None, ""
         return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+
+def _label_filter(labels: Mapping[str, str | None] | None) -> dict[str, list[str]]:
+    return {"label": [k if v is None else f"{k}={v}" for k, v in (labels or {}).items()]}
 
 
 def _reason(exc: BaseException) -> str:

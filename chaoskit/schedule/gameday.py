@@ -10,6 +10,7 @@ decision and is a pure function of the cron expression and a given time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,7 @@ from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.source import Located, read_source
 from chaoskit.run.verdict import Verdict, combine
 
-__all__ = ["GameDay", "GameDayEntry", "EntryResult", "load_gameday", "next_fire", "run_gameday"]
+__all__ = ["EntryResult", "GameDay", "GameDayEntry", "is_gameday", "load_gameday", "next_fire", "run_gameday"]
 
 _TOP_KEYS = ("title", "description", "schedule", "timezone", "continue_on_error", "variables", "experiments")
 _ENTRY_KEYS = ("experiment", "vars", "seed")
@@ -52,6 +53,11 @@ class EntryResult:
     reasons: tuple[str, ...]
     journal: Path | None
     title: str = ""
+
+
+def is_gameday(text: str) -> bool:
+    """Whether a YAML text is a game day rather than an experiment (its entries name experiment files)."""
+    return re.search(r"^experiments\s*:", text, re.MULTILINE) is not None
 
 
 def next_fire(schedule: str, after: datetime) -> datetime:

@@ -49,7 +49,7 @@ load:
 steady_state:
   title: The page stays fast under load
   probes:
-    - {{name: p99, type: load, metric: p99, tolerance: {{max: 100ms}}}}
+    - {{name: p99, type: load, metric: p99, tolerance: {{max: 300ms}}}}
     - {{name: errors, type: load, metric: error_rate, tolerance: {{max: 1%}}}}
 method:
   - fault: network.latency
