@@ -18,6 +18,7 @@ from typing import Any
 import docker.errors
 import psutil
 import pytest
+import requests
 import toxiproxy as toxiproxy_python
 
 from chaoskit.adapters.docker_engine import DockerEngine
@@ -132,6 +133,29 @@ def toxiproxy(run_container: Callable[..., Any], network: str) -> ToxiproxyServe
     client = ToxiproxyClient(url)
     wait_until(lambda: client.version() is not None, what=f"Toxiproxy at {url}")
     return ToxiproxyServer(container, network, url, client)
+
+
+@dataclass
+class ProxiedWeb:
+    """nginx behind the Toxiproxy proxy named 'web'."""
+
+    port: int  # the proxy's port on 127.0.0.1
+    toxiproxy: ToxiproxyServer
+
+    @property
+    def vars(self) -> list[str]:
+        """--var arguments that point an experiment's ${web} and ${toxiproxy} here."""
+        return ["--var", f"web=http://127.0.0.1:{self.port}", "--var", f"toxiproxy={self.toxiproxy.api_url}"]
+
+
+@pytest.fixture
+def web(toxiproxy: ToxiproxyServer, run_container: Callable[..., Any]) -> ProxiedWeb:
+    name = f"web-{toxiproxy.network}"
+    run_container("chaoskit/nginx", network=toxiproxy.network, name=name)
+    toxiproxy.client.create_proxy("web", "0.0.0.0:20000", f"{name}:80")
+    port = toxiproxy.host_port(20000)
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=2).ok, what="nginx through the proxy")
+    return ProxiedWeb(port, toxiproxy)
 
 
 def _remove_quietly(obj: Any, **kwargs: Any) -> None:

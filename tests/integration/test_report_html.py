@@ -163,19 +163,6 @@ method:
 """
 
 
-@pytest.fixture
-def web(toxiproxy, run_container):
-    """nginx behind proxy 'web'; the --var arguments that point the experiment at it."""
-    import requests
-
-    name = f"web-{toxiproxy.network}"
-    run_container("chaoskit/nginx", network=toxiproxy.network, name=name)
-    toxiproxy.client.create_proxy("web", "0.0.0.0:20000", f"{name}:80")
-    port = toxiproxy.host_port(20000)
-    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=2).ok, what="web through the proxy")
-    return ["--var", f"web=http://127.0.0.1:{port}", "--var", f"toxiproxy={toxiproxy.api_url}"]
-
-
 @pytest.mark.docker
 @needs_chromium
 def test_report_of_a_real_run_renders_in_chromium(tmp_path, web, toxiproxy):
@@ -189,7 +176,7 @@ def test_report_of_a_real_run_renders_in_chromium(tmp_path, web, toxiproxy):
     experiment.write_text(EXPERIMENT)
     journal = tmp_path / "journals" / "slow-web.json"
     env = {**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
-    run = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "run", str(experiment), *web,
+    run = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "run", str(experiment), *web.vars,
                           "--journal", str(journal)], env=env, capture_output=True, text=True, timeout=120)
     assert toxiproxy.client.proxy("web").toxics == ()
     data = json.loads(journal.read_text())

@@ -27,7 +27,7 @@ def test_heavy_latency_fails(chaoskit_run):
 
 def test_plugin_runs_experiments_and_reports_verdicts(pytester, tmp_path, web, toxiproxy):
     """Through the plugin, a harmless fault passes, a harmful one fails with its reason, and nothing is left applied."""
-    variables = dict(arg.split("=", 1) for arg in web[1::2])
+    variables = dict(arg.split("=", 1) for arg in web.vars[1::2])
     pytester.makepyfile(INNER_TEST.format(experiment=str(write_experiment(tmp_path, 1)),
                                           harmful=str(write_experiment(tmp_path, 300)), vars=variables))
     result = pytester.runpytest_subprocess("-m", "chaoskit", "-p", "no:cacheprovider")

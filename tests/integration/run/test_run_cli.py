@@ -31,7 +31,7 @@ def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str, str]:
 def test_harmless_fault_is_tolerated(tmp_path, web, toxiproxy):
     """A 1 ms latency toxic keeps the page inside its 150 ms tolerance: TOLERATED, exit 0, toxic gone."""
     journal = tmp_path / "j.json"
-    code, out, err = finish(chaoskit("run", str(write_experiment(tmp_path, 1)), *web, "--journal", str(journal),
+    code, out, err = finish(chaoskit("run", str(write_experiment(tmp_path, 1)), *web.vars, "--journal", str(journal),
                                      ledger=tmp_path / "ledger.jsonl"))
     assert code == 0, out + err
     assert out.startswith("TOLERATED")
@@ -44,7 +44,7 @@ def test_harmless_fault_is_tolerated(tmp_path, web, toxiproxy):
 
 def test_harmful_fault_is_a_failure(tmp_path, web, toxiproxy):
     """A 300 ms latency toxic breaks the 150 ms tolerance: FAILURE, exit 1, naming the probe; toxic gone."""
-    code, out, err = finish(chaoskit("run", str(write_experiment(tmp_path, 300)), *web,
+    code, out, err = finish(chaoskit("run", str(write_experiment(tmp_path, 300)), *web.vars,
                                      "--journal", str(tmp_path / "j.json"), ledger=tmp_path / "ledger.jsonl"))
     assert code == 1, out + err
     assert out.startswith("FAILURE")
@@ -54,7 +54,7 @@ def test_harmful_fault_is_a_failure(tmp_path, web, toxiproxy):
 
 def test_dry_run_applies_nothing(tmp_path, web, toxiproxy):
     """--dry-run prints the plan and leaves the proxy untouched."""
-    code, out, err = finish(chaoskit("run", "--dry-run", str(write_experiment(tmp_path, 300)), *web,
+    code, out, err = finish(chaoskit("run", "--dry-run", str(write_experiment(tmp_path, 300)), *web.vars,
                                      ledger=tmp_path / "ledger.jsonl"))
     assert code == 0, err
     assert "latency toxic on proxy web" in out
@@ -66,7 +66,7 @@ def test_missing_proxy_is_one_line_error_and_nothing_applied(tmp_path, web, toxi
     """A method naming a proxy that does not exist ends in ERROR (exit 6) before any fault is applied."""
     path = tmp_path / "missing.yaml"
     path.write_text(write_experiment(tmp_path, 300).read_text().replace("proxy: web", "proxy: nope"))
-    code, out, err = finish(chaoskit("run", str(path), *web, "--journal", str(tmp_path / "j.json"),
+    code, out, err = finish(chaoskit("run", str(path), *web.vars, "--journal", str(tmp_path / "j.json"),
                                      ledger=tmp_path / "ledger.jsonl"))
     assert code == 6
     assert "nope" in out
@@ -81,7 +81,7 @@ def wait_for_applied(ledger: Path, timeout_s: float = 20) -> None:
 def test_sigint_reverts_within_two_seconds(tmp_path, web, toxiproxy):
     """SIGINT mid-fault: the toxic is gone within 2 s, the run exits ABORTED and the journal is written."""
     ledger, journal = tmp_path / "ledger.jsonl", tmp_path / "j.json"
-    proc = chaoskit("run", str(write_experiment(tmp_path, 300, fault_s=60)), *web, "--journal", str(journal),
+    proc = chaoskit("run", str(write_experiment(tmp_path, 300, fault_s=60)), *web.vars, "--journal", str(journal),
                     ledger=ledger)
     wait_for_applied(ledger)
     wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server")
@@ -99,14 +99,14 @@ def test_sigkill_mid_fault_then_rollback_restores(tmp_path, web, toxiproxy):
     """A run SIGKILLed mid-fault leaves its toxic; `chaoskit rollback` removes it, twice safely; `run` refused meanwhile."""
     ledger = tmp_path / "ledger.jsonl"
     experiment = write_experiment(tmp_path, 300, fault_s=60)
-    proc = chaoskit("run", str(experiment), *web, "--journal", str(tmp_path / "j.json"), ledger=ledger)
+    proc = chaoskit("run", str(experiment), *web.vars, "--journal", str(tmp_path / "j.json"), ledger=ledger)
     wait_for_applied(ledger)
     wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server")
     proc.kill()
     proc.wait(timeout=10)
     assert len(toxiproxy.client.proxy("web").toxics) == 1
 
-    code, out, err = finish(chaoskit("run", str(experiment), *web, ledger=ledger))
+    code, out, err = finish(chaoskit("run", str(experiment), *web.vars, ledger=ledger))
     assert code == 6 and "chaoskit rollback" in err
 
     code, out, err = finish(chaoskit("rollback", ledger=ledger))
@@ -122,7 +122,7 @@ def test_invalid_experiment_exits_2_naming_the_line(tmp_path, web, toxiproxy):
     """An unknown fault type is reported with file:line and nothing is applied."""
     path = tmp_path / "bad.yaml"
     path.write_text(write_experiment(tmp_path, 300).read_text().replace("network.latency", "network.latencyy"))
-    code, out, err = finish(chaoskit("run", str(path), *web, ledger=tmp_path / "ledger.jsonl"))
+    code, out, err = finish(chaoskit("run", str(path), *web.vars, ledger=tmp_path / "ledger.jsonl"))
     assert code == 2
     assert f"{path}:" in err and "network.latencyy" in err
     assert toxiproxy.client.proxy("web").toxics == ()
@@ -135,7 +135,7 @@ def test_extra_rollback_actions_run_after_the_revert(tmp_path, web, toxiproxy):
     toxiproxy.client.add_toxic("web", Toxic(name="left-by-someone", type="latency", attributes={"latency": 1}))
     path = tmp_path / "with-rollback.yaml"
     path.write_text(write_experiment(tmp_path, 1).read_text() + "rollbacks:\n  - type: toxiproxy.reset\n")
-    code, out, err = finish(chaoskit("run", str(path), *web, "--journal", str(tmp_path / "j.json"),
+    code, out, err = finish(chaoskit("run", str(path), *web.vars, "--journal", str(tmp_path / "j.json"),
                                      ledger=tmp_path / "ledger.jsonl"))
     assert code == 0, out + err
     assert toxiproxy.client.proxy("web").toxics == ()

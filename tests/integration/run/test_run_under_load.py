@@ -16,7 +16,7 @@ pytestmark = pytest.mark.docker
 def test_load_probe_verdicts(tmp_path, web, toxiproxy, latency_ms, verdict, code):
     """No added latency is TOLERATED; 1 s of latency breaks the 300 ms p99 and is a FAILURE naming p99."""
     journal = tmp_path / "j.json"
-    rc, out, err = finish(chaoskit("run", str(write_load_experiment(tmp_path, latency_ms)), *web,
+    rc, out, err = finish(chaoskit("run", str(write_load_experiment(tmp_path, latency_ms)), *web.vars,
                                    "--journal", str(journal), ledger=tmp_path / "ledger.jsonl"), timeout=90)
     assert rc == code, out + err[-3000:]
     assert out.startswith(verdict)
