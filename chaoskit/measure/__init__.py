@@ -1,0 +1,56 @@
+"""Measuring the steady state as users see it: open-model load, per-second HDR buckets, sound statistics.
+
+=====================  ==========================================================
+module                 what it is for
+=====================  ==========================================================
+``arrivals``           when each request is due (pure: rate, ramp -> times)
+``mix``                which request each arrival sends, as bytes (pure, seeded)
+``http1``              just enough HTTP/1.1 response framing (pure)
+``wakeup``             sub-millisecond loop wake-ups (timerfd)
+``loadgen``            the generator: a uvloop thread, keep-alive connections
+``buckets``            one second of load: HDR histograms and counts, JSON
+``window``             a span of buckets summarised (merged histograms)
+``validity``           did the generator keep up? (pure)
+``stats``              Mann-Whitney U, Hodges-Lehmann shift and interval (pure)
+``judge``              a metric of a fault window against its tolerance (pure)
+``detection``          time to detect, time to recover (pure)
+=====================  ==========================================================
+
+Only ``loadgen`` and ``wakeup`` do I/O; everything else is a function of its
+arguments.
+"""
+
+from __future__ import annotations
+
+from chaoskit.measure.arrivals import ArrivalSchedule
+from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.detection import Limit, baseline_band, limit_for, time_to_detect, time_to_recover
+from chaoskit.measure.judge import MetricJudgement, judge_metric, per_second
+from chaoskit.measure.loadgen import LoadGenerator, LoadGeneratorFailed
+from chaoskit.measure.stats import ShiftEstimate, compare, decide_shift
+from chaoskit.measure.validity import Validity, ValidityLimits, assess_validity
+from chaoskit.measure.window import WindowStats, select, summarize
+
+__all__ = [
+    "ArrivalSchedule",
+    "Bucket",
+    "Limit",
+    "LoadGenerator",
+    "LoadGeneratorFailed",
+    "MetricJudgement",
+    "ShiftEstimate",
+    "Validity",
+    "ValidityLimits",
+    "WindowStats",
+    "assess_validity",
+    "baseline_band",
+    "compare",
+    "decide_shift",
+    "judge_metric",
+    "limit_for",
+    "per_second",
+    "select",
+    "summarize",
+    "time_to_detect",
+    "time_to_recover",
+]

@@ -1,0 +1,73 @@
+"""Was the measurement itself sound? A window where the generator fell behind judges nothing (pure).
+
+Latency is timed from the intended send time, so a generator that dispatches
+late inflates every latency it reports; one that cannot keep the rate offers
+the system less load than the experiment claims. Either way a violation in
+such a window could be the generator's doing, so the window is *invalid* and
+the verdict INCONCLUSIVE, with the reasons below, never blamed on the system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.window import merge_histograms
+
+__all__ = ["Validity", "ValidityLimits", "assess_validity"]
+
+
+@dataclass(frozen=True)
+class ValidityLimits:
+    """How far behind the generator may fall before a window is not trusted.
+
+    The lag default (10 ms) sits well above what the generator shows when it
+    keeps up with a core to itself (p99 well under 1 ms) and above the
+    scheduler's wake-up jitter on a busy machine (a few ms when the system
+    under test shares the cores), yet far below a generator that is falling
+    behind, whose lag grows without bound. Tighten it for SLOs of a few ms.
+    """
+
+    max_lag_p99_s: float = 0.010
+    min_achieved_fraction: float = 0.95
+
+
+@dataclass(frozen=True)
+class Validity:
+    valid: bool
+    reasons: tuple[str, ...] = ()
+    lag_p99_s: float | None = None
+    achieved_fraction: float | None = None  # sent / scheduled over the window
+
+
+def _missing(indices: list[int]) -> list[int]:
+    present = set(indices)
+    return [i for i in range(indices[0], indices[-1] + 1) if i not in present]
+
+
+def assess_validity(buckets: Sequence[Bucket], limits: ValidityLimits = ValidityLimits()) -> Validity:
+    """Whether the generator kept its schedule over ``buckets``, and if not, why."""
+    if not buckets:
+        return Validity(False, ("no completed second of load in the window",))
+    reasons: list[str] = []
+    ordered = sorted(buckets, key=lambda b: b.index)
+    missing = _missing([b.index for b in ordered])
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        reasons.append(f"{len(missing)} second(s) of load missing (seconds {shown}): the generator stopped recording")
+    target = sum(b.target for b in ordered)
+    sent = sum(b.sent for b in ordered)
+    fraction = sent / target if target else None
+    if fraction is not None and fraction < limits.min_achieved_fraction:
+        reasons.append(f"generator fell behind: sent {sent} of {target} scheduled requests "
+                       f"({fraction:.1%} < {limits.min_achieved_fraction:.0%})")
+    lag = merge_histograms(b.lag for b in ordered)
+    lag_p99 = lag.get_value_at_percentile(99.0) / 1e6 if lag is not None and lag.get_total_count() else None
+    if lag_p99 is not None and lag_p99 > limits.max_lag_p99_s:
+        reasons.append(f"generator fell behind: dispatch lag p99 {lag_p99 * 1e3:.2f} ms > "
+                       f"{limits.max_lag_p99_s * 1e3:g} ms")
+    lag_overflow = sum(b.lag_overflow for b in ordered)
+    if lag_overflow:
+        reasons.append(f"generator fell behind: {lag_overflow} request(s) dispatched over a minute late")
+    return Validity(not reasons, tuple(reasons), lag_p99, fraction)

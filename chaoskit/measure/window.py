@@ -1,0 +1,148 @@
+"""A window: any span of per-second buckets summarised as users saw it (pure).
+
+Quantiles come from the *merged* histograms of the span (never from averaging
+per-second quantiles). Units follow the experiment model: latencies in
+seconds, error rates as fractions (0.01 = 1 %), rates in requests per second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, new_histogram
+
+__all__ = ["WindowStats", "merge_histograms", "select", "summarize"]
+
+
+def merge_histograms(hists: Iterable[HdrHistogram]) -> HdrHistogram | None:
+    """One histogram holding every value of ``hists`` (None when there are none)."""
+    hists = list(hists)
+    if not hists:
+        return None
+    merged = new_histogram(max(h.highest_trackable_value for h in hists))
+    for hist in hists:
+        if hist.get_total_count():
+            merged.add(hist)
+    return merged
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """The load over a span of buckets."""
+
+    start: float  # wall clock, epoch seconds
+    end: float
+    seconds: float
+    buckets: int
+    target: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    overflow: int = 0  # latencies above the histogram's range: counted as outcomes, absent from quantiles
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    p999: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    lag_p99: float | None = None
+    lag_max: float | None = None
+    cpu_s: float = 0.0
+    errors: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> int:
+        return self.succeeded + self.failed + self.timed_out
+
+    @property
+    def error_rate(self) -> float | None:
+        return (self.failed + self.timed_out) / self.completed if self.completed else None
+
+    @property
+    def throughput(self) -> float | None:
+        """Successful responses per second."""
+        return self.succeeded / self.seconds if self.seconds > 0 else None
+
+    @property
+    def achieved_rate(self) -> float | None:
+        return self.sent / self.seconds if self.seconds > 0 else None
+
+    @property
+    def target_rate(self) -> float | None:
+        return self.target / self.seconds if self.seconds > 0 else None
+
+    def metric(self, name: str) -> float | None:
+        """A metric by the experiment model's name (``p50`` ``p90`` ``p99`` ``p999`` ``error_rate`` ``throughput``...)."""
+        if name == "p99.9":
+            name = "p999"
+        if name in ("p50", "p90", "p99", "p999", "max", "mean", "lag_p99", "lag_max"):
+            return getattr(self, name)
+        if name in ("error_rate", "throughput", "achieved_rate", "target_rate"):
+            return getattr(self, name)
+        raise ValueError(f"unknown load metric {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start, "end": self.end, "seconds": self.seconds, "buckets": self.buckets,
+            "target": self.target, "sent": self.sent, "succeeded": self.succeeded, "failed": self.failed,
+            "timed_out": self.timed_out, "overflow": self.overflow,
+            "p50": self.p50, "p90": self.p90, "p99": self.p99, "p999": self.p999, "max": self.max, "mean": self.mean,
+            "error_rate": self.error_rate, "throughput": self.throughput, "achieved_rate": self.achieved_rate,
+            "target_rate": self.target_rate, "lag_p99": self.lag_p99, "lag_max": self.lag_max, "cpu_s": self.cpu_s,
+            "errors": dict(self.errors),
+        }
+
+
+def summarize(buckets: Sequence[Bucket]) -> WindowStats:
+    """Summarise a span of buckets (in order); an empty span gives an empty window."""
+    if not buckets:
+        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0)
+    latency = merge_histograms(b.latency for b in buckets)
+    lag = merge_histograms(b.lag for b in buckets)
+    assert latency is not None and lag is not None
+    quantiles: dict[str, float | None] = {}
+    if latency.get_total_count():
+        values = latency.get_percentile_to_value_dict([LATENCY_QUANTILES[q] for q in ("p50", "p90", "p99", "p999")])
+        for name in ("p50", "p90", "p99", "p999"):
+            quantiles[name] = values[LATENCY_QUANTILES[name]] / 1e6
+        quantiles["max"] = latency.get_max_value() / 1e6
+        quantiles["mean"] = latency.get_mean_value() / 1e6
+    else:
+        # Nothing completed: if requests are outstanding (a stalled server), their age is a
+        # lower bound on every quantile, which says more than "no data".
+        last = buckets[-1]
+        stalled = last.oldest_pending_s if last.in_flight and last.oldest_pending_s > 0 else None
+        quantiles = {name: stalled for name in ("p50", "p90", "p99", "p999", "max")} | {"mean": None}
+    errors: dict[str, int] = {}
+    for bucket in buckets:
+        for kind, count in bucket.errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+    has_lag = lag.get_total_count() > 0
+    return WindowStats(
+        start=buckets[0].start, end=buckets[-1].end, seconds=sum(b.duration_s for b in buckets), buckets=len(buckets),
+        target=sum(b.target for b in buckets), sent=sum(b.sent for b in buckets),
+        succeeded=sum(b.succeeded for b in buckets), failed=sum(b.failed for b in buckets),
+        timed_out=sum(b.timed_out for b in buckets), overflow=sum(b.overflow for b in buckets),
+        lag_p99=lag.get_value_at_percentile(99.0) / 1e6 if has_lag else None,
+        lag_max=lag.get_max_value() / 1e6 if has_lag else None,
+        cpu_s=sum(b.cpu_s for b in buckets), errors=errors, **quantiles,
+    )
+
+
+def select(buckets: Sequence[Bucket], start: float, end: float, clock: str = "wall") -> list[Bucket]:
+    """The buckets lying entirely inside [start, end) on the ``wall`` or ``mono`` clock.
+
+    Only whole buckets count: a second that straddles a phase boundary (a
+    fault applied mid-second) belongs to neither phase's window.
+    """
+    if clock not in ("wall", "mono"):
+        raise ValueError(f"clock must be 'wall' or 'mono', got {clock!r}")
+    eps = 1e-6  # bucket edges are sums of floats
+    if clock == "wall":
+        return [b for b in buckets if b.start >= start - eps and b.end <= end + eps]
+    return [b for b in buckets if b.start_mono >= start - eps and b.end_mono <= end + eps]

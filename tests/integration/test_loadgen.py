@@ -1,0 +1,201 @@
+"""The load generator against real servers: nginx in a container, and a port nobody listens on."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chaoskit.measure import LoadGenerator, ValidityLimits, assess_validity, summarize
+from chaoskit.measure.buckets import Bucket
+from chaoskit.model.load import LoadSpec, RequestSpec
+from tests.support import wait_until
+
+
+@pytest.fixture
+def nginx(run_container: Callable[..., Any]) -> tuple[Any, str]:
+    """chaoskit/nginx (200 "ok" on any path) on a random 127.0.0.1 port; removed after the test."""
+    container = run_container("chaoskit/nginx", ports={"80/tcp": ("127.0.0.1", None)})
+    base = f"http://127.0.0.1:{container.ports['80/tcp'][0]['HostPort']}"
+    wait_until(lambda: urllib.request.urlopen(base + "/", timeout=1).status == 200, what="nginx")
+    return container, base
+
+
+def run_load(spec: LoadSpec, seconds: float, during: Callable[[LoadGenerator], None] | None = None) -> LoadGenerator:
+    generator = LoadGenerator(spec, max_duration_s=seconds + 5)
+    generator.start()
+    started = time.monotonic()
+    try:
+        if during is not None:
+            during(generator)
+        time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+    finally:
+        generator.stop()
+    return generator
+
+
+@pytest.mark.docker
+def test_steady_load_is_sent_on_schedule_and_answered(nginx: tuple[Any, str]):
+    """At 300 req/s for 3 s every scheduled request is sent, answered 200, and bucketed per second."""
+    _, base = nginx
+    spec = LoadSpec(rate=300, requests=(RequestSpec("read", base + "/timeline/{user}?limit=20"),), connections=8)
+    generator = run_load(spec, 3.0)
+    buckets = generator.buckets()
+    total = summarize(buckets)
+    assert generator.error is None
+    assert len(buckets) >= 3 and [b.index for b in buckets] == list(range(len(buckets)))
+    assert total.sent >= 0.95 * total.target and total.target >= 850
+    assert total.succeeded == total.sent and total.failed == total.timed_out == 0
+    assert 0 < total.p50 < total.p99 < 1.0
+    assert all(b.target == 300 for b in buckets[:3])
+    # Lenient lag limit: this asserts the generator kept its schedule, not the shared machine's scheduler.
+    assert assess_validity(buckets, ValidityLimits(max_lag_p99_s=0.25)).valid
+    # The journal is plain JSON and the buckets come back from it intact.
+    record = json.loads(json.dumps(generator.journal()))
+    copies = [Bucket.from_dict(b) for b in record["buckets"]]
+    assert summarize(copies).p99 == total.p99 and "reasons" in record["validity"]
+
+
+@pytest.mark.docker
+def test_live_buckets_are_readable_while_the_load_runs(nginx: tuple[Any, str]):
+    """The run loop can wait for and read completed seconds before the load stops."""
+    _, base = nginx
+    spec = LoadSpec(rate=100, requests=(RequestSpec("read", base + "/"),), connections=4)
+    generator = LoadGenerator(spec, max_duration_s=10)
+    with generator:
+        assert generator.wait_for_buckets(2, timeout_s=5)
+        window = generator.latest_window()
+        assert generator.running
+    assert window is not None and window.sent > 0 and window.p99 is not None
+    assert not generator.running
+
+
+@pytest.mark.docker
+def test_unexpected_status_is_a_failure_with_its_reason(nginx: tuple[Any, str]):
+    """A 200 where only 201 counts as success is a failed outcome named by its status."""
+    _, base = nginx
+    spec = LoadSpec(rate=50, requests=(RequestSpec("post", base + "/tweets", method="POST",
+                                                   json={"user_id": "{user}", "text": "hi {seq}"},
+                                                   ok_status=(201,)),), connections=2)
+    total = summarize(run_load(spec, 1.5).buckets())
+    assert total.sent > 0 and total.failed == total.sent and total.succeeded == 0
+    assert total.errors == {"status 200": total.sent}
+
+
+@pytest.mark.docker
+def test_a_frozen_server_shows_in_the_percentiles(nginx: tuple[Any, str]):
+    """Server paused 0.8 s at 200 req/s: p99 timed from intended send shows the stall (no coordinated omission)."""
+    container, base = nginx
+    spec = LoadSpec(rate=200, requests=(RequestSpec("read", base + "/"),), connections=8, timeout_s=3.0)
+
+    def freeze(generator: LoadGenerator) -> None:
+        generator.wait_for_buckets(1, timeout_s=5)
+        container.pause()
+        time.sleep(0.8)
+        container.unpause()
+
+    total = summarize(run_load(spec, 4.0, during=freeze).buckets())
+    assert total.timed_out == 0 and total.failed == 0
+    # ~160 of ~800 requests were sent during the freeze and waited up to 0.8 s.
+    assert total.p99 > 0.5
+    assert total.p50 < 0.1
+
+
+@pytest.mark.docker
+def test_requests_not_answered_in_time_are_timeouts_with_their_latency(nginx: tuple[Any, str]):
+    """With the server paused past the timeout, requests end as timeouts recorded at about the timeout."""
+    container, base = nginx
+    spec = LoadSpec(rate=100, requests=(RequestSpec("read", base + "/"),), connections=4, timeout_s=0.3)
+
+    def freeze(generator: LoadGenerator) -> None:
+        generator.wait_for_buckets(1, timeout_s=5)
+        container.pause()
+        time.sleep(1.0)
+        container.unpause()
+
+    generator = run_load(spec, 3.0, during=freeze)
+    total = summarize(generator.buckets())
+    assert total.timed_out >= 50
+    assert total.max is not None and 0.3 <= total.max < 0.5
+    assert total.succeeded > 0  # and the load carried on once the server was back
+
+
+def test_connection_refused_is_a_fast_failure():
+    """Nothing listening: every request fails at once with the connect error, none hangs to the timeout."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again on leaving the block: nothing listens there
+    spec = LoadSpec(rate=50, requests=(RequestSpec("read", f"http://127.0.0.1:{port}/"),), connections=2)
+    generator = run_load(spec, 1.5)
+    total = summarize(generator.buckets())
+    assert total.sent > 0 and total.failed == total.sent
+    assert set(total.errors) == {"connect: Connection refused"}
+    assert total.max < 0.5
+    assert assess_validity(generator.buckets(), ValidityLimits(max_lag_p99_s=0.25)).valid  # the generator kept up
+
+
+def test_start_twice_is_refused_and_stop_is_idempotent():
+    """A generator runs once; stopping it again is harmless."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    generator = LoadGenerator(LoadSpec(rate=10, requests=(RequestSpec("r", f"http://127.0.0.1:{port}/"),),
+                                       connections=1), max_duration_s=5)
+    generator.start()
+    with pytest.raises(RuntimeError):
+        generator.start()
+    first = generator.stop()
+    assert generator.stop() == first
+
+
+class _TweetHandler(BaseHTTPRequestHandler):
+    """POST answers 201 with a fresh id (chunked every other time); GET answers 200."""
+
+    protocol_version = "HTTP/1.1"
+    next_id = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with self.lock:
+            _TweetHandler.next_id += 1
+            tweet_id = _TweetHandler.next_id
+        body = json.dumps({"id": tweet_id, "fanout": "queued"}).encode()
+        self.send_response(201)
+        if tweet_id % 2:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_captured_ids_are_what_the_server_acknowledged():
+    """Ids in 201 answers (chunked or not) are captured, one per success, none invented."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TweetHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/tweets"
+        spec = LoadSpec(rate=40, connections=2, requests=(
+            RequestSpec("post", url, method="POST", json={"user_id": "{user}", "text": "t{seq}"}, capture="id"),))
+        generator = run_load(spec, 1.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    total = summarize(generator.buckets())
+    ids = generator.captured("post")
+    assert total.succeeded > 0 and total.failed == 0
+    assert sorted(ids) == list(range(1, _TweetHandler.next_id + 1)) and len(ids) == total.succeeded

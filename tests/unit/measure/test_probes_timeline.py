@@ -1,0 +1,103 @@
+"""Sample-stack probes (fan-out lag, durability) against a fake HTTP seam and a fake clock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chaoskit.measure.probes_timeline import check_durability, fanout_lag
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeStack:
+    """Posts get ids from 100; a tweet reaches the follower's timeline `visible_after` polls later."""
+
+    def __init__(self, clock: FakeClock, visible_after: int = 3, post_status: int = 201) -> None:
+        self.clock = clock
+        self.visible_after = visible_after
+        self.post_status = post_status
+        self.polls = 0
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def __call__(self, method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
+        self.calls.append((method, url, body))
+        self.clock.now += 0.01  # every request takes 10 ms
+        if method == "POST":
+            return self.post_status, json.dumps({"id": 100, "user_id": body["user_id"]}).encode()
+        self.polls += 1
+        tweets = [{"id": 100}] if self.polls >= self.visible_after else [{"id": 7}]
+        return 200, json.dumps({"user_id": 2, "source": "cache", "tweets": tweets}).encode()
+
+
+def test_fanout_lag_is_measured_from_the_201():
+    """The lag runs from the post's acknowledgement to the first poll that shows the tweet."""
+    clock = FakeClock()
+    stack = FakeStack(clock, visible_after=3)
+    result = fanout_lag("http://stack/", poster=1, follower=2, poll_every_s=0.05, http=stack, clock=clock,
+                        sleep=clock.sleep)
+    assert result.ok and result.tweet_id == 100 and result.polls == 3
+    # 3 polls of 10 ms and 2 pauses of 50 ms after the 201.
+    assert abs(result.lag_s - 0.13) < 1e-9 and abs(result.post_s - 0.01) < 1e-9
+    assert stack.calls[0] == ("POST", "http://stack/tweets", stack.calls[0][2])
+    assert stack.calls[1][1] == "http://stack/timeline/2?limit=50"
+
+
+def test_fanout_that_never_shows_times_out():
+    """A tweet that never reaches the timeline fails the probe after the timeout, with the tweet named."""
+    clock = FakeClock()
+    result = fanout_lag("http://stack", 1, 2, timeout_s=1.0, http=FakeStack(clock, visible_after=10**9),
+                        clock=clock, sleep=clock.sleep)
+    assert not result.ok and result.lag_s is None
+    assert "tweet 100 not in user 2's timeline after 1 s" in result.reason
+    assert result.polls < 30
+
+
+def test_failed_post_fails_the_probe():
+    """A post not answered 201 ends the probe at once, saying what came back."""
+    clock = FakeClock()
+    result = fanout_lag("http://stack", 1, 2, http=FakeStack(clock, post_status=503), clock=clock, sleep=clock.sleep)
+    assert not result.ok and result.polls == 0 and "post answered 503" in result.reason
+
+
+def durable_http(present: set[int], flaky: set[int] = frozenset()):  # type: ignore[assignment]
+    def http(method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
+        tweet_id = int(url.rsplit("/", 1)[1])
+        if tweet_id in flaky:
+            return 0, b"connection refused"
+        return (200, b"{}") if tweet_id in present else (404, b"{}")
+    return http
+
+
+def test_durability_counts_lost_and_checked():
+    """Every acknowledged id is checked; 404s are lost and named."""
+    result = check_durability([1, 2, 3, 4, 4], "http://stack", http=durable_http({1, 2, 4}))
+    assert (result.acknowledged, result.checked, result.lost, result.unverified) == (4, 4, 1, 0)
+    assert result.lost_ids == (3,) and not result.ok
+
+
+def test_unanswered_checks_are_unverified_not_present():
+    """An id whose check keeps failing is neither present nor lost: it is unverified, and the run is not ok."""
+    result = check_durability([1, 2], "http://stack", http=durable_http({1, 2}, flaky={2}))
+    assert (result.checked, result.lost, result.unverified) == (1, 0, 1) and not result.ok
+
+
+def test_readable_but_not_in_the_database():
+    """With a database check, a tweet served only from the cache is flagged."""
+    result = check_durability([1, 2, 3], "http://stack", http=durable_http({1, 2, 3}), in_database=lambda ids: {1, 2})
+    assert result.not_in_database == 1 and not result.ok and "not in Postgres" in result.notes[0]
+
+
+def test_all_present_is_ok():
+    """Nothing lost, everything checked: ok, and to_dict says how many."""
+    result = check_durability(range(1, 51), "http://stack", http=durable_http(set(range(1, 51))))
+    assert result.ok and result.to_dict()["checked"] == 50

@@ -1,0 +1,49 @@
+"""Validity: a window where the generator fell behind is not trusted, with the reason said."""
+
+from __future__ import annotations
+
+from chaoskit.measure.validity import ValidityLimits, assess_validity
+
+from .factory import bucket
+
+
+def on_time(index: int, **kwargs: object):
+    return bucket(index, [0.002] * 100, lags_s=[0.0001] * 100, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_generator_that_kept_up_is_valid():
+    """On-time dispatch at the target rate: valid, no reasons."""
+    validity = assess_validity([on_time(i) for i in range(5)])
+    assert validity.valid and validity.reasons == ()
+    assert validity.achieved_fraction == 1.0
+
+
+def test_too_few_sent_is_invalid():
+    """Sending under 95 % of the scheduled requests invalidates the window and says how many."""
+    validity = assess_validity([on_time(i, target=110) for i in range(5)])
+    assert not validity.valid
+    assert "sent 500 of 550" in validity.reasons[0]
+
+
+def test_late_dispatch_is_invalid():
+    """A dispatch lag p99 over the limit invalidates the window."""
+    late = [bucket(i, [0.002] * 100, lags_s=[0.0001] * 90 + [0.050] * 10) for i in range(3)]
+    validity = assess_validity(late, ValidityLimits(max_lag_p99_s=0.005))
+    assert not validity.valid
+    assert "dispatch lag p99 50" in validity.reasons[0]
+
+
+def test_missing_seconds_are_invalid():
+    """A hole in the bucket sequence means the generator stopped recording."""
+    validity = assess_validity([on_time(0), on_time(1), on_time(4)])
+    assert not validity.valid and "2 second(s) of load missing (seconds 2, 3)" in validity.reasons[0]
+
+
+def test_an_empty_window_is_invalid():
+    """No bucket at all cannot support any verdict."""
+    assert not assess_validity([]).valid
+
+
+def test_draining_seconds_do_not_count_against_the_rate():
+    """Seconds with nothing scheduled (after the load stopped) do not lower the achieved fraction."""
+    assert assess_validity([on_time(0), bucket(1, [0.002], sent=0, target=0)]).valid

@@ -1,0 +1,54 @@
+"""Window summaries: merged histograms over any span of buckets, and selecting whole seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chaoskit.measure.window import select, summarize
+
+from .factory import MONO0, WALL0, bucket
+
+
+def test_quantiles_come_from_merged_histograms():
+    """The window p99 is the p99 of all its requests, not an average of per-second p99s."""
+    fast = [bucket(i, [0.001] * 100) for i in range(9)]
+    slow = bucket(9, [0.001] * 80 + [0.4] * 20)
+    window = summarize([*fast, slow])
+    values = [0.001] * 980 + [0.4] * 20
+    assert window.p99 == pytest.approx(float(np.percentile(values, 99, method="higher")), rel=0.01)
+    assert window.p50 == pytest.approx(0.001, rel=0.01)
+    assert window.max == pytest.approx(0.4, rel=0.01)
+
+
+def test_counts_and_rates_add_up():
+    """Counts are summed and rates divide by the window's seconds."""
+    window = summarize([bucket(0, [0.01] * 10, failed=1, target=12), bucket(1, [0.01] * 10, timed_out=2, target=12)])
+    assert (window.sent, window.target, window.succeeded, window.failed, window.timed_out) == (20, 24, 17, 1, 2)
+    assert window.error_rate == pytest.approx(3 / 20)
+    assert window.throughput == pytest.approx(8.5)
+    assert window.achieved_rate == 10 and window.target_rate == 12
+    assert window.metric("p999") == window.p999 and window.metric("p99.9") == window.p999
+    assert window.to_dict()["error_rate"] == window.error_rate
+
+
+def test_lag_is_summarised():
+    """Dispatch lag p99 and max come from the merged lag histograms."""
+    window = summarize([bucket(0, [0.01], lags_s=[0.0001] * 99 + [0.02]), bucket(1, [0.01], lags_s=[0.0001] * 100)])
+    assert window.lag_p99 == pytest.approx(0.0001, rel=0.02)
+    assert window.lag_max == pytest.approx(0.02, rel=0.01)
+
+
+def test_empty_window():
+    """No buckets: an empty window whose metrics are None, not an error."""
+    window = summarize([])
+    assert window.buckets == 0 and window.p99 is None and window.error_rate is None and window.throughput is None
+
+
+def test_select_keeps_whole_seconds_only():
+    """A second straddling a window edge belongs to neither side."""
+    buckets = [bucket(i, [0.01]) for i in range(10)]
+    assert [b.index for b in select(buckets, WALL0 + 2.5, WALL0 + 6.0)] == [3, 4, 5]
+    assert [b.index for b in select(buckets, MONO0 + 2.0, MONO0 + 4.0, clock="mono")] == [2, 3]
+    with pytest.raises(ValueError):
+        select(buckets, 0, 1, clock="utc")
