@@ -133,9 +133,9 @@ def validate(files: tuple[str, ...], variables: tuple[str, ...]) -> None:
                 config = load_monkey_config(path, variables=overrides)
                 summary = f"monkey config, {'leashed' if config.policy.leashed else 'UNLEASHED'}"
             elif is_gameday(text):
-                day = load_gameday(path, overrides)
+                day = load_gameday(path)
                 for entry in day.entries:
-                    _load(str(entry.experiment), {**overrides, **entry.variables})
+                    _load(str(entry.experiment), {**day.variables, **entry.variables, **overrides})
                 summary = f"game day, {len(day.entries)} experiment(s), each valid"
             else:
                 experiment = _load(path, overrides)
@@ -284,10 +284,11 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
     from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
 
     overrides = _parse_vars(variables)
-    day = load_gameday(file, overrides)
+    day = load_gameday(file)
     if continue_on_error is not None:
         day = dataclasses.replace(day, continue_on_error=continue_on_error)
-    experiments = [(entry, _load(str(entry.experiment), {**overrides, **entry.variables})) for entry in day.entries]
+    experiments = [(entry, _load(str(entry.experiment), {**day.variables, **entry.variables, **overrides}))
+                   for entry in day.entries]
     if day.schedule and not now:
         fire = next_fire(day.schedule, datetime.now().astimezone())
         click.echo(f"{day.title}: waiting for {fire.isoformat()} ({day.schedule})", err=True)

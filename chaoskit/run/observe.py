@@ -46,14 +46,18 @@ def resolve(backends: Backends, selector: Selector, project: str | None, rng: ra
 
 
 def observe(probe: Probe, backends: Backends, project: str | None,
-            baseline: Mapping[str, Any] | None = None) -> ProbeReading:
-    """Observe ``probe`` once and judge it; a probe that cannot observe is a violation, said in its reason."""
+            baseline: Mapping[str, Any] | None = None, self_baseline: bool = False) -> ProbeReading:
+    """Observe ``probe`` once and judge it; a probe that cannot observe is a violation, said in its reason.
+
+    ``self_baseline``: relative tolerances compare the observation with itself (while the baseline is measured).
+    """
     try:
         readings = _subjects(probe, backends, project)
     except (BackendError, TargetNotFound) as exc:
         return ProbeReading(probe.name, {}, Judgement(False, str(exc)))
     # A probe over several containers holds only if it holds for each.
-    judged = [(subjects, evaluate_checks(probe.checks, subjects, baseline)) for subjects in readings]
+    judged = [(subjects, evaluate_checks(probe.checks, subjects, subjects if self_baseline else baseline))
+              for subjects in readings]
     worst = next(((s, j) for s, j in judged if not j.ok and not j.inconclusive), None) or judged[0]
     return ProbeReading(probe.name, worst[0], worst[1])
 

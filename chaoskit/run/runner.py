@@ -182,13 +182,16 @@ class Runner:
     def _observe_all(self, phase: str) -> None:
         t = self.elapsed()
         for probe in self.experiment.steady_state.probes:
-            baseline = self._baseline_subjects.get(probe.name)
+            # While the baseline is being measured, a tolerance relative to it can only judge the
+            # observation against itself: the absolute parts (SLOs) are what the baseline must meet.
+            baseline = self._baseline_subjects.get(probe.name) if phase != "baseline" else None
             if isinstance(probe, LoadProbe):
-                judgement, subjects = self._judge_load(probe)
+                judgement, subjects = self._judge_load(probe, baseline)
                 if judgement is None:
                     continue
             else:
-                reading = observe(probe, self.backends, self.experiment.environment.compose_project, baseline)
+                reading = observe(probe, self.backends, self.experiment.environment.compose_project, baseline,
+                                  self_baseline=phase == "baseline")
                 judgement, subjects = reading.judgement, dict(reading.subjects)
             numeric = _numeric(subjects)
             self._subjects.append((phase, probe.name, numeric))
@@ -209,12 +212,12 @@ class Runner:
     def _latest_window(self) -> WindowStats | None:
         return self.load.latest_window() if self.load is not None else None
 
-    def _judge_load(self, probe: LoadProbe) -> tuple[Judgement | None, dict[str, Any]]:
+    def _judge_load(self, probe: LoadProbe, baseline: dict[str, Any] | None) -> tuple[Judgement | None, dict[str, Any]]:
         window = self._latest_window()
         if window is None or window.sent == 0:
             return None, {}
         subjects = {probe.metric: window.metric(probe.metric)}
-        return evaluate_checks(probe.checks, subjects, self._baseline_subjects.get(probe.name)), subjects
+        return evaluate_checks(probe.checks, subjects, subjects if baseline is None else baseline), subjects
 
     def _held_since(self, start: float) -> bool:
         judged = [o for o in self._observations if o.t >= start and not o.inconclusive]

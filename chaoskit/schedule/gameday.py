@@ -43,6 +43,8 @@ class GameDay:
     description: str = ""
     schedule: str | None = None  # a cron expression; None: run when started
     continue_on_error: bool = False
+    # Passed to every experiment (an entry's own vars and the command line's --var win).
+    variables: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
 
 
@@ -65,14 +67,17 @@ def next_fire(schedule: str, after: datetime) -> datetime:
     return croniter(schedule, after - timedelta(seconds=1)).get_next(datetime)
 
 
-def load_gameday(path: str | Path, variables: Mapping[str, Any] | None = None) -> GameDay:
-    """Read and validate a game-day file; experiment paths are relative to it. Every problem has file:line."""
+def load_gameday(path: str | Path) -> GameDay:
+    """Read and validate a game-day file; experiment paths are relative to it. Every problem has file:line.
+
+    Command-line variables are not applied here: they go to the experiments, which declare them.
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ExperimentInvalid([Problem(source, None, "", f"cannot read the file: {exc}")]) from exc
-    root, _resolved, problems = read_source(text, source, variables)
+    root, variables, problems = read_source(text, source, None)
 
     def problem(node: Located, message: str) -> None:
         problems.append(Problem(source, node.line, node.path, message))
@@ -108,7 +113,8 @@ def load_gameday(path: str | Path, variables: Mapping[str, Any] | None = None) -
         raise ExperimentInvalid(problems)
     return GameDay(title=title.value, entries=tuple(entries), description=str(top["description"].value) if "description" in top else "",
                    schedule=schedule.value if schedule else None,
-                   continue_on_error=bool(continue_on_error.value) if continue_on_error else False, source=source)
+                   continue_on_error=bool(continue_on_error.value) if continue_on_error else False,
+                   variables=variables, source=source)
 
 
 def _entry(item: Located, base: Path, problem: Callable[[Located, str], None]) -> GameDayEntry | None:
