@@ -137,10 +137,30 @@ class CompiledRequest:
         _, head_holes, _, body_holes, _ = self._parts
         return None if head_holes or body_holes else self._build(0, 0)
 
+    @cached_property
+    def _one_hole(self) -> tuple[bytes, int, bytes] | None:
+        """(before, placeholder, after) when the request is a body-less one with a single hole.
+
+        The common case (``GET /timeline/{user}``) then renders as two byte
+        concatenations, with no list to build (fewer objects for the GC to track).
+        """
+        head_pieces, head_holes, _, body_holes, _ = self._parts
+        if self.body is not None or len(head_holes) != 1 or body_holes:
+            return None
+        (index, code), = head_holes
+        whole = self._build(0, 0)
+        before = b"".join(head_pieces[:index])
+        return before, code, whole[len(before) + 1:]  # a 0 stood in the hole
+
     def render(self, user: int, seq: int) -> bytes:
         """The full HTTP/1.1 request (head and body) for this user and sequence number."""
         constant = self._constant
-        return constant if constant is not None else self._build(user, seq)
+        if constant is not None:
+            return constant
+        one = self._one_hole
+        if one is not None:
+            return one[0] + b"%d" % (user if one[1] == _USER else seq) + one[2]
+        return self._build(user, seq)
 
     def _build(self, user: int, seq: int) -> bytes:
         head_pieces, head_holes, body_pieces, body_holes, body_len = self._parts

@@ -139,11 +139,13 @@ class LoopTimer:
 
 
 def make_timer(loop: asyncio.AbstractEventLoop, callback: Callable[[], None],
-               clock: Callable[[], float] = time.perf_counter) -> PreciseTimer | LoopTimer:
-    """A timerfd timer when the clock is the kernel's CLOCK_MONOTONIC, else a loop timer."""
+               clock: Callable[[], float] = time.monotonic) -> PreciseTimer | LoopTimer:
+    """A timerfd timer when ``clock`` reads the kernel's CLOCK_MONOTONIC, else a loop timer."""
     libc = _libc()
-    monotonic = time.get_clock_info("perf_counter").implementation == "clock_gettime(CLOCK_MONOTONIC)"
-    if libc is not None and monotonic and clock in (time.perf_counter, time.monotonic):
+    names = {time.monotonic: "monotonic", time.perf_counter: "perf_counter"}
+    name = names.get(clock)  # type: ignore[call-overload]
+    monotonic = name is not None and time.get_clock_info(name).implementation == "clock_gettime(CLOCK_MONOTONIC)"
+    if libc is not None and monotonic:
         try:
             return PreciseTimer(loop, callback, libc)
         except OSError:

@@ -85,3 +85,12 @@ def test_rejects_empty_or_duplicate_names(specs: tuple[RequestSpec, ...]):
     """A mix needs at least one request and unique names."""
     with pytest.raises(ValueError):
         RequestMix(specs, UserDistribution())
+
+
+@pytest.mark.parametrize("url", ["http://h/t/{user}?limit=5", "http://h/{seq}", "http://h/a/{user}/b/{seq}"])
+def test_fast_and_general_rendering_agree(url: str):
+    """The single-placeholder fast path renders exactly what the general path does."""
+    request = CompiledRequest.compile(RequestSpec("r", url))
+    for user, seq in [(1, 2), (98765, 0), (7, 123456)]:
+        assert request.render(user, seq) == request._build(user, seq)
+        assert str(user if "{user}" in url else seq).encode() in request.render(user, seq)
