@@ -14,6 +14,8 @@ from __future__ import annotations
 __all__ = ["MAX_HEADER_BYTES", "ProtocolError", "ResponseParser"]
 
 MAX_HEADER_BYTES = 65536
+# How the body is delimited (RFC 9112 section 6.3).
+_LENGTH, _CHUNKED, _UNTIL_CLOSE = 0, 1, 2
 
 
 class ProtocolError(Exception):
@@ -27,27 +29,27 @@ class ResponseParser:
     next request. Call :meth:`reset` before each request.
     """
 
-    __slots__ = ("_buf", "_status", "_body_start", "_need", "_chunk_pos", "_chunked", "_until_close",
-                 "_head_only", "keep_alive")
+    __slots__ = ("_buf", "_status", "_body_start", "_need", "_chunk_pos", "_mode", "_head_only", "keep_alive")
 
     def __init__(self) -> None:
+        self._status = 0
+        self._need = 0  # LENGTH framing: total bytes of the response
+        self._chunk_pos = 0
+        self._mode = _LENGTH
+        self.keep_alive = True
         self.reset()
 
     def reset(self, head_only: bool = False) -> None:
+        # Only what is read before the headers are parsed; _parse_head sets the rest.
+        # (This runs once per request, on the hot path.)
         self._buf = b""
-        self._status = 0
         self._body_start = -1  # -1: headers not complete yet
-        self._need = 0  # for Content-Length framing: total bytes of the response
-        self._chunk_pos = 0
-        self._chunked = False
-        self._until_close = False
         self._head_only = head_only
-        self.keep_alive = True
 
     @property
     def reads_until_close(self) -> bool:
         """The response has no length: it ends when the server closes the connection."""
-        return self._until_close
+        return self._body_start >= 0 and self._mode == _UNTIL_CLOSE
 
     def feed(self, data: bytes) -> int | None:
         """Add received bytes; the status code when the response is complete, else None."""
@@ -62,9 +64,10 @@ class ResponseParser:
             self._parse_head(buf, end)
             if self._body_start < 0:  # an interim 1xx response was skipped; the real one follows
                 return self.feed(b"")
-        if self._until_close:
+        mode = self._mode
+        if mode == _UNTIL_CLOSE:
             return None
-        if self._chunked:
+        if mode == _CHUNKED:
             return self._chunked_done()
         have = len(buf)
         if have < self._need:
@@ -77,54 +80,34 @@ class ResponseParser:
         """The bytes after the headers of the response just completed (chunk framing left in)."""
         if self._body_start < 0:
             return b""
-        end = self._need if not (self._chunked or self._until_close) else len(self._buf)
+        end = self._need if self._mode == _LENGTH else len(self._buf)
         return self._buf[self._body_start:end]
 
     def eof(self) -> int | None:
         """The server closed the connection: the status if that completes the response, else None."""
-        if self._body_start >= 0 and self._until_close:
+        if self._body_start >= 0 and self._mode == _UNTIL_CLOSE:
             return self._status
         return None
 
     def _parse_head(self, buf: bytes, end: int) -> None:
-        if buf[:7] != b"HTTP/1." or len(buf) < 12:
-            raise ProtocolError(f"not an HTTP/1.x status line: {buf[:40]!r}")
-        try:
-            status = int(buf[9:12])
-        except ValueError:
-            raise ProtocolError(f"bad status code in {buf[:40]!r}") from None
+        head = buf[:end + 2]  # keep the last CRLF so every header ends in "\r\n"
+        cache = _HEAD_CACHE[self._head_only]
+        known = cache.get(head)
+        if known is None:
+            known = _analyse_head(head, self._head_only)
+            if len(cache) >= _HEAD_CACHE_SIZE:
+                cache.clear()
+            cache[head] = known
+        status, keep_alive, mode, length = known
         if status < 200:
             self._buf = buf[end + 4:]  # interim response (100 Continue...): skip it
             return
-        # Headers are found by plain substring search in the lower-cased block (no
-        # per-header parsing): this runs once per request, on the hot path.
-        head = buf[:end + 2].lower()  # keep the last CRLF so every header ends in "\r\n"
         self._status = status
+        self.keep_alive = keep_alive
+        self._mode = mode
         body_start = self._body_start = end + 4
-        pos = head.find(b"\r\nconnection:")
-        connection = head[pos + 13:head.find(b"\r\n", pos + 13)] if pos >= 0 else None
-        if buf[7:8] == b"0":  # HTTP/1.0 closes unless asked not to
-            self.keep_alive = connection is not None and b"keep-alive" in connection
-        else:
-            self.keep_alive = connection is None or b"close" not in connection
-        if self._head_only or status == 204 or status == 304:
-            self._need = body_start
-            return
-        pos = head.find(b"\r\ntransfer-encoding:")
-        if pos >= 0 and b"chunked" in head[pos:head.find(b"\r\n", pos + 20)]:
-            self._chunked = True
-            self._chunk_pos = body_start
-            return
-        pos = head.find(b"\r\ncontent-length:")
-        if pos >= 0:
-            value = head[pos + 17:head.find(b"\r\n", pos + 17)]
-            try:
-                self._need = body_start + int(value)
-            except ValueError:
-                raise ProtocolError(f"bad Content-Length {value.strip()!r}") from None
-            return
-        self._until_close = True
-        self.keep_alive = False
+        self._need = body_start + length
+        self._chunk_pos = body_start
 
     def _chunked_done(self) -> int | None:
         buf, pos = self._buf, self._chunk_pos
@@ -155,3 +138,43 @@ class ResponseParser:
             pos = next_pos
             self._chunk_pos = pos
 
+
+# A server answers the same request with the same head, byte for byte, except for
+# what changes (Date, once a second): remembering heads already analysed saves
+# the lower-casing and searching on most responses. Bounded; keyed by head_only.
+_HEAD_CACHE_SIZE = 512
+_HEAD_CACHE: tuple[dict[bytes, tuple[int, bool, int, int]], dict[bytes, tuple[int, bool, int, int]]] = ({}, {})
+
+
+def _analyse_head(head: bytes, head_only: bool) -> tuple[int, bool, int, int]:
+    """(status, keep-alive, body framing, body length) of a response head (pure)."""
+    if head[:7] != b"HTTP/1." or len(head) < 12:
+        raise ProtocolError(f"not an HTTP/1.x status line: {head[:40]!r}")
+    try:
+        status = int(head[9:12])
+    except ValueError:
+        raise ProtocolError(f"bad status code in {head[:40]!r}") from None
+    if status < 200:
+        return status, True, _LENGTH, 0
+    # Headers are found by plain substring search in the lower-cased block (no
+    # per-header parsing).
+    lower = head.lower()
+    pos = lower.find(b"\r\nconnection:")
+    connection = lower[pos + 13:lower.find(b"\r\n", pos + 13)] if pos >= 0 else None
+    if head[7:8] == b"0":  # HTTP/1.0 closes unless asked not to
+        keep_alive = connection is not None and b"keep-alive" in connection
+    else:
+        keep_alive = connection is None or b"close" not in connection
+    if head_only or status == 204 or status == 304:
+        return status, keep_alive, _LENGTH, 0
+    pos = lower.find(b"\r\ntransfer-encoding:")
+    if pos >= 0 and b"chunked" in lower[pos:lower.find(b"\r\n", pos + 20)]:
+        return status, keep_alive, _CHUNKED, 0
+    pos = lower.find(b"\r\ncontent-length:")
+    if pos >= 0:
+        value = lower[pos + 17:lower.find(b"\r\n", pos + 17)]
+        try:
+            return status, keep_alive, _LENGTH, int(value)
+        except ValueError:
+            raise ProtocolError(f"bad Content-Length {value.strip()!r}") from None
+    return status, False, _UNTIL_CLOSE, 0

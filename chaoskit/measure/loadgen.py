@@ -5,14 +5,17 @@ thread; the (synchronous) run loop calls :meth:`~LoadGenerator.start`, reads
 completed per-second buckets while the load runs, and calls
 :meth:`~LoadGenerator.stop`.
 
-Why not aiohttp: its client costs about 70 us of CPU per request here (an
-open-model aiohttp+uvloop generator collapsed at 14k req/s), and the target
-is 20k req/s on one core with room to spare. The hot path is therefore a raw
-``asyncio.Protocol`` speaking HTTP/1.1 on keep-alive connections, requests
-rendered ahead as bytes, responses parsed only as far as framing needs
+Why not aiohttp: an open-model aiohttp+uvloop generator collapsed at 14k
+req/s on this project's machines, and the target is 20k req/s on one core.
+The hot path is therefore a raw ``asyncio.Protocol`` speaking HTTP/1.1 on
+keep-alive connections: requests rendered from precompiled templates
+(:mod:`chaoskit.measure.mix`), responses parsed only as far as framing needs,
+with heads already seen answered from a small cache
 (:mod:`chaoskit.measure.http1`), and per-request bookkeeping reduced to list
 appends flushed into HDR histograms once a second
-(:mod:`chaoskit.measure.buckets`).
+(:mod:`chaoskit.measure.buckets`). Measured (bench/loadgen_bench.py): about
+35-40 us of CPU per request at 20k req/s, of which about half is the kernel's
+send and receive; wrk needs 14-17 us.
 
 How time is kept:
 
@@ -26,12 +29,17 @@ How time is kept:
   own lateness; when it grows, the window is invalid, not the system guilty.
 
 Connections: ``spec.connections`` are opened before the schedule starts;
-when an arrival finds none idle, a new one is opened (real users do not queue
-behind each other), up to ``spec.max_connections``; beyond that arrivals wait
-for a free connection, still timed from their intended send time, and the
-bucket counts them in ``waiting``. A request not answered ``timeout_s`` after
-its intended send time is a timeout: recorded with its latency, and its
-connection is closed (a late answer would put it out of step).
+when an arrival finds none idle it waits while a new one is opened (real
+users do not queue behind each other), at most MAX_CONNECTING at a time and
+up to ``spec.max_connections`` in all; the wait is timed from the intended
+send time like everything else, and the bucket counts waiting requests in
+``waiting``. Connections beyond the warm pool close after IDLE_CLOSE_S idle.
+A request not answered ``timeout_s`` after its intended send time is a
+timeout: recorded with its latency, and its connection is aborted (a late
+answer would put it out of step), as a client that gives up does.
+
+Values of successful answers can be captured (``RequestSpec.capture``, e.g.
+the id of each created tweet) for probes that check them afterwards.
 """
 
 from __future__ import annotations
@@ -72,6 +80,8 @@ DISPATCH_BATCH = 64
 MIN_WAKE_GAP_S = 0.0005
 # GIL switch interval while the generator runs (the default is 5 ms).
 GIL_SWITCH_INTERVAL_S = 0.0005
+# Connections being opened at once, per host (each success starts the next one).
+MAX_CONNECTING = 16
 # A connection opened for a burst is closed after this long idle (the warm pool is kept).
 IDLE_CLOSE_S = 5.0
 # How often timeouts are swept (and empty seconds closed when nothing else happens).
@@ -245,9 +255,10 @@ class _Engine:
         """Open one connection; the caller has counted it in ``pool.opening`` already."""
         self.connects += 1
         try:
-            _, conn = await asyncio.wait_for(
-                self.loop.create_connection(lambda: _Connection(self, pool), pool.host, pool.port),  # type: ignore[union-attr]
-                self.timeout_s)
+            # asyncio.timeout, not wait_for: no extra task per connection.
+            async with asyncio.timeout(self.timeout_s):
+                _, conn = await self.loop.create_connection(  # type: ignore[union-attr]
+                    lambda: _Connection(self, pool), pool.host, pool.port)
         finally:
             pool.opening -= 1
         if not conn.closed:
@@ -345,7 +356,15 @@ class _Engine:
             pool.idle.pop().send(req)
             return
         pool.waiting.append(req)
-        if len(pool.conns) + pool.opening < self.max_connections:
+        self._grow(pool)
+
+    def _grow(self, pool: _Pool) -> None:
+        """Open one more connection if requests wait and the caps allow it.
+
+        At most MAX_CONNECTING at a time: a burst of connects would itself stall
+        the loop (and the server's accept queue); each success opens the next.
+        """
+        if pool.waiting and pool.opening < MAX_CONNECTING and len(pool.conns) + pool.opening < self.max_connections:
             self._open(pool)
 
     def _open(self, pool: _Pool) -> None:
@@ -376,6 +395,7 @@ class _Engine:
         conn = task.result()
         if not conn.closed:
             self._release(pool, conn)
+        self._grow(pool)
 
     def _release(self, pool: _Pool, conn: _Connection) -> None:
         if pool.waiting:
@@ -405,8 +425,7 @@ class _Engine:
             self._release(pool, conn)
         else:
             self._close(conn)
-            if pool.waiting and len(pool.conns) + pool.opening < self.max_connections:
-                self._open(pool)
+            self._grow(pool)
         if now >= self.next_t:
             self.dispatch_due()
 
@@ -429,9 +448,7 @@ class _Engine:
         self._close(conn)
         if req is not None:
             self.recorder.outcome(req[1], FAILED, now - req[0], now, error)  # type: ignore[union-attr]
-        pool = conn.pool
-        if pool.waiting and len(pool.conns) + pool.opening < self.max_connections:
-            self._open(pool)
+        self._grow(conn.pool)
 
     def discard(self, conn: _Connection, why: str) -> None:
         self._close(conn)
@@ -486,8 +503,7 @@ class _Engine:
                 pool.busy.discard(conn)
                 if conn.transport is not None:
                     conn.transport.abort()  # a late answer must not be read as the next request's
-            if waiting and len(pool.conns) + pool.opening < self.max_connections:
-                self._open(pool)
+            self._grow(pool)
             # After a burst, connections beyond the warm pool that stayed idle are closed, as
             # clients do: the server should not keep a thousand sockets for a spike long gone.
             idle = pool.idle

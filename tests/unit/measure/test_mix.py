@@ -87,7 +87,8 @@ def test_rejects_empty_or_duplicate_names(specs: tuple[RequestSpec, ...]):
         RequestMix(specs, UserDistribution())
 
 
-@pytest.mark.parametrize("url", ["http://h/t/{user}?limit=5", "http://h/{seq}", "http://h/a/{user}/b/{seq}"])
+@pytest.mark.parametrize("url", ["http://h/t/{user}?limit=5", "http://h/{seq}", "http://h/a/{user}/b/{seq}",
+                                 "http://h/t/{user}?q=100%25"])
 def test_fast_and_general_rendering_agree(url: str):
     """The single-placeholder fast path renders exactly what the general path does."""
     request = CompiledRequest.compile(RequestSpec("r", url))
