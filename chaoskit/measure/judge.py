@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, compare, decide_shift
+from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, Worse, compare, decide_shift
 from chaoskit.measure.window import summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 
@@ -62,12 +62,16 @@ class MetricJudgement:
 
 
 def judge_metric(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket], fault: Sequence[Bucket],
-                 confidence: float = DEFAULT_CONFIDENCE) -> MetricJudgement:
-    """Judge ``metric`` over the ``fault`` buckets against ``tolerance`` (baseline: the ``baseline`` buckets)."""
+                 confidence: float = DEFAULT_CONFIDENCE, compared: bool = True) -> MetricJudgement:
+    """Judge ``metric`` over the ``fault`` buckets against ``tolerance`` (baseline: the ``baseline`` buckets).
+
+    ``compared=False`` skips the statistical comparison (a window judged against
+    itself), which only absolute tolerances can do without.
+    """
     fault_value = summarize(fault).metric(metric) if fault else None
     baseline_value = summarize(baseline).metric(metric) if baseline else None
     base_series, fault_series = per_second(baseline, metric), per_second(fault, metric)
-    shift = compare(base_series, fault_series, confidence) if base_series and fault_series else None
+    shift = compare(base_series, fault_series, confidence) if compared and base_series and fault_series else None
     return _judge(metric, tolerance, fault_value, baseline_value, shift)
 
 
@@ -106,16 +110,19 @@ def _relative(metric: str, tolerance: Relative, value: float | None, baseline_va
         return MetricJudgement(metric, "inconclusive", f"{metric}: no per-second values to compare with the baseline",
                                value, baseline_value, None, None, None)
     base = shift.baseline_median
-    allowed_shifts = []
-    if tolerance.max_ratio is not None:
-        allowed_shifts.append((tolerance.max_ratio - 1.0) * base)
-    if tolerance.max_increase is not None:
-        allowed_shifts.append(tolerance.max_increase)
-    if not allowed_shifts:
-        raise ValueError("a relative tolerance needs max_ratio or max_increase")
-    allowed = min(allowed_shifts)
-    # Relative is an upper bound (value <= ratio x baseline, <= baseline + increase), whatever the metric.
-    decision = decide_shift(shift, allowed, "higher")
+    # An upper bound (value <= ratio x baseline, <= baseline + increase) limits how much worse the
+    # window may get; a lower bound (min_ratio: throughput must not drop) how far it may fall.
+    bounds: list[tuple[float, Worse]] = []
+    upper = ([(tolerance.max_ratio - 1.0) * base] if tolerance.max_ratio is not None else []) + (
+        [tolerance.max_increase] if tolerance.max_increase is not None else [])
+    if upper:
+        bounds.append((min(upper), "higher"))
+    if tolerance.min_ratio is not None:
+        bounds.append(((tolerance.min_ratio - 1.0) * base, "lower"))
+    if not bounds:
+        raise ValueError("a relative tolerance needs max_ratio, min_ratio or max_increase")
+    decision, allowed = max(((decide_shift(shift, a, worse), a) for a, worse in bounds),
+                            key=lambda pair: _SEVERITY[pair[0]])
     words = {"within": "within", "violated": "beyond", "inconclusive": "straddles"}[decision]
     reason = (f"{metric} per-second shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
               f"{words} tolerated {allowed:+.4g} ({tolerance}, baseline median {base:.4g})")

@@ -642,7 +642,8 @@ def _probe_rows(observations: Sequence[Mapping[str, Any]], probe_defs: Mapping[s
             units=units,
             phases=phases,
             comparisons=tuple(c for c in comparisons if c.probe == name),
-            violated=any(_state(o) == "violated" and _phase_of(o) == "FAULT" for o in mine)
+            # A per-second detection alone is no violation: the window judgement decides (chaoskit.run.windows).
+            violated=any(_state(o) == "violated" and _phase_of(o) == "FAULT" and not o.get("detection") for o in mine)
             or any(str(v.get("probe")) == name for v in _list(outcome.get("violations")) if isinstance(v, Mapping)),
             first_detail=str(first.get("detail") or "") if first is not None else "",
         ))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,8 @@ from chaoskit.errors import Aborted, ChaoskitError, RevertFailed
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
-from chaoskit.measure.window import WindowStats
+from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.window import WindowStats, select
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
 from chaoskit.model.stop import MetricStop, ProbeStop
@@ -37,6 +38,7 @@ from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
+from chaoskit.run.windows import WindowJudgement, judge_window
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -78,6 +80,9 @@ class Runner:
         self._stopped_by: str | None = None
         # Load buckets before this (warm-up, ramp) are not judged for validity.
         self._measured_from = 0.0
+        # (start, end) of each judged phase on the run's clock: the windows load probes are judged over.
+        self._windows: dict[str, tuple[float, float]] = {}
+        self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
 
     def elapsed(self) -> float:
@@ -123,12 +128,15 @@ class Runner:
                 self._phase("warmup", self.experiment.phases.warmup, judge=False)
                 base_start = self._measured_from = self.elapsed()
                 self._phase("baseline", self.experiment.phases.baseline)
+                self._windows["baseline"] = (base_start, self.elapsed())
+                self._judge_window("baseline")
                 self._baseline_subjects = self._baseline_values()
                 if self._held_since(base_start):
                     self._fault_phase()
                     revert_done_at = self._revert_all()
                     self._play_rollbacks()
                     self._recovery()
+                    self._windows["recovery"] = (revert_done_at, self.elapsed())
             except Aborted as exc:
                 aborted = str(exc)
             except ChaoskitError as exc:
@@ -144,6 +152,9 @@ class Runner:
                     self._play_rollbacks()
                 if self.load is not None:
                     self.load.stop()
+                    # Judged once the load is stopped: every second of the windows is complete by then.
+                    self._judge_window("fault")
+                    self._judge_window("recovery")
         applied = [p.applied_at for p in self.planned if p.applied_at is not None]
         facts = Observations(
             results=tuple(self._observations), fault_applied_at=min(applied) if applied else None,
@@ -161,6 +172,7 @@ class Runner:
         record = self.load.journal()
         for bucket in record["buckets"]:
             bucket["t"] = round(bucket["start_mono"] - self._t0, 3)
+        record["comparisons"] = self._comparisons
         return record
 
     def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None) -> None:
@@ -201,7 +213,9 @@ class Runner:
             self._record(ProbeResult(probe=probe.name, phase=Phase(phase), t=t, ok=judgement.ok, value=value,
                                      baseline=base, detail=judgement.reason,
                                      hypothesis=self.experiment.steady_state.title,
-                                     inconclusive=judgement.inconclusive))
+                                     inconclusive=judgement.inconclusive,
+                                     # The window decides these phases for load probes (chaoskit.run.windows).
+                                     detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
 
     def _record(self, result: ProbeResult) -> None:
         self._observations.append(result)
@@ -220,8 +234,34 @@ class Runner:
         return evaluate_checks(probe.checks, subjects, subjects if baseline is None else baseline), subjects
 
     def _held_since(self, start: float) -> bool:
-        judged = [o for o in self._observations if o.t >= start and not o.inconclusive]
+        judged = [o for o in self._observations if o.t >= start and not o.inconclusive and not o.detection]
         return bool(judged) and all(o.ok for o in judged)
+
+    def _judge_window(self, phase: str) -> None:
+        """Judge every load probe over the phase's whole window (see chaoskit.run.windows).
+
+        The baseline and fault judgements are decisive observations; the
+        recovery's comparison only goes to the journal, for the report.
+        """
+        if self.load is None or phase not in self._windows or (phase != "baseline" and "fault" not in self._windows):
+            return
+        buckets = self.load.buckets()
+        baseline = self._buckets_in(buckets, "baseline")
+        window = self._buckets_in(buckets, phase)
+        end = self._windows[phase][1]
+        for probe in self.experiment.steady_state.probes:
+            if not isinstance(probe, LoadProbe):
+                continue
+            judged = judge_window(probe, phase, baseline, window)
+            self._comparisons.extend(judged.comparisons())
+            if phase != "recovery":
+                self._record(_window_result(judged, end, self.experiment.steady_state.title))
+
+    def _buckets_in(self, buckets: Sequence[Bucket], phase: str) -> list[Bucket]:
+        """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
+        start, end = (self._t0 + t for t in self._windows[phase])
+        whole = select(buckets, start, end, clock="mono")
+        return whole or [b for b in buckets if b.end_mono > start and b.start_mono < end]
 
     def _baseline_values(self) -> dict[str, dict[str, Any]]:
         """Median of each probe's numeric subjects over the baseline: what relative tolerances compare with."""
@@ -257,6 +297,7 @@ class Runner:
 
         tick(self.elapsed())  # faults at offset 0 go in before the first observation
         self._phase("fault", self.experiment.phases.fault, on_tick=tick)
+        self._windows["fault"] = (start, self.elapsed())
 
     def _apply(self, planned: PlannedFault) -> None:
         fault = planned.fault
@@ -364,6 +405,17 @@ def _trailing_failures(observations: list[ProbeResult]) -> int:
             break
         count += 1
     return count
+
+
+def _window_result(judged: WindowJudgement, t: float, hypothesis: str) -> ProbeResult:
+    """A window judgement as the observation the verdict reads, quoting the check that decided."""
+    check = judged.decisive
+    shift = check.shift if check is not None else None
+    return ProbeResult(probe=judged.probe, phase=Phase(judged.phase), t=t, ok=judged.decision == "within",
+                       value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
+                       detail=f"whole {judged.phase} window ({judged.buckets} s): {judged.reason}", hypothesis=hypothesis,
+                       interval=(shift.low, shift.high) if shift is not None else None,
+                       inconclusive=judged.decision == "inconclusive")
 
 
 def _numeric(subjects: dict[str, Any]) -> dict[str, float]:

@@ -21,7 +21,10 @@ The rule, in order (the first that applies decides):
 4. the run's measurement was invalid (``measurement_problems``) -> INCONCLUSIVE.
 5. any check violated during the fault -> FAILURE: the earliest violation,
    naming the hypothesis and probe, seconds after the fault was applied, and
-   the value against its baseline.
+   the value against its baseline. A load probe is judged over the whole
+   fault window (:mod:`chaoskit.run.windows`, with the statistical comparison
+   for relative tolerances); its per-second readings (``detection``) only
+   date the violation (time to detect): a noisy second alone is no FAILURE.
 6. a check whose judgement was itself inconclusive during the fault (a
    confidence interval straddling the tolerance, no baseline for a relative
    tolerance) -> INCONCLUSIVE. A *conclusive* violation by another probe still
@@ -104,7 +107,9 @@ class ProbeResult:
     ``value`` / ``baseline`` are what the reasons quote (for a load probe, the
     window's p99 and the baseline's). ``interval`` is the confidence interval of
     the shift against the baseline when a statistical comparison was made.
-    ``inconclusive`` means the judgement could not be made either way.
+     ``inconclusive`` means the judgement could not be made either way.
+    ``detection`` marks a per-second reading of a load probe: it flags a
+    violation early, but the judgement of the whole window decides.
     """
 
     probe: str
@@ -117,6 +122,7 @@ class ProbeResult:
     hypothesis: str = ""
     interval: tuple[float, float] | None = None
     inconclusive: bool = False
+    detection: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,7 @@ def decide(obs: Observations) -> Outcome:
         return outcome(Verdict.ABORTED, [f"interrupted: {obs.interrupted}"])
 
     baseline = [r for r in obs.results if r.phase is Phase.BASELINE]
-    broken = [r for r in baseline if not r.ok and not r.inconclusive]
+    broken = [r for r in baseline if not r.ok and not r.inconclusive and not r.detection]
     if broken:
         reasons = [
             f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}"
@@ -202,17 +208,19 @@ def decide(obs: Observations) -> Outcome:
         return outcome(Verdict.ABORTED, reasons, violations=tuple(_violation(r, obs) for r in _first_per_probe(broken)))
     if not baseline:
         return outcome(Verdict.INCONCLUSIVE, ["no baseline observation, so nothing to compare the fault with"])
-    if any(r.inconclusive for r in baseline):
-        unjudged = sorted({r.probe for r in baseline if r.inconclusive})
+    if any(r.inconclusive and not r.detection for r in baseline):
+        unjudged = sorted({r.probe for r in baseline if r.inconclusive and not r.detection})
         return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unjudged)}"])
 
     if obs.measurement_problems:
         return outcome(Verdict.INCONCLUSIVE, [f"the measurement is not valid: {p}" for p in obs.measurement_problems])
 
     during = sorted((r for r in obs.results if r.phase is Phase.FAULT), key=lambda r: r.t)
-    violated = [r for r in during if not r.ok and not r.inconclusive]
+    flagged = [r for r in during if not r.ok and not r.inconclusive]
+    violated = [r for r in flagged if not r.detection]
     if violated:
-        violations = tuple(_violation(r, obs) for r in _first_per_probe(violated))
+        violations = tuple(sorted((_violation(r, obs, _first_flag(r.probe, flagged, obs.fault_applied_at)) for r in _first_per_probe(violated)),
+                                  key=lambda v: v.after_fault_s if v.after_fault_s is not None else math.inf))
         ttd = obs.time_to_detect_s if obs.time_to_detect_s is not None else violations[0].after_fault_s
         # A failure can still recover after the revert: how long that took belongs in every journal.
         ttr, _ = _time_to_recover(obs)
@@ -220,7 +228,7 @@ def decide(obs: Observations) -> Outcome:
                        time_to_detect_s=ttd, time_to_recover_s=ttr)
     if not during and obs.fault_applied_at is not None:
         return outcome(Verdict.INCONCLUSIVE, ["no observation while the fault was applied"])
-    unsure = [r for r in during if r.inconclusive]
+    unsure = [r for r in during if r.inconclusive and not r.detection]
     if unsure:
         reasons = [
             f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}"
@@ -231,12 +239,14 @@ def decide(obs: Observations) -> Outcome:
     ttr, recovery_reason = _time_to_recover(obs)
     if recovery_reason is not None:
         return outcome(Verdict.NOT_RECOVERED, [recovery_reason], time_to_recover_s=ttr)
+    noisy = sorted({r.probe for r in flagged})
     return outcome(
         Verdict.TOLERATED,
         [
             "the steady state held during the fault"
             + (f" and was back {ttr:.1f}s after the revert" if ttr is not None else "")
-        ],
+        ] + ([f"probe(s) {', '.join(noisy)} had seconds beyond the tolerance, but the whole fault window held"]
+             if noisy else []),
         time_to_recover_s=ttr,
     )
 
@@ -299,8 +309,18 @@ def _first_per_probe(results: Iterable[ProbeResult]) -> list[ProbeResult]:
     return list(first.values())
 
 
-def _violation(r: ProbeResult, obs: Observations) -> Violation:
-    after = r.t - obs.fault_applied_at if obs.fault_applied_at is not None and r.phase is not Phase.BASELINE else None
+def _first_flag(probe: str, flagged: Sequence[ProbeResult], applied_at: float | None) -> ProbeResult:
+    """The earliest failing result of ``probe`` once a fault was in (a per-second detection, or the judgement)."""
+    mine = [r for r in flagged if r.probe == probe]
+    after = [r for r in mine if applied_at is None or r.t >= applied_at]
+    return min(after or mine, key=lambda r: r.t)
+
+
+def _violation(r: ProbeResult, obs: Observations, first: ProbeResult | None = None) -> Violation:
+    """``r`` decided the violation; ``first`` (default ``r``) is when it was first seen."""
+    seen = first or r
+    after = (seen.t - obs.fault_applied_at if obs.fault_applied_at is not None and r.phase is not Phase.BASELINE
+             else None)
     return Violation(r.probe, r.hypothesis, r.phase, after, r.value, r.baseline, r.detail, r.interval)
 
 

@@ -23,6 +23,12 @@ def test_load_probe_verdicts(tmp_path, web, toxiproxy, latency_ms, verdict, code
     data = json.loads(journal.read_text())
     buckets = data["load"]["buckets"]
     assert len(buckets) >= 12 and all("t" in b for b in buckets)
+    # Every load probe's fault window is compared with the baseline, and the comparison is journaled.
+    compared = {(c["probe"], c["phase"]): c for c in data["load"]["comparisons"]}
+    assert {("p99", "fault"), ("errors", "fault")} <= set(compared)
+    assert compared[("p99", "fault")]["ci_low"] <= compared[("p99", "fault")]["ci_high"]
     if verdict == "FAILURE":
-        assert "'p99'" in out
+        assert "'p99'" in out and "CI [" in out  # the verdict quotes the interval
+        assert compared[("p99", "fault")]["ci_low"] > 0.5  # 1 s added: the whole interval is a big shift
+        assert data["verdict"]["time_to_detect_s"] <= 2.0
     assert toxiproxy.client.proxy("web").toxics == ()

@@ -95,3 +95,18 @@ def test_judgement_serialises():
     """to_dict carries the decision and the statistics for the journal."""
     data = judge_metric("p99", Relative(max_ratio=2.0), BASELINE, BASELINE).to_dict()
     assert data["decision"] == "within" and data["shift"]["confidence"] == 0.98
+
+
+def test_relative_min_ratio_guards_against_a_drop():
+    """`throughput >= 0.9 x baseline`: a drop to half is violated, the same rate is within."""
+    base = [bucket(i, [0.01] * (100 + i % 3)) for i in range(15)]
+    halved = [bucket(100 + i, [0.01] * (50 + i % 3)) for i in range(10)]
+    same = [bucket(100 + i, [0.01] * (100 + i % 3)) for i in range(10)]
+    assert judge_metric("throughput", Relative(min_ratio=0.9), base, halved).decision == "violated"
+    assert judge_metric("throughput", Relative(min_ratio=0.9), base, same).decision == "within"
+
+
+def test_comparison_can_be_left_out():
+    """A window judged against itself carries no interval (it would say nothing)."""
+    judged = judge_metric("p99", Threshold(max=0.05), BASELINE, BASELINE, compared=False)
+    assert judged.decision == "within" and judged.shift is None and "shift" not in judged.reason

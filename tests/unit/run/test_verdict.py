@@ -193,3 +193,48 @@ def test_game_day_worst_wins(verdicts: list[Verdict], expected: Verdict) -> None
 def test_severity_covers_every_verdict_once() -> None:
     """The severity order lists each verdict exactly once."""
     assert sorted(SEVERITY, key=lambda v: v.name) == sorted(Verdict, key=lambda v: v.name)
+
+
+def test_per_second_detections_alone_are_no_failure() -> None:
+    """Load readings flag seconds beyond the tolerance; the whole window held, so TOLERATED (and said so)."""
+    outcome = decide(observe(
+        ok("p99", B, 95),
+        bad("p99", F, 104, detection=True),
+        ok("p99", F, 130, value=0.12),  # the fault window's judgement
+        ok("p99", R, 135),
+    ))
+    assert outcome.verdict is Verdict.TOLERATED
+    assert any("had seconds beyond the tolerance" in r for r in outcome.reasons)
+
+
+def test_window_violation_is_dated_by_its_first_detection() -> None:
+    """The window decides FAILURE; time to detect is the first flagged second after the fault went in."""
+    outcome = decide(observe(
+        ok("p99", B, 95),
+        bad("p99", F, 99, detection=True),  # before the fault was applied: not a detection of it
+        ProbeResult("p99", F, 101, True, 0.1, 0.1, detection=True),
+        bad("p99", F, 101.5, detection=True),
+        bad("p99", F, 130, value=0.8, interval=(0.5, 0.9)),
+        ok("p99", R, 135),
+    ))
+    assert outcome.verdict is Verdict.FAILURE
+    assert outcome.time_to_detect_s == pytest.approx(1.5)
+    (violation,) = outcome.violations
+    assert violation.value == 0.8 and violation.interval == (0.5, 0.9)
+    assert "CI [0.5, 0.9]" in outcome.reasons[0]
+
+
+def test_window_straddling_its_tolerance_is_inconclusive() -> None:
+    outcome = decide(observe(
+        ok("p99", B, 95),
+        bad("p99", F, 104, detection=True),
+        ProbeResult("p99", F, 130, False, 0.2, 0.1, detail="straddles", inconclusive=True, interval=(0.05, 0.2)),
+        ok("p99", R, 135),
+    ))
+    assert outcome.verdict is Verdict.INCONCLUSIVE and "straddles" in outcome.reasons[0]
+
+
+def test_baseline_detections_do_not_abort_when_its_window_held() -> None:
+    outcome = decide(observe(bad("p99", B, 92, detection=True), ok("p99", B, 95), ok("p99", F, 130),
+                             ok("p99", R, 135)))
+    assert outcome.verdict is Verdict.TOLERATED
