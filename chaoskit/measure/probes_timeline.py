@@ -3,12 +3,14 @@
 * :func:`fanout_lag` posts a tweet and polls a follower's home timeline
   until it appears: the time from the 201 to visibility is what fan-out on
   write costs a reader (DDIA ch. 1), and what a queue or cache fault stretches.
+  :func:`find_fanout_pair` picks who posts and whose timeline is read.
 * :func:`check_durability` takes every tweet id the system acknowledged with
   201 during the run (captured by the load generator, ``RequestSpec.capture``)
   and checks, after recovery, that each is readable (``GET /tweets/{id}``)
   and, when the caller can ask Postgres directly, stored there. A tweet
   answered 404 is lost; one that could not be checked (an error, the time
-  budget) is reported apart, never counted as present.
+  budget, a database that could not be asked) is reported apart, never
+  counted as present.
 
 HTTP goes through a one-function seam (:data:`Http`), urllib by default, so
 the decisions are tested without a network. Every loop here is bounded in
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Durability", "FanoutLag", "Http", "check_durability", "fanout_lag", "urllib_http"]
+__all__ = ["Durability", "FanoutLag", "Http", "check_durability", "fanout_lag", "find_fanout_pair", "urllib_http"]
 
 # (method, url, JSON body or None, timeout s) -> (status, body); status 0 when no answer came.
 Http = Callable[[str, str, Any, float], tuple[int, bytes]]
@@ -63,8 +65,15 @@ class FanoutLag:
 
 def fanout_lag(base_url: str, poster: int, follower: int, *, timeout_s: float = 10.0, poll_every_s: float = 0.05,
                limit: int = 50, text: str | None = None, request_timeout_s: float = 2.0, http: Http = urllib_http,
-               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> FanoutLag:
-    """Post as ``poster``, then poll ``follower``'s timeline until the tweet shows (at most ``timeout_s``)."""
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+               on_ack: Callable[[int, float], None] | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> FanoutLag:
+    """Post as ``poster``, then poll ``follower``'s timeline until the tweet shows (at most ``timeout_s``).
+
+    ``on_ack(tweet_id, acked)`` is called once the post was acknowledged, so a
+    caller in another thread can tell how late the tweet is while it polls;
+    ``cancelled()`` ends the polling early (the result says so).
+    """
     base = base_url.rstrip("/")
     body = {"user_id": poster, "text": text if text is not None else f"chaoskit fan-out probe {time.time_ns()}"}
     started = clock()
@@ -76,6 +85,8 @@ def fanout_lag(base_url: str, poster: int, follower: int, *, timeout_s: float = 
         tweet_id = int(json.loads(answer)["id"])
     except (ValueError, KeyError, TypeError):
         return FanoutLag(False, None, acked - started, None, 0, f"post answered 201 without an id: {answer[:200]!r}")
+    if on_ack is not None:
+        on_ack(tweet_id, acked)
     polls = 0
     last = ""
     while True:
@@ -92,11 +103,48 @@ def fanout_lag(base_url: str, poster: int, follower: int, *, timeout_s: float = 
                                  f"tweet {tweet_id} in user {follower}'s timeline after {seen - acked:.3f} s")
         else:
             last = f"timeline answered {status or 'nothing'}"
+        if cancelled():
+            return FanoutLag(False, None, acked - started, tweet_id, polls,
+                             f"stopped before tweet {tweet_id} was in user {follower}'s timeline")
         if seen - acked >= timeout_s:
             return FanoutLag(False, None, acked - started, tweet_id, polls,
                              f"tweet {tweet_id} not in user {follower}'s timeline after {timeout_s:g} s"
                              + (f" ({last})" if last else ""))
         sleep(min(poll_every_s, max(0.0, timeout_s - (seen - acked))))
+
+
+def find_fanout_pair(base_url: str, poster: int | None = None, follower: int | None = None, *,
+                     candidates: Iterable[int] = range(1, 51), request_timeout_s: float = 2.0,
+                     http: Http = urllib_http) -> tuple[int, int]:
+    """(poster, follower) for :func:`fanout_lag`: an ordinary user with followers, and one of them.
+
+    Given both, they are used as they are. Otherwise the stack is asked
+    (``GET /users/{id}/followers``) about the given poster, or about each of
+    ``candidates`` in turn until one is no celebrity (a celebrity's tweets are
+    merged at read time, so no fan-out would be timed) and has a follower.
+    ``LookupError`` says why no pair was found.
+    """
+    if poster is not None and follower is not None:
+        return poster, follower
+    base = base_url.rstrip("/")
+    for user in [poster] if poster is not None else candidates:
+        url = f"{base}/users/{user}/followers?limit=1"
+        status, body = http("GET", url, None, request_timeout_s)
+        text = body[:200].decode("utf-8", "replace")
+        if status != 200:
+            raise LookupError(f"GET {url} answered {status or 'nothing'}: {text}")
+        try:
+            page = json.loads(body)
+            celebrity, followers = bool(page["celebrity"]), [int(f) for f in page["followers"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LookupError(f"GET {url} answered unexpected JSON ({exc!r}): {text}") from None
+        if not celebrity and followers:
+            return int(user), followers[0]
+        if poster is not None:
+            why = "is a celebrity (its tweets are merged at read time, not fanned out)" if celebrity else \
+                "has no followers"
+            raise LookupError(f"user {poster} {why}: choose another poster")
+    raise LookupError("none of the users asked is an ordinary user with followers: give params poster and follower")
 
 
 @dataclass(frozen=True)
@@ -127,8 +175,10 @@ def check_durability(ids: Iterable[int], base_url: str, *, in_database: Callable
     """Check that every acknowledged tweet id is readable (and in Postgres when ``in_database`` is given).
 
     ``in_database(ids)`` returns the subset of ``ids`` stored in Postgres
-    (the caller asks it, e.g. through the Docker adapter). Checks stop when
-    ``budget_s`` runs out; what was left is reported as unverified.
+    (the caller asks it, e.g. through the Docker adapter), or raises
+    ``LookupError`` when it cannot ask: the readable tweets are then
+    unverified. Checks stop when ``budget_s`` runs out; what was left is
+    reported as unverified.
     """
     wanted = list(dict.fromkeys(int(i) for i in ids))  # unique, in order
     base = base_url.rstrip("/")
@@ -150,15 +200,20 @@ def check_durability(ids: Iterable[int], base_url: str, *, in_database: Callable
     lost_ids = [i for i, f in zip(wanted, fates) if f == "lost"]
     unverified = sum(1 for f in fates if f == "unverified")
     notes: list[str] = []
+    if unverified:
+        notes.append(f"{unverified} tweet(s) could not be checked (errors or the {budget_s:g} s budget)")
     not_in_database = 0
     if in_database is not None and wanted:
         present = [i for i, f in zip(wanted, fates) if f == "present"]
-        stored = in_database(present) if present else set()
-        missing = [i for i in present if i not in stored]
-        not_in_database = len(missing)
-        if missing:
-            notes.append(f"{len(missing)} tweet(s) readable but not in Postgres, e.g. {missing[:5]}")
-    if unverified:
-        notes.append(f"{unverified} tweet(s) could not be checked (errors or the {budget_s:g} s budget)")
+        try:
+            stored = in_database(present) if present else set()
+        except LookupError as exc:
+            unverified += len(present)
+            notes.append(f"Postgres could not be asked ({exc}): {len(present)} readable tweet(s) unverified there")
+        else:
+            missing = [i for i in present if i not in stored]
+            not_in_database = len(missing)
+            if missing:
+                notes.append(f"{len(missing)} tweet(s) readable but not in Postgres, e.g. {missing[:5]}")
     return Durability(len(wanted), len(wanted) - unverified, len(lost_ids), unverified, tuple(lost_ids[:20]),
                       not_in_database, tuple(notes))

@@ -6,7 +6,8 @@
 
 Validation collects *all* problems (unknown keys with a did-you-mean, wrong
 types, bad durations, undefined variables, unknown fault types, bad fault
-parameters, inconsistent timings, references to probes that do not exist) and
+parameters and those of the sample stack's probes, inconsistent timings,
+references to probes or load requests that do not exist) and
 raises :class:`chaoskit.errors.ExperimentInvalid` with the list; nothing is
 built from an invalid file, so an invalid file applies no fault.
 
@@ -51,6 +52,7 @@ from chaoskit.model.probes import (
     ToxiproxyProbe,
 )
 from chaoskit.model.source import Located, read_source
+from chaoskit.model.stack_probes import STACK_PROBE_SIGNATURES, stack_probe_problems
 from chaoskit.model.stop import MetricStop, ProbeStop, StopCondition, parse_metric_stop
 from chaoskit.model.tolerance import (
     AllOf,
@@ -87,7 +89,7 @@ TOP_KEYS = (
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests")
-REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status")
+REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -310,7 +312,9 @@ class _Checker:
         load = self.load(top["load"]) if "load" in top else None
         project = environment.compose_project if environment else None
         hypothesis = (
-            self.hypothesis(top["steady_state"], project, has_load="load" in top) if "steady_state" in top else None
+            self.hypothesis(top["steady_state"], project, has_load="load" in top, load=load)
+            if "steady_state" in top
+            else None
         )
         method = self.method(top["method"], phases, project) if "method" in top else None
         rollbacks = self.rollbacks(top["rollbacks"], project) if "rollbacks" in top else ()
@@ -422,6 +426,8 @@ class _Checker:
         weight = self.number(keys["weight"], above=0) if "weight" in keys else 1.0
         headers = self.string_map(keys["headers"]) if "headers" in keys else {}
         body = keys["json"].plain() if "json" in keys else None
+        # A top-level key of each successful JSON answer to keep (the ids of posted tweets, for durability).
+        capture = self.text(keys["capture"]) if "capture" in keys else None
         ok_status: tuple[int, ...] | None = (200, 201)
         if "ok_status" in keys:
             raw = keys["ok_status"]
@@ -432,7 +438,7 @@ class _Checker:
                 self.problem(raw, "expected a status code or a list of them")
         if self.count() != before:
             return None
-        return RequestSpec(name, url, method, weight, body, headers or {}, ok_status)  # type: ignore[arg-type]
+        return RequestSpec(name, url, method, weight, body, headers or {}, ok_status, capture)  # type: ignore[arg-type]
 
     def http_method(self, node: Located) -> str | None:
         value = self.text(node)
@@ -490,7 +496,9 @@ class _Checker:
 
     # -- steady state --------------------------------------------------------------------
 
-    def hypothesis(self, node: Located, project: str | None, has_load: bool) -> Hypothesis | None:
+    def hypothesis(
+        self, node: Located, project: str | None, has_load: bool, load: LoadSpec | None = None
+    ) -> Hypothesis | None:
         keys = self.mapping(node, ("title", "probes"), required=("title", "probes"))
         if keys is None:
             return None
@@ -500,7 +508,7 @@ class _Checker:
         if "probes" in keys:
             items = self.items(keys["probes"], nonempty=True)
             for item in items or []:
-                probes.append(self.probe(item, project, has_load))
+                probes.append(self.probe(item, project, has_load, load))
         seen: dict[str, Located] = {}
         items_given = keys["probes"].value if "probes" in keys and isinstance(keys["probes"].value, list) else []
         for item, probe in zip(items_given, probes, strict=False):
@@ -516,7 +524,7 @@ class _Checker:
             return None
         return Hypothesis(title, tuple(probes))  # type: ignore[arg-type]
 
-    def probe(self, node: Located, project: str | None, has_load: bool) -> Probe | None:
+    def probe(self, node: Located, project: str | None, has_load: bool, load: LoadSpec | None = None) -> Probe | None:
         if not isinstance(node.value, dict):
             self.problem(node, f"expected a probe mapping with name, type and tolerance; got {_kind(node.value)}")
             return None
@@ -600,13 +608,26 @@ class _Checker:
                 if self.count() == before:
                     probe = LoadProbe(name or metric, metric, (Check(metric, judged),))  # type: ignore[arg-type]
         else:
-            params = keys["params"].plain() if "params" in keys else {}
-            if not isinstance(params, dict):
-                self.problem(keys["params"], f"expected a mapping of parameters; got {_kind(params)}")
+            _, params = self.target_and_params(node, keys, kind, STACK_PROBE_SIGNATURES[kind], project, None)
+            if self.count() == before and not (has_load and load is None):  # else the load's problems say it
+                self.stack_probe_needs(node, kind, params, load, project)
             judged = self.tolerance(tolerance, _SAMPLE_KIND[kind], bare="max") if tolerance is not None else None
             if self.count() == before:
                 probe = SampleProbe(name or kind, kind, params, (Check("value", judged),), every)  # type: ignore[arg-type]
         return probe if self.count() == before else None
+
+    def stack_probe_needs(
+        self, node: Located, kind: str, params: dict[str, Any], load: LoadSpec | None, project: str | None
+    ) -> None:
+        """What the probe needs from the rest of the experiment (a capturing request, a compose project)."""
+        params_node = node.value.get("params")
+        given = params_node.value if params_node is not None and isinstance(params_node.value, dict) else {}
+        for key, message in stack_probe_problems(kind, params, load, project):
+            if key in given:
+                self.problem(given[key], message)
+            else:
+                where = params_node or node
+                self.problem(where, message, path=node.child_path(f"params.{key}") if key else where.path)
 
     def subject_checks(self, node: Located | None, probe_type: str) -> tuple[Check, ...]:
         """The checks of an http/command/container/toxiproxy probe, defaults added."""

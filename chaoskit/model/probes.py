@@ -8,11 +8,13 @@ type                       subjects observed                           default c
 ``container``              state, health (of every matched container)  state == running
 ``toxiproxy``              enabled (bool), toxics (count)              enabled == true
 ``load``                   the metric's name, e.g. ``p99`` (s)         (a tolerance is required)
-``timeline.fanout_lag``    value (s; the probe's params pass through)  (a tolerance is required)
-``timeline.durability``    value (tweets lost)                         (a tolerance is required)
+``timeline.fanout_lag``    value (s from a post's 201 to a follower)    (a tolerance is required)
+``timeline.durability``    value (acknowledged tweets lost)            (a tolerance is required)
 =========================  ==========================================  ==================================
 
 Units: latencies in seconds, error rates as fractions (0.01 = 1 %), throughput in req/s.
+The sample stack's probes take ``params`` declared in :mod:`chaoskit.model.stack_probes`;
+a durability probe is checked once, after the recovery phase.
 """
 
 from __future__ import annotations

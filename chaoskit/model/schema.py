@@ -33,6 +33,7 @@ from chaoskit.model.loader import (
 )
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
 from chaoskit.model.probes import LOAD_METRICS, PROBE_TYPES, SAMPLE_PROBE_TYPES
+from chaoskit.model.stack_probes import STACK_PROBE_SIGNATURES
 
 __all__ = ["SCHEMA_PATH", "experiment_schema", "write_schema"]
 
@@ -109,6 +110,13 @@ def _signature_rules(discriminator: str, signatures: Mapping[str, FaultSignature
     return rules
 
 
+def _stack_probe_properties(signature: FaultSignature) -> tuple[dict[str, Any], list[str]]:
+    """A ``timeline.*`` probe: its declared params (``params`` required when one of them is) and a tolerance."""
+    required = [p.name for p in signature.params if p.required]
+    params = _obj({p.name: _param_schema(p) for p in signature.params}, required)
+    return {"params": params, "tolerance": _ref("tolerance")}, ["tolerance", *(["params"] if required else [])]
+
+
 def _probe_rules() -> list[dict[str, Any]]:
     common = {"name": {"type": "string"}, "type": {"type": "string"}, "every": _ref("duration")}
     per_type: dict[str, tuple[dict[str, Any], list[str]]] = {
@@ -151,10 +159,7 @@ def _probe_rules() -> list[dict[str, Any]]:
             ["proxy"],
         ),
         "load": ({"metric": {"enum": list(LOAD_METRICS)}, "tolerance": _ref("tolerance")}, ["metric", "tolerance"]),
-        **{
-            t: ({"params": {"type": "object"}, "tolerance": _ref("tolerance")}, ["tolerance"])
-            for t in SAMPLE_PROBE_TYPES
-        },
+        **{t: _stack_probe_properties(STACK_PROBE_SIGNATURES[t]) for t in SAMPLE_PROBE_TYPES},
     }
     rules = []
     for name, (properties, required) in per_type.items():
@@ -253,6 +258,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 "ok_status": {
                     "anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]
                 },
+                "capture": {"type": "string", "description": "a top-level key of successful JSON answers to keep"},
             },
             ["url"],
         ),

@@ -46,7 +46,7 @@ __all__ = [
     "verdict_name",
 ]
 
-PHASES = ("BASELINE", "FAULT", "RECOVERY")
+PHASES = ("BASELINE", "FAULT", "RECOVERY", "AUDIT")  # audit: checks once after recovery (durability)
 # What each verdict means for the reader of a report (the exit-code table of chaoskit.run.verdict, in words).
 MEANING = {
     "TOLERATED": "the steady state held during the fault and came back after it",
@@ -632,7 +632,7 @@ def _probe_rows(observations: Sequence[Mapping[str, Any]], probe_defs: Mapping[s
         units = {s: unit_of(s) for s in subjects}
         if definition.get("metric"):
             units.setdefault(str(definition["metric"]), unit_of(str(definition["metric"])))
-        broken = [o for o in mine if _state(o) == "violated" and _phase_of(o) in ("FAULT", "BASELINE", "RECOVERY")]
+        broken = [o for o in mine if _state(o) == "violated" and _phase_of(o) in PHASES]
         first = min(broken, key=lambda o: float(o["t"]), default=None)
         rows.append(ProbeRow(
             probe=name,
@@ -643,7 +643,8 @@ def _probe_rows(observations: Sequence[Mapping[str, Any]], probe_defs: Mapping[s
             phases=phases,
             comparisons=tuple(c for c in comparisons if c.probe == name),
             # A per-second detection alone is no violation: the window judgement decides (chaoskit.run.windows).
-            violated=any(_state(o) == "violated" and _phase_of(o) == "FAULT" and not o.get("detection") for o in mine)
+            violated=any(_state(o) == "violated" and _phase_of(o) in ("FAULT", "AUDIT") and not o.get("detection")
+                         for o in mine)
             or any(str(v.get("probe")) == name for v in _list(outcome.get("violations")) if isinstance(v, Mapping)),
             first_detail=str(first.get("detail") or "") if first is not None else "",
         ))

@@ -35,8 +35,9 @@ from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.report.journal import Journal
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
-from chaoskit.run.observe import observe, resolve
+from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
+from chaoskit.run.stack_probes import StackProbes
 from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
 from chaoskit.run.windows import WindowJudgement, judge_window
 
@@ -84,6 +85,7 @@ class Runner:
         self._windows: dict[str, tuple[float, float]] = {}
         self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
+        self._stack = StackProbes()  # the sample stack's probes, built by preflight
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -97,9 +99,7 @@ class Runner:
         self.seed = seed
         rng = random.Random(seed)
         project = self.experiment.environment.compose_project
-        for probe in self.experiment.steady_state.probes:
-            if isinstance(probe, SampleProbe):
-                raise ChaoskitError(f"probe {probe.name!r}: type {probe.type} is not implemented yet by this chaoskit")
+        self._stack = StackProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
         for step in self.experiment.method:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
@@ -137,12 +137,14 @@ class Runner:
                     self._play_rollbacks()
                     self._recovery()
                     self._windows["recovery"] = (revert_done_at, self.elapsed())
+                    self._audit()
             except Aborted as exc:
                 aborted = str(exc)
             except ChaoskitError as exc:
                 error = str(exc)
                 log.error("run.error", error=error)
             finally:
+                self._stack.stop()
                 try:
                     revert_done_at = self._revert_all() if any(p.applied_at is not None and p.reverted_at is None
                                                                for p in self.planned) else revert_done_at
@@ -202,8 +204,9 @@ class Runner:
                 if judgement is None:
                     continue
             else:
-                reading = observe(probe, self.backends, self.experiment.environment.compose_project, baseline,
-                                  self_baseline=phase == "baseline")
+                reading = self._observe(probe, phase, baseline)
+                if reading is None:
+                    continue
                 judgement, subjects = reading.judgement, dict(reading.subjects)
             numeric = _numeric(subjects)
             self._subjects.append((phase, probe.name, numeric))
@@ -216,6 +219,30 @@ class Runner:
                                      inconclusive=judgement.inconclusive,
                                      # The window decides these phases for load probes (chaoskit.run.windows).
                                      detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
+
+    def _observe(self, probe: Probe, phase: str, baseline: dict[str, Any] | None) -> ProbeReading | None:
+        """One probe's reading this round; a sampled one (fan-out lag) may have none yet, a durability one never."""
+        if isinstance(probe, SampleProbe):
+            return self._stack.observe(probe, baseline, self_baseline=phase == "baseline")
+        return observe(probe, self.backends, self.experiment.environment.compose_project, baseline,
+                       self_baseline=phase == "baseline")
+
+    def _audit(self) -> None:
+        """Checks made once, after recovery, with the load stopped so every acknowledged write is in (durability)."""
+        if not self._stack.audits:
+            return
+        if self.load is not None:
+            self.load.stop()
+        for audit in self._stack.audits:
+            captured = self.load.captured(audit.request) if self.load is not None else []
+            reading, result = audit.run(captured)
+            self.journal.event("durability.checked", probe=audit.probe.name, request=audit.request, **result.to_dict())
+            log.info("durability.checked", probe=audit.probe.name, acknowledged=result.acknowledged,
+                     checked=result.checked, lost=result.lost, unverified=result.unverified)
+            self._record(ProbeResult(probe=audit.probe.name, phase=Phase.AUDIT, t=self.elapsed(),
+                                     ok=reading.judgement.ok, value=reading.subjects["value"],
+                                     detail=reading.judgement.reason, hypothesis=self.experiment.steady_state.title,
+                                     inconclusive=reading.judgement.inconclusive))
 
     def _record(self, result: ProbeResult) -> None:
         self._observations.append(result)
@@ -355,10 +382,12 @@ class Runner:
         Ending early only saves time: the verdict reads time to recover from the observations.
         """
         streak: list[float] = []
+        start = self.elapsed()
 
         def tick(now: float) -> bool:
             last_round = self._last_round("recovery")
-            if last_round and all(o.ok for o in last_round):
+            # A sampled probe (fan-out lag) holds once a measurement started in recovery held.
+            if last_round and all(o.ok for o in last_round) and self._stack.held_since(start):
                 streak.append(last_round[0].t)
             else:
                 streak.clear()

@@ -18,20 +18,27 @@ The rule, in order (the first that applies decides):
 2. interrupted (signal) -> ABORTED.
 3. the baseline did not hold -> ABORTED ("never inject into a system that is
    already failing"); no baseline observation at all -> INCONCLUSIVE.
-4. the run's measurement was invalid (``measurement_problems``) -> INCONCLUSIVE.
-5. any check violated during the fault -> FAILURE: the earliest violation,
-   naming the hypothesis and probe, seconds after the fault was applied, and
-   the value against its baseline. A load probe is judged over the whole
-   fault window (:mod:`chaoskit.run.windows`, with the statistical comparison
-   for relative tolerances); its per-second readings (``detection``) only
-   date the violation (time to detect): a noisy second alone is no FAILURE.
+4. the run's measurement was invalid (``measurement_problems``) -> INCONCLUSIVE,
+   unless an audit found data lost (rule 5): a lost write is a fact, not a
+   statistic the load generator's lateness could blur.
+5. any check violated during the fault, or by the audit made once after the
+   recovery phase (``Phase.AUDIT``: durability, acknowledged writes that can
+   no longer be read) -> FAILURE: the earliest violation, naming the
+   hypothesis and probe, seconds after the fault was applied (or "after
+   recovery" for an audit), and the value against its baseline. A load probe
+   is judged over the whole fault window (:mod:`chaoskit.run.windows`, with
+   the statistical comparison for relative tolerances); its per-second
+   readings (``detection``) only date the violation (time to detect): a noisy
+   second alone is no FAILURE.
 6. a check whose judgement was itself inconclusive during the fault (a
    confidence interval straddling the tolerance, no baseline for a relative
    tolerance) -> INCONCLUSIVE. A *conclusive* violation by another probe still
    wins (rule 5): uncertainty about one probe does not hide a clear failure.
 7. not back within the recovery budget -> NOT_RECOVERED (the steady state must
    hold from some moment on until the end of the recovery observations).
-8. otherwise TOLERATED.
+8. an audit that could not check everything (writes left unverified) ->
+   INCONCLUSIVE: durability was not shown.
+9. otherwise TOLERATED.
 
 Game days combine several verdicts with :func:`combine`: the worst wins, in
 this order (worst first): NOT_RECOVERED, FAILURE, ERROR, ABORTED,
@@ -98,6 +105,7 @@ class Phase(enum.StrEnum):
     BASELINE = "baseline"
     FAULT = "fault"
     RECOVERY = "recovery"
+    AUDIT = "audit"  # checks made once after the recovery phase (durability)
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,8 @@ class Violation:
 
     def describe(self) -> str:
         who = f"hypothesis {self.hypothesis!r}, probe {self.probe!r}" if self.hypothesis else f"probe {self.probe!r}"
-        when = f" {self.after_fault_s:.1f}s after the fault was applied" if self.after_fault_s is not None else ""
+        when = (f" {self.after_fault_s:.1f}s after the fault was applied" if self.after_fault_s is not None
+                else " after recovery" if self.phase is Phase.AUDIT else "")
         text = f"{who} violated{when}"
         against = _against_baseline(self.value, self.baseline)
         if against:
@@ -212,11 +221,13 @@ def decide(obs: Observations) -> Outcome:
         unjudged = sorted({r.probe for r in baseline if r.inconclusive and not r.detection})
         return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unjudged)}"])
 
-    if obs.measurement_problems:
+    audit = [r for r in obs.results if r.phase is Phase.AUDIT]
+    lost = [r for r in audit if not r.ok and not r.inconclusive]
+    if obs.measurement_problems and not lost:
         return outcome(Verdict.INCONCLUSIVE, [f"the measurement is not valid: {p}" for p in obs.measurement_problems])
 
     during = sorted((r for r in obs.results if r.phase is Phase.FAULT), key=lambda r: r.t)
-    flagged = [r for r in during if not r.ok and not r.inconclusive]
+    flagged = [r for r in during if not r.ok and not r.inconclusive] + lost
     violated = [r for r in flagged if not r.detection]
     if violated:
         violations = tuple(sorted((_violation(r, obs, _first_flag(r.probe, flagged, obs.fault_applied_at)) for r in _first_per_probe(violated)),
@@ -239,6 +250,10 @@ def decide(obs: Observations) -> Outcome:
     ttr, recovery_reason = _time_to_recover(obs)
     if recovery_reason is not None:
         return outcome(Verdict.NOT_RECOVERED, [recovery_reason], time_to_recover_s=ttr)
+    unchecked = [r for r in audit if r.inconclusive]
+    if unchecked:
+        return outcome(Verdict.INCONCLUSIVE, [f"probe {r.probe!r} could not check everything after recovery: {r.detail}"
+                                              for r in unchecked], time_to_recover_s=ttr)
     noisy = sorted({r.probe for r in flagged})
     return outcome(
         Verdict.TOLERATED,
@@ -319,8 +334,8 @@ def _first_flag(probe: str, flagged: Sequence[ProbeResult], applied_at: float | 
 def _violation(r: ProbeResult, obs: Observations, first: ProbeResult | None = None) -> Violation:
     """``r`` decided the violation; ``first`` (default ``r``) is when it was first seen."""
     seen = first or r
-    after = (seen.t - obs.fault_applied_at if obs.fault_applied_at is not None and r.phase is not Phase.BASELINE
-             else None)
+    after = (seen.t - obs.fault_applied_at
+             if obs.fault_applied_at is not None and r.phase not in (Phase.BASELINE, Phase.AUDIT) else None)
     return Violation(r.probe, r.hypothesis, r.phase, after, r.value, r.baseline, r.detail, r.interval)
 
 

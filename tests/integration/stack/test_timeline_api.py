@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.integration.stack.conftest import CELEBRITY_THRESHOLD
 from tests.support import wait_until
 
 pytestmark = pytest.mark.stack
@@ -61,6 +62,20 @@ def test_cache_path_matches_approach_one(stack, user):
     assert (cache.source, sql.source) == ("cache", "sql")
     assert cache.body["count"] == 60
     assert cache.body["tweets"] == sql.body["tweets"]
+
+
+def test_followers_endpoint_agrees_with_the_follow_graph(stack):
+    """GET /users/{id}/followers: the count and the first ids as in SQL, and who is a celebrity (not fanned out)."""
+    author = stack.ordinary_user_with_followers()
+    answer = stack.get(f"/users/{author}/followers?limit=3")
+    assert answer.status == 200, answer
+    count = int(stack.sql(f"SELECT count(*) FROM follows WHERE followee_id = {author}")[0][0])
+    assert answer.body == {"user_id": author, "followers_count": count, "celebrity": False,
+                           "followers": stack.followers(author, n=3)}
+    celebrity = stack.get(f"/users/{stack.celebrity()}/followers?limit=1").body
+    assert celebrity["celebrity"] is True and celebrity["followers_count"] >= CELEBRITY_THRESHOLD
+    assert stack.get("/users/999999/followers").status == 404
+    assert stack.get(f"/users/{author}/followers?limit=1001").status == 400
 
 
 @pytest.mark.parametrize(

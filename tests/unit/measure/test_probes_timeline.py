@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from chaoskit.measure.probes_timeline import check_durability, fanout_lag
+import pytest
+
+from chaoskit.measure.probes_timeline import check_durability, fanout_lag, find_fanout_pair
 
 
 class FakeClock:
@@ -69,6 +72,63 @@ def test_failed_post_fails_the_probe():
     assert not result.ok and result.polls == 0 and "post answered 503" in result.reason
 
 
+def test_fanout_tells_its_ack_and_can_be_cancelled():
+    """on_ack gets the tweet id and the 201's time; cancelled() ends the polling with a reason saying so."""
+    clock = FakeClock()
+    acks: list[tuple[int, float]] = []
+    result = fanout_lag("http://stack", 1, 2, http=FakeStack(clock, visible_after=10**9), clock=clock,
+                        sleep=clock.sleep, on_ack=lambda tweet, at: acks.append((tweet, at)),
+                        cancelled=lambda: clock.now > 0.5)
+    assert acks == [(100, pytest.approx(0.01))]
+    assert not result.ok and result.reason.startswith("stopped before tweet 100") and result.polls < 15
+
+
+def followers_http(pages: dict[int, dict[str, Any]], status: int = 200):
+    asked: list[str] = []
+
+    def http(method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
+        asked.append(url)
+        user = int(url.split("/users/")[1].split("/")[0])
+        page = pages.get(user, {"celebrity": False, "followers": []})
+        return status, json.dumps({"user_id": user, **page}).encode()
+
+    http.asked = asked  # type: ignore[attr-defined]
+    return http
+
+
+def test_pair_is_the_first_ordinary_user_with_followers():
+    """Celebrities and users nobody follows are passed over; the first follower of the next one is taken."""
+    http = followers_http({1: {"celebrity": True, "followers": [5]}, 3: {"celebrity": False, "followers": [9]}})
+    assert find_fanout_pair("http://stack/", http=http) == (3, 9)
+    assert http.asked == [f"http://stack/users/{u}/followers?limit=1" for u in (1, 2, 3)]
+
+
+def test_pair_given_is_used_without_asking():
+    """poster and follower given: no request at all (works with a stack that lacks the endpoint)."""
+    http = followers_http({})
+    assert find_fanout_pair("http://stack", 4, 8, http=http) == (4, 8) and http.asked == []
+
+
+@pytest.mark.parametrize(
+    ("pages", "status", "message"),
+    [
+        ({7: {"celebrity": True, "followers": [1]}}, 200, "user 7 is a celebrity"),
+        ({}, 200, "user 7 has no followers: choose another poster"),
+        ({}, 404, "GET http://stack/users/7/followers?limit=1 answered 404"),
+    ],
+)
+def test_a_poster_that_cannot_be_timed_is_refused(pages, status, message):
+    """A given poster who is a celebrity, followed by nobody, or unknown to the stack: a LookupError says which."""
+    with pytest.raises(LookupError, match=re.escape(message)):
+        find_fanout_pair("http://stack", 7, http=followers_http(pages, status))
+
+
+def test_no_candidate_at_all():
+    """When no candidate fits, the error says to give the pair."""
+    with pytest.raises(LookupError, match="give params poster and follower"):
+        find_fanout_pair("http://stack", candidates=range(1, 4), http=followers_http({}))
+
+
 def durable_http(present: set[int], flaky: set[int] = frozenset()):  # type: ignore[assignment]
     def http(method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
         tweet_id = int(url.rsplit("/", 1)[1])
@@ -101,3 +161,13 @@ def test_all_present_is_ok():
     """Nothing lost, everything checked: ok, and to_dict says how many."""
     result = check_durability(range(1, 51), "http://stack", http=durable_http(set(range(1, 51))))
     assert result.ok and result.to_dict()["checked"] == 50
+
+
+def test_database_that_cannot_be_asked_leaves_readable_tweets_unverified():
+    """in_database raising LookupError: the readable tweets are unverified, not present, and a note says why."""
+    def unreachable(ids):
+        raise LookupError("psql exited 2")
+
+    result = check_durability([1, 2, 3], "http://stack", http=durable_http({1, 2}), in_database=unreachable)
+    assert (result.checked, result.lost, result.unverified) == (1, 1, 2) and not result.ok
+    assert "Postgres could not be asked (psql exited 2): 2 readable tweet(s)" in result.notes[0]

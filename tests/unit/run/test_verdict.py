@@ -238,3 +238,42 @@ def test_baseline_detections_do_not_abort_when_its_window_held() -> None:
     outcome = decide(observe(bad("p99", B, 92, detection=True), ok("p99", B, 95), ok("p99", F, 130),
                              ok("p99", R, 135)))
     assert outcome.verdict is Verdict.TOLERATED
+
+
+A = Phase.AUDIT
+
+
+def test_tweets_lost_after_recovery_are_a_failure_said_as_after_recovery() -> None:
+    """A durability audit that found acknowledged writes lost makes an otherwise tolerated run a FAILURE."""
+    lost = bad("durability", A, 160, value=3, baseline=None, detail="1200 acknowledged, 1200 checked, 3 lost")
+    outcome = decide(observe(*HEALTHY, lost))
+    assert outcome.verdict is Verdict.FAILURE and outcome.time_to_detect_s is None
+    assert outcome.reasons[0].startswith("hypothesis 'fast timelines', probe 'durability' violated after recovery: 3")
+    assert "3 lost" in outcome.reasons[0] and outcome.violations[0].phase is A
+
+
+def test_a_fault_violation_comes_before_a_loss_found_after_recovery() -> None:
+    """Both: the fault's violation is first (it has a time), the audit's follows."""
+    outcome = decide(observe(*HEALTHY, bad("p99", F, 110), bad("durability", A, 160, value=1, baseline=None)))
+    assert [v.probe for v in outcome.violations] == ["p99", "durability"]
+    assert outcome.time_to_detect_s == pytest.approx(10.0)
+
+
+def test_data_lost_is_a_failure_even_when_the_load_measurement_is_invalid() -> None:
+    """An invalid load measurement is INCONCLUSIVE, unless writes were lost: that is a fact, not a statistic."""
+    behind = {"measurement_problems": ("load generator behind",)}
+    assert decide(observe(*HEALTHY, ok("durability", A, 160, 0, None), **behind)).verdict is Verdict.INCONCLUSIVE
+    assert decide(observe(*HEALTHY, bad("durability", A, 160, 2, None), **behind)).verdict is Verdict.FAILURE
+
+
+def test_an_audit_that_could_not_check_everything_is_inconclusive() -> None:
+    """Unverified writes: durability is not shown, so not TOLERATED; a run that did not recover stays NOT_RECOVERED."""
+    unsure = ProbeResult("durability", A, 160, False, 0, detail="10 unverified", inconclusive=True)
+    outcome = decide(observe(*HEALTHY, unsure))
+    assert outcome.verdict is Verdict.INCONCLUSIVE and "could not check everything after recovery" in outcome.reasons[0]
+    assert decide(observe(*HEALTHY[:-1], bad("p99", R, 150), unsure)).verdict is Verdict.NOT_RECOVERED
+
+
+def test_an_audit_that_held_leaves_the_verdict_to_the_phases() -> None:
+    """Nothing lost, everything checked: the run is judged as without the audit (and recovery ignores it)."""
+    assert decide(observe(*HEALTHY, ok("durability", A, 400, 0, None))).verdict is Verdict.TOLERATED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from timeline.render import error_json, timeline_json, tweet_json
+from timeline.render import error_json, followers_json, timeline_json, tweet_json
 
 
 def test_cached_bodies_join_into_valid_json():
@@ -28,3 +28,9 @@ def test_empty_timeline():
 def test_error_body():
     """Errors carry a stable code and a message."""
     assert json.loads(error_json("unknown_user", "no user 9")) == {"error": "unknown_user", "message": "no user 9"}
+
+
+def test_followers_body():
+    """A user's follower count, whether fan-out skips them (a celebrity), and a first page of follower ids."""
+    assert json.loads(followers_json(7, 120, False, [3, 9])) == {
+        "user_id": 7, "followers_count": 120, "celebrity": False, "followers": [3, 9]}

@@ -3,6 +3,7 @@
     POST /tweets                  {user_id, text} -> 201 once committed in Postgres; fan-out queued
     GET  /timeline/{user_id}      ?limit=N&source=auto|cache|sql; header X-Timeline-Source
     GET  /tweets/{id}
+    GET  /users/{user_id}/followers   ?limit=N: count, celebrity or not, the first N follower ids
     GET  /healthz                 alive (no dependency checked)
     GET  /readyz                  Postgres and Redis reachable (200) or not (503)
     GET  /metrics                 counters of this replica and of the whole stack, queue depth
@@ -32,7 +33,8 @@ from .bulkhead import Bulkhead, Overloaded
 from .cache import TimelineCache
 from .counters import Counters, read_snapshots, sum_snapshots
 from .db import Database, DatabaseUnavailable, UnknownUser
-from .render import error_json, timeline_json, tweet_json
+from .fanout import is_celebrity
+from .render import error_json, followers_json, timeline_json, tweet_json
 from .repair import Repairer
 from .resp import CacheError, CacheTimeout, Redis
 from .settings import Settings
@@ -52,6 +54,7 @@ __all__ = ["build_app", "main"]
 log = logging.getLogger("timeline.api")
 JSON = "application/json"
 SOURCE_HEADER = "X-Timeline-Source"
+MAX_FOLLOWERS_PAGE = 1000
 API_COUNTERS = (
     "timeline_reads", "cache_hits", "cache_misses", "fallbacks", "sql_reads", "cache_errors", "cache_timeouts",
     "cache_skipped_breaker_open", "breaker_opened", "read_repairs", "read_repairs_failed", "posts",
@@ -203,6 +206,18 @@ class Service:
             raise InvalidRequest(404, "unknown_tweet", f"no tweet {tweet_id}")
         return web.Response(body=tweet_json(*row), content_type=JSON, headers={SOURCE_HEADER: "sql"})
 
+    async def get_followers(self, request: web.Request) -> web.Response:
+        """Read-only, for probes and tests: who sees a user's tweets by fan-out (none if a celebrity)."""
+        user_id = parse_positive_id(request.match_info["user_id"], "user_id", MAX_USER_ID)
+        limit = parse_limit(parse_query(request.query_string).get("limit"), self.settings.default_limit,
+                            MAX_FOLLOWERS_PAGE)
+        page = await self.db.followers_page(user_id, limit)
+        if page is None:
+            raise InvalidRequest(404, "unknown_user", f"no user {user_id}")
+        count, followers = page
+        celebrity = is_celebrity(count, self.settings.celebrity_threshold)
+        return web.Response(body=followers_json(user_id, count, celebrity, followers), content_type=JSON)
+
     async def healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "alive", "replica": self.replica})
 
@@ -305,6 +320,7 @@ def build_app(settings: Settings) -> web.Application:
         ("POST", "/tweets", service.post_tweet),
         ("GET", "/tweets/{tweet_id}", service.get_tweet),
         ("GET", "/timeline/{user_id}", service.get_timeline),
+        ("GET", "/users/{user_id}/followers", service.get_followers),
         ("GET", "/healthz", service.healthz),
         ("GET", "/readyz", service.readyz),
         ("GET", "/metrics", service.metrics),

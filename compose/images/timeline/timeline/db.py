@@ -203,6 +203,15 @@ class Database:
         rows = await self.fetch("SELECT follower_id FROM follows WHERE followee_id = %s", (user_id,))
         return [r[0] for r in rows]
 
+    async def followers_page(self, user_id: int, limit: int) -> tuple[int, list[int]] | None:
+        """(follower count, the first ``limit`` follower ids ascending), or None for an unknown user."""
+        rows = await self.fetch(
+            "SELECT u.followers_count, ARRAY(SELECT f.follower_id FROM follows f WHERE f.followee_id = u.id"
+            " ORDER BY f.follower_id LIMIT %s) FROM users u WHERE u.id = %s",
+            (limit, user_id),
+        )
+        return (int(rows[0][0]), [int(i) for i in rows[0][1]]) if rows else None
+
     async def followees(self, user_id: int) -> list[tuple[int, int]]:
         """(followee, its follower count) for everyone ``user_id`` follows."""
         rows = await self.fetch(
