@@ -8,6 +8,8 @@ container cannot run, which matters most at revert time).
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import signal as signals
 from collections.abc import Iterator
@@ -19,8 +21,8 @@ import psutil
 
 from chaoskit.errors import BackendError
 
-__all__ = ["FilesystemUsage", "container_path_on_host", "filesystem_usage", "kill_processes",
-           "processes_in", "allocate_file", "remove_file"]
+__all__ = ["FilesystemUsage", "container_path_on_host", "container_process", "filesystem_usage", "kill_processes",
+           "processes_in", "allocate_file", "remove_file", "signal_container_process"]
 
 
 def processes_in(pids: list[int] | None) -> Iterator[psutil.Process]:
@@ -48,6 +50,76 @@ def kill_processes(processes: list[psutil.Process], signal: str) -> list[int]:
         except psutil.AccessDenied as exc:
             raise BackendError(f"no permission to signal pid {proc.pid} ({proc.name()}): run chaoskit as root") from exc
     return sent
+
+
+def container_process(container_id: str, pid: int) -> psutil.Process | None:
+    """Host process ``pid`` if it is a process of container ``container_id`` that can be signalled safely from here.
+
+    None when it cannot be: gone, not in the container's cgroup (the engine
+    reports PIDs of *its* PID namespace, which is not ours when chaoskit runs in
+    a container or the engine in a VM), or a kernel without pidfds, without
+    which a later signal cannot be tied to the process checked here.
+    """
+    if pid <= 0 or not _pidfds_work() or not _in_cgroup_of(pid, container_id):
+        return None
+    for proc in processes_in([pid]):
+        try:
+            proc.name()  # read now (psutil keeps it): callers describe the process by it after it is gone
+        except psutil.NoSuchProcess:
+            return None
+        return proc
+    return None
+
+
+def signal_container_process(container_id: str, pid: int, signal: str) -> bool:
+    """Send ``signal`` to host process ``pid`` if it is, at that moment, a process of container ``container_id``.
+
+    False when nothing was sent: the process is gone, or ``pid`` now names a
+    process outside the container. The process is pinned by a pidfd before its
+    cgroup is read and the signal goes through that pidfd, so if it exits and
+    its PID goes to another process in between, the signal fails instead of
+    reaching the newcomer (a create-time check leaves that window open).
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    try:
+        # The cgroup read is of whoever holds ``pid`` now; if that is not the pinned process,
+        # the pinned one has exited and the signal below fails with ESRCH.
+        if not _in_cgroup_of(pid, container_id):
+            return False
+        signals.pidfd_send_signal(pidfd, signals.Signals[signal])
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError as exc:
+        raise BackendError(f"no permission to signal pid {pid} of container {container_id[:12]}: "
+                           f"run chaoskit as root") from exc
+    finally:
+        os.close(pidfd)
+
+
+def _in_cgroup_of(pid: int, container_id: str) -> bool:
+    # Docker names a container's cgroup after its full id (/docker/ID, or docker-ID.scope under systemd).
+    try:
+        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
+
+
+@functools.cache
+def _pidfds_work() -> bool:
+    """Whether this kernel has pidfd_open (Linux >= 5.3)."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM):  # EPERM: a seccomp profile forbids it
+            return False
+        raise
+    return True
 
 
 @dataclass(frozen=True)

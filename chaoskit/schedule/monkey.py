@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chaoskit.adapters.backends import Backends
-from chaoskit.adapters.host import kill_processes, processes_in
+from chaoskit.adapters.host import container_process, signal_container_process
 from chaoskit.errors import Aborted, ApplyFailed, ChaoskitError, TargetNotFound
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
@@ -84,7 +84,8 @@ class SteadyStateObserver:
     def __init__(self, hypothesis: Hypothesis, backends: Backends, project: str | None, load: Any = None):
         for probe in hypothesis.probes:
             if isinstance(probe, SampleProbe):
-                raise ChaoskitError(f"probe {probe.name!r}: type {probe.type} is not implemented yet by this chaoskit")
+                raise ChaoskitError(f"probe {probe.name!r}: {probe.type} probes run in experiments (chaoskit run), "
+                                    "not under the monkey")
         self.hypothesis = hypothesis
         self.backends = backends
         self.project = project
@@ -568,7 +569,8 @@ class Monkey:
         Through the API a SIGKILL is a *manual stop*: the restart policy ignores it,
         which the downtime needs, and the call returns only once the engine has
         processed the exit (~0.1 s each, engine-bound). A signal to the main process
-        from the host is a *crash*: instant, and the restart policy reacts to it,
+        from the host is a *crash*: instant (the engine records the exit by itself
+        moments later), and the restart policy reacts to it,
         which ``restart: policy`` needs. So the host is used for ``restart: policy``,
         and for containers whose restart policy is "no" (where the two are the same
         thing, only faster); the API otherwise, or when the main process cannot be
@@ -583,11 +585,11 @@ class Monkey:
         restart_policy = ((attrs.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
         crash = self.config.kill.restart == "policy"
         from_host = self.host_kills and self._local_engine() and (crash or restart_policy == "no")
-        main = _main_process(container.id, state.get("Pid") or 0) if from_host else None
+        main = container_process(container.id, state.get("Pid") or 0) if from_host else None
         if crash:
             if main is None:
                 raise ApplyFailed(f"{container.name}: restart: policy crashes the main process from the host, which "
-                                  f"needs chaoskit on the Docker host (root, host PID namespace)")
+                                  f"needs chaoskit on the Docker host (root, host PID namespace, Linux >= 5.3)")
         elif main is None:
             return build("container.kill", {"signal": signal}, target), None, state.get("Pid") or 0
         fault = build("process.kill", {"name": main.name(), "signal": signal}, target)
@@ -611,8 +613,10 @@ class Monkey:
             record.killed_at = self.elapsed()
             if main is not None:
                 # The main process only: when a PID namespace's init dies the kernel kills the rest.
-                # psutil refuses to signal a pid that was reused since `main` was read.
-                kill_processes([main], self.config.kill.signal)
+                # Checked again as it is signalled: its PID may have gone to another process since the plan.
+                if not signal_container_process(record.container.id, main.pid, self.config.kill.signal):
+                    raise TargetNotFound(f"{record.container.name}: its main process (pid {main.pid}) "
+                                         f"was gone before the signal")
             else:
                 fault.apply(self.backends)
         except TargetNotFound as exc:
@@ -698,24 +702,6 @@ class Monkey:
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(records)), thread_name_prefix="chaoskit-monkey") as pool:
             for future in [pool.submit(work, r) for r in records]:
                 future.result()
-
-
-def _main_process(container_id: str, pid: int) -> Any:
-    """The container's main process as a host process (psutil), or None when it cannot be one of ours.
-
-    The engine's PID is in the *host's* PID namespace; it is only trusted when
-    that process's cgroup names the container, so chaoskit running elsewhere (in
-    a container, against a VM's engine) never signals an unrelated process.
-    """
-    if pid <= 0:
-        return None
-    try:
-        cgroups = Path(f"/proc/{pid}/cgroup").read_text()
-    except OSError:
-        return None
-    if container_id not in cgroups:
-        return None
-    return next(iter(processes_in([pid])), None)
 
 
 def _r(value: float | None) -> float | None:

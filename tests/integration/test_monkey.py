@@ -1,5 +1,6 @@
 """The monkey against the real engine, in compressed time: leashed kills nothing, unleashed kills and restarts,
-a restart policy brings a crashed container back, and SIGTERM mid-run leaves nothing killed."""
+a restart policy brings a crashed container back, SIGTERM mid-run leaves nothing killed, and a main process
+gone before its host signal is a failed kill."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ from typing import Any
 
 import pytest
 
-from chaoskit.run.ledger import Ledger
+from chaoskit.adapters.backends import Backends
+from chaoskit.model.probes import Hypothesis
+from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.verdict import Verdict
+from chaoskit.schedule.monkey import Monkey, NoProbes
 from chaoskit.schedule.monkey_command import run_monkey
+from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy
+from chaoskit.schedule.monkey_journal import MonkeyJournal
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
@@ -164,3 +170,31 @@ def test_sigterm_mid_run_leaves_nothing_killed(run_container, tmp_path):
     assert data["stopped_by"] == "interrupted by SIGTERM"
     assert data["kills"] and data["kills"][0]["verdict"] == "INCONCLUSIVE"
     assert proc.returncode == 0, text
+
+
+class _KilledWhileRecorded(Ledger):
+    """A real ledger whose write of the kill also stops the target: its main process dies after the check, before the signal."""
+
+    def __init__(self, path: Path, container: Any):
+        super().__init__(path)
+        self.container = container
+
+    def record_pending(self, record: FaultRecord) -> str:
+        entry = super().record_pending(record)
+        self.container.kill()  # through the API: returns once the process is gone
+        return entry
+
+
+def test_a_main_process_gone_before_the_signal_is_a_failed_kill_not_a_signal(run_container, tmp_path):
+    """The main process dies between the check and the host signal: nothing is signalled, the kill fails, it is undone."""
+    tag = uuid.uuid4().hex[:8]
+    (target,), _ = start_targets(run_container, 1, tag)
+    policy = MonkeyPolicy(opt_in={"chaoskit.test.monkey": tag}, mean_time_between_kills_s=1e-9, grouping="container",
+                          max_concurrent=1, leashed=False)
+    config = MonkeyConfig(title="gone", policy=policy, steady_state=Hypothesis("none", ()), baseline_s=0.0)
+    ledger = _KilledWhileRecorded(tmp_path / "ledger.jsonl", target)
+    monkey = Monkey(config, Backends(), ledger, MonkeyJournal(None, {"title": "gone"}), seed=1, observer=NoProbes())
+    (record,) = monkey.execute(monkey.plan_tick(0))
+    assert record.how.startswith("host") and "gone before the signal" in (record.apply_error or "")
+    assert record.reverted and not ledger.pending()
+    assert not target.reload() and target.attrs["State"]["Running"]  # started again by the revert
