@@ -167,6 +167,11 @@ class Durability:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
 
+    def counts(self) -> dict[str, int]:
+        """The counts alone, for a log line."""
+        return {"acknowledged": self.acknowledged, "checked": self.checked, "lost": self.lost,
+                "unverified": self.unverified}
+
 
 def check_durability(ids: Iterable[int], base_url: str, *, in_database: Callable[[Sequence[int]], set[int]] | None
                      = None, budget_s: float = 60.0, workers: int = 8, request_timeout_s: float = 2.0,

@@ -128,7 +128,8 @@ _PROBE_KEYS: dict[str, tuple[str, ...]] = {
     "load": ("metric",),
     **{t: ("params",) for t in SAMPLE_PROBE_TYPES},
 }
-_SAMPLE_KIND = {"timeline.fanout_lag": "duration", "timeline.durability": "number"}
+_SAMPLE_KIND = {"timeline.fanout_lag": "duration", "timeline.durability": "number",
+                "timeline.fanout_complete": "number"}
 
 
 def load_experiment(

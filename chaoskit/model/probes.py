@@ -1,20 +1,21 @@
 """Probes: how the steady state is observed. Each produces named *subjects* its checks judge.
 
-=========================  ==========================================  ==================================
-type                       subjects observed                           default checks
-=========================  ==========================================  ==================================
-``http``                   status (int), latency (s), body (text)      status in [200, 299]
-``command``                exit_code (int), output (stdout+stderr)     exit_code == 0
-``container``              state, health (of every matched container)  state == running
-``toxiproxy``              enabled (bool), toxics (count)              enabled == true
-``load``                   the metric's name, e.g. ``p99`` (s)         (a tolerance is required)
-``timeline.fanout_lag``    value (s from a post's 201 to a follower)    (a tolerance is required)
-``timeline.durability``    value (acknowledged tweets lost)            (a tolerance is required)
-=========================  ==========================================  ==================================
+============================  ==========================================  =========================
+type                          subjects observed                           default checks
+============================  ==========================================  =========================
+``http``                      status (int), latency (s), body (text)      status in [200, 299]
+``command``                   exit_code (int), output (stdout+stderr)     exit_code == 0
+``container``                 state, health (of every matched container)  state == running
+``toxiproxy``                 enabled (bool), toxics (count)              enabled == true
+``load``                      the metric's name, e.g. ``p99`` (s)         (a tolerance is required)
+``timeline.fanout_lag``       value (s from a post's 201 to a follower)   (a tolerance is required)
+``timeline.durability``       value (acknowledged tweets lost)            (a tolerance is required)
+``timeline.fanout_complete``  value (acknowledged tweets, fan-out lost)   (a tolerance is required)
+============================  ==========================================  =========================
 
 Units: latencies in seconds, error rates as fractions (0.01 = 1 %), throughput in req/s.
 The sample stack's probes take ``params`` declared in :mod:`chaoskit.model.stack_probes`;
-a durability probe is checked once, after the recovery phase.
+the durability and fan-out completeness probes are checked once, after the recovery phase.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = [
 
 LOAD_METRICS = ("p50", "p90", "p99", "p999", "error_rate", "throughput")
 LATENCY_METRICS = ("p50", "p90", "p99", "p999")
-SAMPLE_PROBE_TYPES = ("timeline.fanout_lag", "timeline.durability")
+SAMPLE_PROBE_TYPES = ("timeline.fanout_lag", "timeline.durability", "timeline.fanout_complete")
 PROBE_TYPES = ("http", "command", "container", "toxiproxy", "load", *SAMPLE_PROBE_TYPES)
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from chaoskit.model.load import LoadSpec, RequestSpec
 from chaoskit.model.params import FaultSignature, ParamSpec
 
-__all__ = ["STACK_PROBE_SIGNATURES", "api_url", "capturing_request", "stack_probe_problems", "with_defaults"]
+__all__ = ["AUDIT_PROBE_TYPES", "STACK_PROBE_SIGNATURES", "api_url", "capturing_request", "stack_probe_problems",
+           "with_defaults"]
 
 _URL = re.compile(r"(https?://[^/\s]+)")
 
@@ -51,7 +52,25 @@ STACK_PROBE_SIGNATURES: dict[str, FaultSignature] = {
         target="none",
         doc="once, after recovery: acknowledged tweets (201) that can no longer be read (count)",
     ),
+    "timeline.fanout_complete": FaultSignature(
+        params=(
+            ParamSpec("request", "str", doc="the load request whose captured tweet ids are checked; "
+                      "default: the one request with capture:"),
+            ParamSpec("url", "str", doc="base URL of the timeline API; default: that request's scheme://host:port"),
+            ParamSpec("budget", "duration", default=30.0, min=0.001,
+                      doc="how long to wait for tweets still pending fan-out in Postgres (the outbox sweep "
+                          "catches up after TIMELINE_OUTBOX_DELAY_MS)"),
+            ParamSpec("sample", "int", default=20, min=1, max=500,
+                      doc="tweets still pending after the wait looked for in a follower's cached timeline"),
+        ),
+        target="none",
+        doc="once, after recovery: acknowledged tweets (201) whose fan-out was lost: still pending in Postgres "
+            "and absent from a follower's cached timeline (count)",
+    ),
 }
+
+# Probes checked once after recovery, on the ids the load captured from its posts' answers.
+AUDIT_PROBE_TYPES = ("timeline.durability", "timeline.fanout_complete")
 
 
 def with_defaults(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,10 +79,11 @@ def with_defaults(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {**defaults, **params}
 
 
-def capturing_request(params: Mapping[str, Any], load: LoadSpec | None) -> RequestSpec:
-    """The load request whose captured ids a durability probe checks; ``ValueError`` says why there is none."""
+def capturing_request(params: Mapping[str, Any], load: LoadSpec | None,
+                      kind: str = "timeline.durability") -> RequestSpec:
+    """The load request whose captured ids an audit probe (``kind``) checks; ``ValueError`` says why there is none."""
     if load is None:
-        raise ValueError("timeline.durability checks the tweets the load posted: it needs a load: block "
+        raise ValueError(f"{kind} checks the tweets the load posted: it needs a load: block "
                          "whose posting request has capture: id")
     capturing = [r for r in load.requests if r.capture]
     name = params.get("request")
@@ -108,15 +128,18 @@ def stack_probe_problems(
             problems.append(("url", "the base URL of the timeline API is needed"))
         if params.get("follower") is not None and params.get("poster") is None:
             problems.append(("follower", "follower goes with poster: give both, or neither to let the probe pick"))
-    elif kind == "timeline.durability":
+    elif kind in AUDIT_PROBE_TYPES:
         try:
-            request = capturing_request(params, load)
+            request = capturing_request(params, load, kind)
         except ValueError as exc:
             problems.append(("request" if "request" in params else "", str(exc)))
         else:
             if url is None and _URL.match(request.url) is None:
                 problems.append(("url", f"cannot tell the API from request {request.name!r}'s URL: give params.url"))
-        if params.get("database", True) and not project:
+        if kind == "timeline.fanout_complete" and not project:
+            problems.append(("", "which tweets are still pending fan-out is asked of Postgres: it needs "
+                                 "environment.compose_project (its postgres service)"))
+        elif params.get("database", True) and not project:
             problems.append(("database", "looking tweets up in Postgres needs environment.compose_project "
                                          "(its postgres service); set it, or database: false"))
     return problems

@@ -228,7 +228,8 @@ class Runner:
                        self_baseline=phase == "baseline")
 
     def _audit(self) -> None:
-        """Checks made once, after recovery, with the load stopped so every acknowledged write is in (durability)."""
+        """Checks made once, after recovery, with the load stopped so every acknowledged write is in
+        (durability, fan-out completeness)."""
         if not self._stack.audits:
             return
         if self.load is not None:
@@ -236,9 +237,8 @@ class Runner:
         for audit in self._stack.audits:
             captured = self.load.captured(audit.request) if self.load is not None else []
             reading, result = audit.run(captured)
-            self.journal.event("durability.checked", probe=audit.probe.name, request=audit.request, **result.to_dict())
-            log.info("durability.checked", probe=audit.probe.name, acknowledged=result.acknowledged,
-                     checked=result.checked, lost=result.lost, unverified=result.unverified)
+            self.journal.event(audit.event, probe=audit.probe.name, request=audit.request, **result.to_dict())
+            log.info(audit.event, probe=audit.probe.name, **result.counts())
             self._record(ProbeResult(probe=audit.probe.name, phase=Phase.AUDIT, t=self.elapsed(),
                                      ok=reading.judgement.ok, value=reading.subjects["value"],
                                      detail=reading.judgement.reason, hypothesis=self.experiment.steady_state.title,

@@ -1,4 +1,5 @@
-"""The sample stack's probes in the run loop: fan-out lag sampled in the background, durability checked once.
+"""The sample stack's probes in the run loop: fan-out lag sampled in the background; durability and fan-out
+completeness checked once.
 
 * ``timeline.fanout_lag``: a :class:`FanoutSampler` keeps one measurement
   (:func:`chaoskit.measure.probes_timeline.fanout_lag`) in flight in its own
@@ -15,8 +16,13 @@
   from a 201 is read back through the API and looked up in Postgres (psql
   through the Docker engine, in the compose project's ``postgres`` service).
   ``value`` is how many were lost; unverified ones make it inconclusive.
+* ``timeline.fanout_complete``: a :class:`FanoutAudit`, made at the same
+  time on the same ids: which are still not fanned out in Postgres, and of
+  those, which a follower's cached timeline lacks
+  (:func:`chaoskit.measure.fanout_complete.check_fanout`). ``value`` is how
+  many fan-outs were lost; unverified ones make it inconclusive.
 
-:meth:`StackProbes.prepare` (the run's preflight) builds both, and refuses in
+:meth:`StackProbes.prepare` (the run's preflight) builds them, and refuses in
 one line a probe whose configuration cannot work.
 """
 
@@ -26,11 +32,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
 from chaoskit.log import get_logger
+from chaoskit.measure.fanout_complete import FanoutCompleteness, check_fanout
 from chaoskit.measure.probes_timeline import (
     Durability,
     FanoutLag,
@@ -47,7 +54,8 @@ from chaoskit.model.tolerance import AllOf, Check, Judgement, Relative, Threshol
 from chaoskit.run.observe import ProbeReading, resolve
 from chaoskit.targets.selector import Selector
 
-__all__ = ["DurabilityAudit", "FanoutSampler", "StackProbes", "only_upper_bounds", "postgres_lookup"]
+__all__ = ["Audit", "DurabilityAudit", "FanoutAudit", "FanoutSampler", "StackProbes", "only_upper_bounds",
+           "postgres_lookup"]
 
 log = get_logger("chaoskit.run")
 
@@ -164,16 +172,18 @@ class FanoutSampler:
                    f"its 201 (still polling); {judged.reason}"))
 
 
-def postgres_lookup(backends: Backends, project: str) -> Callable[[Sequence[int]], set[int]]:
-    """``in_database`` for :func:`check_durability`: psql in the project's postgres container, via the engine."""
+def postgres_lookup(backends: Backends, project: str, where: str = "") -> Callable[[Sequence[int]], set[int]]:
+    """The ids of those given that are in ``tweets`` (and meet ``where``, SQL): psql in the project's postgres
+    container, via the engine. ``in_database`` for :func:`check_durability`, ``pending`` for :func:`check_fanout`."""
 
-    def in_database(ids: Sequence[int]) -> set[int]:
+    def lookup(ids: Sequence[int]) -> set[int]:
         try:
             container = resolve(backends, Selector(service=POSTGRES_SERVICE, project=project), project, None).chosen[0]
             found: set[int] = set()
             for start in range(0, len(ids), _IDS_PER_QUERY):
                 chunk = ids[start:start + _IDS_PER_QUERY]
-                sql = f"SELECT id FROM tweets WHERE id = ANY('{{{','.join(str(int(i)) for i in chunk)}}}'::bigint[])"
+                sql = (f"SELECT id FROM tweets WHERE id = ANY('{{{','.join(str(int(i)) for i in chunk)}}}'::bigint[])"
+                       + (f" AND {where}" if where else ""))
                 code, output = backends.engine.exec(container.id, ["psql", "-U", "postgres", "-d", "postgres",
                                                                    "-AtX", "-c", sql])
                 if code != 0:
@@ -183,7 +193,7 @@ def postgres_lookup(backends: Backends, project: str) -> Callable[[Sequence[int]
             raise LookupError(str(exc)) from exc
         return found
 
-    return in_database
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -195,23 +205,57 @@ class DurabilityAudit:
     url: str
     in_database: Callable[[Sequence[int]], set[int]] | None = None
     http: Http = urllib_http
+    event: ClassVar[str] = "durability.checked"
 
     def run(self, captured: Sequence[int]) -> tuple[ProbeReading, Durability]:
         """Check every captured id; the reading's ``value`` is the tweets lost (unreadable, or not in Postgres)."""
         params = with_defaults(self.probe.type, self.probe.params)
         result = check_durability(captured, self.url, in_database=self.in_database, budget_s=params["budget"],
                                   workers=params["workers"], retries=2, http=self.http)
-        subjects = {"value": result.lost + result.not_in_database}
-        judged = evaluate_checks(self.probe.checks, subjects)
         counts = (f"{result.acknowledged} acknowledged by request {self.request!r}, {result.checked} checked, "
                   f"{result.lost} lost, {result.unverified} unverified")
-        lost = f"; lost e.g. {list(result.lost_ids[:5])}" if result.lost_ids else ""
-        notes = "".join(f"; {note}" for note in result.notes)
-        if judged.ok and result.unverified:
-            judgement = Judgement(False, f"{counts}{notes}: durability not shown for every tweet", inconclusive=True)
-        else:
-            judgement = Judgement(judged.ok, f"{counts}{lost}{notes}; {judged.reason}", judged.inconclusive)
-        return ProbeReading(self.probe.name, subjects, judgement), result
+        return _audit_reading(self.probe, result.lost + result.not_in_database, counts, result.lost_ids,
+                              result.notes, result.unverified, "durability not shown for every tweet"), result
+
+
+@dataclass(frozen=True)
+class FanoutAudit:
+    """One ``timeline.fanout_complete`` probe: which captured ids to follow to followers' caches, and how."""
+
+    probe: SampleProbe
+    request: str
+    url: str
+    pending: Callable[[Sequence[int]], set[int]]
+    http: Http = urllib_http
+    event: ClassVar[str] = "fanout.checked"
+
+    def run(self, captured: Sequence[int]) -> tuple[ProbeReading, FanoutCompleteness]:
+        """Check every captured id; the reading's ``value`` is the tweets whose fan-out was lost."""
+        params = with_defaults(self.probe.type, self.probe.params)
+        result = check_fanout(captured, self.url, pending=self.pending, budget_s=params["budget"],
+                              sample=params["sample"], http=self.http)
+        counts = (f"{result.acknowledged} acknowledged by request {self.request!r}, {result.pending} still pending "
+                  f"fan-out after {result.waited_s:.1f} s, {result.checked} checked from a follower's side, "
+                  f"{result.lost} lost, {result.unverified} unverified")
+        return _audit_reading(self.probe, result.lost, counts, result.lost_ids, result.notes, result.unverified,
+                              "fan-out not shown complete"), result
+
+
+Audit = DurabilityAudit | FanoutAudit
+
+
+def _audit_reading(probe: SampleProbe, value: int, counts: str, lost_ids: Sequence[int], notes: Sequence[str],
+                   unverified: int, unshown: str) -> ProbeReading:
+    """An audit's reading: ``value`` judged; held with some left unverified is inconclusive (``unshown`` says what)."""
+    subjects = {"value": value}
+    judged = evaluate_checks(probe.checks, subjects)
+    lost = f"; lost e.g. {list(lost_ids[:5])}" if lost_ids else ""
+    said = "".join(f"; {note}" for note in notes)
+    if judged.ok and unverified:
+        judgement = Judgement(False, f"{counts}{said}: {unshown}", inconclusive=True)
+    else:
+        judgement = Judgement(judged.ok, f"{counts}{lost}{said}; {judged.reason}", judged.inconclusive)
+    return ProbeReading(probe.name, subjects, judgement)
 
 
 @dataclass
@@ -219,7 +263,7 @@ class StackProbes:
     """The sample-stack probes of one run (none for most experiments)."""
 
     samplers: dict[str, FanoutSampler] = field(default_factory=dict)
-    audits: tuple[DurabilityAudit, ...] = ()
+    audits: tuple[Audit, ...] = ()
 
     @classmethod
     def prepare(cls, experiment: Experiment, backends: Backends, clock: Callable[[], float],
@@ -227,7 +271,7 @@ class StackProbes:
         """Build every ``timeline.*`` probe of the hypothesis; ``ChaoskitError`` says in one line why one cannot."""
         project = experiment.environment.compose_project
         samplers: dict[str, FanoutSampler] = {}
-        audits: list[DurabilityAudit] = []
+        audits: list[Audit] = []
         for probe in experiment.steady_state.probes:
             if not isinstance(probe, SampleProbe):
                 continue
@@ -246,6 +290,16 @@ class StackProbes:
                 log.info("fanout.pair", probe=probe.name, poster=poster, follower=follower)
                 samplers[probe.name] = FanoutSampler(probe, url, poster, follower, probe.every_s or interval_s, clock,
                                                      http)
+            elif probe.type == "timeline.fanout_complete":
+                request = capturing_request(params, experiment.load, probe.type)
+                assert project is not None  # stack_probe_problems requires it
+                try:
+                    resolve(backends, Selector(service=POSTGRES_SERVICE, project=project), project, None)
+                except ChaoskitError as exc:
+                    raise ChaoskitError(f"probe {probe.name!r}: which tweets are pending fan-out is asked of "
+                                        f"Postgres: {exc}") from exc
+                audits.append(FanoutAudit(probe, request.name, api_url(params, request),
+                                          postgres_lookup(backends, project, "NOT fanned_out"), http))
             else:
                 request = capturing_request(params, experiment.load)
                 in_database = None

@@ -1,4 +1,4 @@
-"""Fan-out lag and durability probes in real runs against the sample stack: what the journal records, and verdicts."""
+"""Fan-out lag, durability and fan-out completeness in real runs against the sample stack: journal and verdicts."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ steady_state:
   probes:
     - {{name: fan-out lag, type: timeline.fanout_lag, params: {{url: "{api}"}}, tolerance: 20s}}
     - {{name: no tweet lost, type: timeline.durability, params: {{request: post}}, tolerance: 0}}
+    - {{name: no fan-out lost, type: timeline.fanout_complete, tolerance: 0}}
 method:
   - {{name: kill the worker, fault: container.kill, target: {{service: worker}}}}
 {extra}"""
@@ -56,7 +57,8 @@ def durability_event(journal: dict) -> dict:
 
 
 def test_a_worker_crash_shows_in_fanout_lag_and_loses_no_tweet(stack, tmp_path):
-    """Lag values are journaled each round (the crash's backlog among them); after recovery every 201 is read back."""
+    """Lag values are journaled each round (the crash's backlog among them); after recovery every 201 is read back
+    and fanned out."""
     result, journal, marker = run(stack, tmp_path)
     verdict = journal["verdict"]
     # A machine too busy to keep the load's schedule makes it INCONCLUSIVE, which says nothing about the probes.
@@ -72,9 +74,13 @@ def test_a_worker_crash_shows_in_fanout_lag_and_loses_no_tweet(stack, tmp_path):
     posted = int(stack.sql(f"SELECT count(*) FROM tweets WHERE text LIKE '{marker} %'")[0][0])
     assert 0 < event["acknowledged"] == event["checked"] <= posted, event
     assert (event["lost"], event["unverified"], event["not_in_database"]) == (0, 0, 0), event
-    (audit,) = [o for o in journal["observations"] if o["phase"] == "AUDIT"]
+    audit, fanout = [o for o in journal["observations"] if o["phase"] == "AUDIT"]
     assert audit["probe"] == "no tweet lost" and audit["ok"] and audit["value"] == 0
     assert f"{event['acknowledged']} acknowledged by request 'post', {event['checked']} checked, 0 lost" in audit["detail"]
+    # The restarted worker delivered every job the crash held up: nothing is left pending fan-out.
+    (complete,) = [e for e in journal["events"] if e["event"] == "fanout.checked"]
+    assert complete["acknowledged"] == event["acknowledged"] and complete["pending"] == complete["lost"] == 0, complete
+    assert fanout["probe"] == "no fan-out lost" and fanout["ok"] and fanout["value"] == 0
 
 
 def test_acknowledged_tweets_deleted_behind_the_api_are_a_failure(stack, tmp_path):

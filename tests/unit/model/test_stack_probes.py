@@ -108,3 +108,20 @@ def test_the_capturing_request_and_the_api_url_it_implies():
     with pytest.raises(ValueError, match=r"several load requests capture \(post, again\)"):
         capturing_request({}, two)
     assert stack_probe_problems("timeline.durability", {"request": "again"}, two, "p") == []
+
+
+def test_fanout_complete_parses_with_its_defaults_and_needs_what_durability_needs():
+    """Declared params with defaults; a capturing request and a compose project (Postgres) are required."""
+    text = EXPERIMENT.replace("    - {name: lost, type: timeline.durability, tolerance: 0}\n",
+                              "    - {name: lost, type: timeline.fanout_complete, params: {sample: 5}, tolerance: 0}\n")
+    lost, _ = parse(text).steady_state.probes
+    assert isinstance(lost, SampleProbe) and lost.type == "timeline.fanout_complete"
+    assert lost.params == {"budget": 30.0, "sample": 5} and lost.checks == (Check("value", Threshold(max=0.0)),)
+    found = problems(text.replace(", capture: id}", "}"))
+    assert [p.message for p in found] == ["no load request captures the ids of the tweets it posts: "
+                                          "add capture: id to the request that posts them"]
+    found = problems(text.replace("environment: {compose_project: chaoskit}\n", ""))
+    assert where(found) == {(11, "steady_state.probes[0].params")}
+    assert "still pending fan-out is asked of Postgres: it needs environment.compose_project" in found[0].message
+    found = problems(text.replace("{sample: 5}", "{sample: 0, budjet: 5s}"))
+    assert {p.key for p in found} == {"steady_state.probes[0].params.sample", "steady_state.probes[0].params.budjet"}

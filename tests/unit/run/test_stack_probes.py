@@ -16,7 +16,7 @@ from chaoskit.errors import ChaoskitError
 from chaoskit.model import parse_experiment
 from chaoskit.model.probes import SampleProbe
 from chaoskit.model.tolerance import Check, Threshold
-from chaoskit.run.stack_probes import DurabilityAudit, FanoutSampler, StackProbes, only_upper_bounds
+from chaoskit.run.stack_probes import DurabilityAudit, FanoutAudit, FanoutSampler, StackProbes, only_upper_bounds
 from tests.support import wait_until
 
 
@@ -149,6 +149,44 @@ def test_durability_left_unverified_is_inconclusive():
     assert result.unverified == 1 and reading.judgement.inconclusive and not reading.judgement.ok
 
 
+def fanout_api(cached: list[int]):
+    """Every tweet is by user 1, whose one follower (2) has ``cached`` in their cached timeline."""
+    def http(method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
+        if "/tweets/" in url:
+            return 200, json.dumps({"id": int(url.rsplit("/", 1)[1]), "user_id": 1}).encode()
+        if "/followers" in url:
+            return 200, json.dumps({"celebrity": False, "followers": [2]}).encode()
+        return 200, json.dumps({"tweets": [{"id": i} for i in cached]}).encode()
+    return http
+
+
+def fanout_audit(http, pending) -> FanoutAudit:
+    probe = SampleProbe("fan-out", "timeline.fanout_complete", {"budget": 0.001, "sample": 2},
+                        (Check("value", Threshold(max=0.0)),))
+    return FanoutAudit(probe, "post", "http://stack", pending, http)
+
+
+def test_fanout_lost_is_the_value_and_the_reason_has_every_count():
+    """Pending in Postgres and absent from the follower's cache: value 1, a violation naming the tweet."""
+    reading, result = fanout_audit(fanout_api([3]), lambda ids: {2, 3} & set(ids)).run([1, 2, 3])
+    assert reading.subjects == {"value": 1} and not reading.judgement.ok and not reading.judgement.inconclusive
+    assert (result.pending, result.lost, result.unconfirmed) == (2, 1, 1)
+    assert reading.judgement.reason.startswith(
+        "3 acknowledged by request 'post', 2 still pending fan-out after 0.0 s, 2 checked from a follower's side, "
+        "1 lost, 0 unverified; lost e.g. [2]; 1 tweet(s) pending in Postgres but in the follower's cache")
+    assert reading.judgement.reason.endswith("; value: 1 > max 0")
+    held, _ = fanout_audit(fanout_api([]), lambda ids: set()).run([1, 2, 3])
+    assert held.judgement.ok and held.subjects == {"value": 0}
+
+
+def test_fanout_left_unverified_is_inconclusive():
+    """More pending than the sample and none lost among it: completeness not shown, so inconclusive."""
+    reading, result = fanout_audit(fanout_api([1, 2, 3]), lambda ids: set(ids)).run([1, 2, 3])
+    assert (result.lost, result.unverified) == (0, 1)
+    assert reading.judgement.inconclusive and not reading.judgement.ok
+    assert reading.judgement.reason.endswith("fan-out not shown complete")
+
+
 EXPERIMENT = """\
 title: t
 phases: {warmup: 0s, baseline: 1s, fault: 1s, recovery: 1s}
@@ -174,6 +212,7 @@ def test_preflight_builds_both_probes_finding_the_pair_through_the_api():
     assert (lag.url, lag.poster, lag.follower, lag.every_s, lag.timeout_s) == ("http://stack", 1, 42, 1.0, 60.0)
     (lost,) = probes.audits
     assert (lost.request, lost.url, lost.in_database) == ("post", "http://stack", None)
+
 
 
 def test_preflight_refuses_in_one_line_what_cannot_work():
