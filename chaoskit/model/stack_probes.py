@@ -22,6 +22,13 @@ __all__ = ["AUDIT_PROBE_TYPES", "STACK_PROBE_SIGNATURES", "api_url", "capturing_
 
 _URL = re.compile(r"(https?://[^/\s]+)")
 
+# The audits' shared parameters: which acknowledged writes they check, and where the API is.
+_AUDITED_WRITES = (
+    ParamSpec("request", "str", doc="the load request whose captured tweet ids are checked; "
+              "default: the one request with capture:"),
+    ParamSpec("url", "str", doc="base URL of the timeline API; default: that request's scheme://host:port"),
+)
+
 STACK_PROBE_SIGNATURES: dict[str, FaultSignature] = {
     "timeline.fanout_lag": FaultSignature(
         params=(
@@ -40,9 +47,7 @@ STACK_PROBE_SIGNATURES: dict[str, FaultSignature] = {
     ),
     "timeline.durability": FaultSignature(
         params=(
-            ParamSpec("request", "str", doc="the load request whose captured tweet ids are checked; "
-                      "default: the one request with capture:"),
-            ParamSpec("url", "str", doc="base URL of the timeline API; default: that request's scheme://host:port"),
+            *_AUDITED_WRITES,
             ParamSpec("database", "bool", default=True, doc="also look the tweets up in Postgres (psql through the "
                       "Docker engine, in the compose project's postgres service)"),
             ParamSpec("budget", "duration", default=60.0, min=0.001,
@@ -54,9 +59,7 @@ STACK_PROBE_SIGNATURES: dict[str, FaultSignature] = {
     ),
     "timeline.fanout_complete": FaultSignature(
         params=(
-            ParamSpec("request", "str", doc="the load request whose captured tweet ids are checked; "
-                      "default: the one request with capture:"),
-            ParamSpec("url", "str", doc="base URL of the timeline API; default: that request's scheme://host:port"),
+            *_AUDITED_WRITES,
             ParamSpec("budget", "duration", default=30.0, min=0.001,
                       doc="how long to wait for tweets still pending fan-out in Postgres (the outbox sweep "
                           "catches up after TIMELINE_OUTBOX_DELAY_MS)"),
