@@ -1,9 +1,12 @@
-"""Faults the stack tolerates: a dead cache, a dead api replica, a crashed worker, jobs delivered twice or late."""
+"""Faults the stack tolerates: a dead or stalled cache, a dead api replica, a crashed worker, jobs delivered twice
+or late."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -52,6 +55,38 @@ def test_timelines_served_from_sql_while_redis_is_dead(stack):
     follower = stack.followers(author, n=1)[0]
     stack.warm(follower)
     assert tweet_id in stack.timeline_ids(follower, limit=20, source="cache")[1]
+
+
+def test_a_redis_stall_fails_only_the_reads_that_outwaited_the_cache_timeout(stack):
+    """Redis paused: the first reads time out (SQL); reads sent later on the same connection get the cache.
+
+    Each api replica multiplexes its reads on one Redis connection. A read's timeout (250 ms)
+    must fail that read, not the reads waiting behind it, whose own deadlines outlast the pause.
+    """
+    early, late = [201, 202], [211, 212, 213, 214]
+    for user in early + late:
+        stack.warm(user)
+    # Redis notices the end of a pause at its next tick (up to 100 ms at hz 10): it answers
+    # again between 300 and about 400 ms.
+    redis = stack.container("redis")
+    address = next(iter(redis.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    with socket.create_connection((address, 6379), timeout=5) as conn:
+        conn.sendall(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n$3\r\n300\r\n")
+        assert conn.recv(16) == b"+OK\r\n"
+        paused = time.monotonic()
+
+    def read_at(offset_s: float, user: int) -> tuple[int, str | None]:
+        time.sleep(max(0.0, paused + offset_s - time.monotonic()))
+        answer = stack.get(f"/timeline/{user}?limit=5")
+        return answer.status, answer.source
+
+    # One early read per replica (nginx alternates), timing out at 250 and 260 ms; the late
+    # reads are sent before that, at 200-215 ms, and their deadlines (450-465 ms) outlast the pause.
+    offsets = [0.0, 0.01, 0.2, 0.205, 0.21, 0.215]
+    with ThreadPoolExecutor(len(offsets)) as pool:
+        answers = list(pool.map(read_at, offsets, early + late))
+    assert answers[:len(early)] == [(200, "sql")] * len(early), answers
+    assert answers[len(early):] == [(200, "cache")] * len(late), answers
 
 
 def test_nginx_keeps_serving_when_an_api_replica_dies(stack):

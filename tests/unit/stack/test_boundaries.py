@@ -10,7 +10,7 @@ import timeline
 
 TIMELINE_SRC = Path(timeline.__file__).resolve().parents[1]
 
-PURE = ["breaker", "bulkhead", "counters", "datagen", "fanout", "merge", "render", "settings", "validate"]
+PURE = ["breaker", "bulkhead", "counters", "datagen", "fanout", "http1", "merge", "render", "routing", "settings", "validate"]
 ADAPTERS = ["aiohttp", "psycopg", "psycopg_pool", "hiredis", "uvloop", "docker"]
 
 

@@ -3,10 +3,18 @@
 Why not redis-py's asyncio client (Debian ships 4.3.4): a command cancelled
 mid-flight there can leave its reply on the connection for the next caller
 (CVE-2023-28858, fixed in 4.5.4), and chaos experiments cancel and time out
-requests all the time. Here replies are matched to callers strictly in order,
-a caller that gives up leaves a placeholder that swallows its reply, and a
-timeout or a broken connection fails every command in flight and drops the
-connection, so a reply can never reach the wrong caller. Parsing is hiredis.
+requests all the time. Here replies are matched to callers strictly in order
+and a caller that gives up leaves a placeholder that swallows its reply, so a
+reply can never reach the wrong caller. Parsing is hiredis.
+
+A broken connection fails every command in flight. A timeout fails only the
+call whose deadline passed, and retires the connection: no new command is sent
+on it (a proxy may have dropped data, after which replies would no longer line
+up with commands), new ones go to a fresh connection, and the retired one
+closes once the commands already on it are answered or timed out. So a brief
+stall costs the calls that really waited too long, not every call that shared
+their connection: on a busy machine those would be dozens, enough to open the
+circuit breaker and send a second of reads to the SQL fallback.
 
 Errors: :class:`CacheUnavailable` (cannot connect, connection lost),
 :class:`CacheTimeout` (no reply in time), :class:`CacheReplyError` (Redis
@@ -59,6 +67,7 @@ class _Connection(asyncio.Protocol):
         self._waiters: deque[asyncio.Future[object]] = deque()
         self._transport: Any = None  # uvloop's transports do not subclass asyncio.Transport
         self.closed = False
+        self.retired = False  # a call timed out on it: no new commands, close when the last is settled
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
@@ -77,15 +86,17 @@ class _Connection(asyncio.Protocol):
                 self.fail(CacheUnavailable("reply without a request"))
                 return
             waiter = self._waiters.popleft()
-            # A cancelled waiter still held its place in the queue: its reply is dropped here.
+            # A cancelled or timed-out waiter still held its place in the queue: its reply is dropped here.
             if not waiter.done():
                 waiter.set_result(reply)
+        if self.retired:
+            self.close_if_settled()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.fail(CacheUnavailable(f"connection lost: {exc or 'closed by peer'}"))
 
     def send(self, commands: Sequence[Sequence[Arg]]) -> list[asyncio.Future[object]]:
-        if self.closed or self._transport is None:
+        if self.closed or self.retired or self._transport is None:
             raise CacheUnavailable("connection closed")
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in commands]
@@ -105,13 +116,31 @@ class _Connection(asyncio.Protocol):
                 # The caller may be gone; mark the exception retrieved to avoid log noise.
                 waiter.exception()
 
+    def time_out(self, futures: Sequence[asyncio.Future[object]], error: CacheTimeout) -> None:
+        """Fail one call's unanswered commands (they stay queued, to swallow their replies) and retire."""
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # its caller may be gone: no "never retrieved" noise
+        self.retired = True
+        self.close_if_settled()
+
+    def close_if_settled(self) -> None:
+        """Close a retired connection once every command on it is answered, timed out or cancelled."""
+        if not self.closed and all(w.done() for w in self._waiters):
+            self.closed = True
+            if self._transport is not None:
+                self._transport.close()
+
     @property
     def in_flight(self) -> int:
         return len(self._waiters)
 
 
-def _expire(loop: asyncio.AbstractEventLoop, conn: _Connection, last: asyncio.Future[object], timeout: float) -> None:
-    """The deadline passed: fail the connection, but only after the loop has read its sockets once more.
+def _expire(
+    loop: asyncio.AbstractEventLoop, conn: _Connection, futures: list[asyncio.Future[object]], timeout: float
+) -> None:
+    """The deadline passed: fail the call, but only after the loop has read its sockets once more.
 
     An event loop runs due timers before it polls for I/O, so on a busy loop a
     reply already sitting in the socket would lose to its own timeout: under
@@ -119,10 +148,10 @@ def _expire(loop: asyncio.AbstractEventLoop, conn: _Connection, last: asyncio.Fu
     load to the expensive SQL path. A 1 ms grace lets one I/O poll happen first.
     """
     def fail_if_unanswered() -> None:
-        if not last.done():
-            conn.fail(CacheTimeout(f"no reply within {timeout * 1000:.0f} ms"))
+        if not futures[-1].done():
+            conn.time_out(futures, CacheTimeout(f"no reply within {timeout * 1000:.0f} ms"))
 
-    if not last.done():
+    if not futures[-1].done():
         loop.call_later(0.001, fail_if_unanswered)
 
 
@@ -138,7 +167,7 @@ class Redis:
 
     async def _connection(self) -> _Connection:
         conn = self._conn
-        if conn is not None and not conn.closed:
+        if conn is not None and not conn.closed and not conn.retired:
             return conn
         if self._connecting is None:
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
@@ -171,20 +200,23 @@ class Redis:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         conn = self._conn
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.retired:
             try:
                 conn = await asyncio.wait_for(self._connection(), timeout)
             except TimeoutError:
                 raise CacheTimeout(f"connect to {self.host}:{self.port} timed out") from None
         futures = conn.send(commands)
         # Replies come in order: when the last one is in, all are. A timer (cheaper than
-        # wait_for, which makes a task per call) fails the whole connection if it is not.
+        # wait_for, which makes a task per call) fails the call if it is not.
         last = futures[-1]
-        timer = loop.call_at(deadline, _expire, loop, conn, last, timeout)
+        timer = loop.call_at(deadline, _expire, loop, conn, futures, timeout)
         try:
             await last
         finally:
             timer.cancel()
+            if conn.retired:
+                # This call may have been the last one the retired connection was waiting on.
+                conn.close_if_settled()
         replies = [f.result() for f in futures]
         if raise_errors:
             for reply in replies:
