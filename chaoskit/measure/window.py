@@ -15,7 +15,7 @@ from hdrh.histogram import HdrHistogram
 
 from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, new_histogram
 
-__all__ = ["WindowStats", "merge_histograms", "select", "summarize"]
+__all__ = ["WindowStats", "merge_histograms", "select", "seconds_of", "summarize"]
 
 
 def merge_histograms(hists: Iterable[HdrHistogram]) -> HdrHistogram | None:
@@ -146,3 +146,9 @@ def select(buckets: Sequence[Bucket], start: float, end: float, clock: str = "wa
     if clock == "wall":
         return [b for b in buckets if b.start >= start - eps and b.end <= end + eps]
     return [b for b in buckets if b.start_mono >= start - eps and b.end_mono <= end + eps]
+
+
+def seconds_of(buckets: Sequence[Bucket], start: float, end: float) -> list[Bucket]:
+    """The whole seconds inside [start, end) on the ``mono`` clock; the seconds it overlaps if it holds no whole one."""
+    whole = select(buckets, start, end, clock="mono")
+    return whole or [b for b in buckets if b.end_mono > start and b.start_mono < end]

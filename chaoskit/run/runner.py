@@ -27,7 +27,7 @@ from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.window import WindowStats, select
+from chaoskit.measure.window import WindowStats, seconds_of
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
 from chaoskit.model.stop import MetricStop, ProbeStop
@@ -39,7 +39,7 @@ from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
 from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
-from chaoskit.run.windows import WindowJudgement, judge_window
+from chaoskit.run.windows import judge_window
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -282,13 +282,12 @@ class Runner:
             judged = judge_window(probe, phase, baseline, window)
             self._comparisons.extend(judged.comparisons())
             if phase != "recovery":
-                self._record(_window_result(judged, end, self.experiment.steady_state.title))
+                self._record(judged.as_result(end, self.experiment.steady_state.title))
 
     def _buckets_in(self, buckets: Sequence[Bucket], phase: str) -> list[Bucket]:
         """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
         start, end = (self._t0 + t for t in self._windows[phase])
-        whole = select(buckets, start, end, clock="mono")
-        return whole or [b for b in buckets if b.end_mono > start and b.start_mono < end]
+        return seconds_of(buckets, start, end)
 
     def _baseline_values(self) -> dict[str, dict[str, Any]]:
         """Median of each probe's numeric subjects over the baseline: what relative tolerances compare with."""
@@ -434,17 +433,6 @@ def _trailing_failures(observations: list[ProbeResult]) -> int:
             break
         count += 1
     return count
-
-
-def _window_result(judged: WindowJudgement, t: float, hypothesis: str) -> ProbeResult:
-    """A window judgement as the observation the verdict reads, quoting the check that decided."""
-    check = judged.decisive
-    shift = check.shift if check is not None else None
-    return ProbeResult(probe=judged.probe, phase=Phase(judged.phase), t=t, ok=judged.decision == "within",
-                       value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
-                       detail=f"whole {judged.phase} window ({judged.buckets} s): {judged.reason}", hypothesis=hypothesis,
-                       interval=(shift.low, shift.high) if shift is not None else None,
-                       inconclusive=judged.decision == "inconclusive")
 
 
 def _numeric(subjects: dict[str, Any]) -> dict[str, float]:

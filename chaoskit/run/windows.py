@@ -29,6 +29,7 @@ from chaoskit.measure.judge import MetricJudgement, judge_metric
 from chaoskit.measure.stats import Decision
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import AllOf, Relative, Tolerance
+from chaoskit.run.verdict import Phase, ProbeResult
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_window"]
 
@@ -53,6 +54,16 @@ class WindowJudgement:
     def decisive(self) -> MetricJudgement | None:
         """The check that decided (the worst), whose numbers the verdict quotes."""
         return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
+
+    def as_result(self, t: float, hypothesis: str) -> ProbeResult:
+        """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
+        check = self.decisive
+        shift = check.shift if check is not None else None
+        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
+                           value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
+                           detail=f"whole {self.phase} window ({self.buckets} s): {self.reason}", hypothesis=hypothesis,
+                           interval=(shift.low, shift.high) if shift is not None else None,
+                           inconclusive=self.decision == "inconclusive")
 
     def comparisons(self) -> list[dict[str, Any]]:
         """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""

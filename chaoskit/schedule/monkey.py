@@ -5,7 +5,11 @@ and :mod:`chaoskit.schedule.monkey_verdict` (how a kill went, pure); this
 module only sequences them against the world. Each tick:
 
 1. observe the steady state when a round is due (every ``probe_interval``);
-   its latest round is the outage check;
+   its latest round is the outage check (a load probe's one-second reading
+   only *detects*, as in a run: it dates a violation, makes an outage and
+   breaks a recovery streak; the kill's verdict judges its whole window, from
+   the kill to its recovery, as :mod:`chaoskit.run.windows` judges a fault
+   phase);
 2. list the opted-in containers (one engine call, the sparse list);
 3. restart killed containers whose downtime is over, note which are back,
    and judge the kills that recovered or ran out of recovery budget;
@@ -28,6 +32,7 @@ every container it killed is started again and the journal is written.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -50,11 +55,13 @@ from chaoskit.model.tolerance import evaluate_checks
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import observe
+from chaoskit.measure.window import seconds_of
 from chaoskit.run.verdict import Phase, ProbeResult, Verdict, combine
+from chaoskit.run.windows import judge_window
 from chaoskit.schedule.monkey_config import MonkeyConfig, Schedule
 from chaoskit.schedule.monkey_journal import MonkeyJournal, plain
 from chaoskit.schedule.monkey_policy import Action, Decision, MonkeyState, Tick, TickPlan, advance, decide
-from chaoskit.schedule.monkey_verdict import KillFacts, KillOutcome, Round, classify, settled
+from chaoskit.schedule.monkey_verdict import KillFacts, KillOutcome, Round, classify, recovered_at, settled
 from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container
 
 __all__ = ["KillRecord", "Monkey", "MonkeyReport", "NoProbes", "Observer", "SteadyStateObserver"]
@@ -74,6 +81,7 @@ class Observer(Protocol):
     def start(self) -> None: ...
     def observe(self, t: float, phase: Phase) -> Round: ...
     def fix_baseline(self) -> None: ...
+    def judge_kill(self, start: float, end: float) -> tuple[ProbeResult, ...]: ...
     def stop(self) -> None: ...
     def journal(self) -> dict[str, Any] | None: ...
 
@@ -92,6 +100,7 @@ class SteadyStateObserver:
         self.load = load  # a chaoskit.measure LoadGenerator, or None
         self._baseline_values: dict[str, dict[str, list[float]]] = {}
         self._baseline: dict[str, dict[str, float]] = {}
+        self._baseline_seconds: tuple[Any, ...] = ()
 
     def start(self) -> None:
         if self.load is not None:
@@ -125,13 +134,29 @@ class SteadyStateObserver:
             base: Any = next(iter(baseline.values())) if baseline and len(baseline) == 1 else baseline
             results.append(ProbeResult(probe=probe.name, phase=phase, t=t, ok=judgement.ok, value=value, baseline=base,
                                        detail=judgement.reason, hypothesis=self.hypothesis.title,
-                                       inconclusive=judgement.inconclusive))
+                                       inconclusive=judgement.inconclusive, detection=isinstance(probe, LoadProbe)))
         return Round(t, tuple(results))
 
     def fix_baseline(self) -> None:
-        """Medians of the baseline rounds: what relative tolerances compare with from now on."""
+        """Medians of the baseline rounds: what relative tolerances compare with from now on.
+
+        The load's seconds so far, past the ramp, are the baseline window that kill windows are compared with.
+        """
         self._baseline = {probe: {s: statistics.median(v) for s, v in subjects.items()}
                           for probe, subjects in self._baseline_values.items()}
+        if self.load is not None:
+            seconds = self.load.buckets()
+            self._baseline_seconds = tuple(seconds[math.ceil(self.load.spec.ramp_s):] or seconds)
+
+    def judge_kill(self, start: float, end: float) -> tuple[ProbeResult, ...]:
+        """Each load probe over the kill's whole window, [start, end) on the load's (monotonic) clock."""
+        if self.load is None:
+            return ()
+        window = seconds_of(self.load.buckets(), start, end)
+        if not window or not self._baseline_seconds:
+            return ()  # nothing measured: the per-second rounds (or their absence) decide
+        return tuple(judge_window(probe, "fault", self._baseline_seconds, window).as_result(end, self.hypothesis.title)
+                     for probe in self.hypothesis.probes if isinstance(probe, LoadProbe))
 
 
 class NoProbes:
@@ -140,6 +165,9 @@ class NoProbes:
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def fix_baseline(self) -> None: ...
+    def judge_kill(self, start: float, end: float) -> tuple[ProbeResult, ...]:
+        return ()
+
     def journal(self) -> dict[str, Any] | None:
         return None
 
@@ -167,6 +195,7 @@ class KillRecord:
     reverted: bool = False
     revert_error: str | None = None
     rounds: list[Round] = field(default_factory=list)
+    windows: tuple[ProbeResult, ...] = ()  # the load probes judged over the kill's whole window
     overlapped: set[int] = field(default_factory=set)
     stopped: str | None = None
     outcome: KillOutcome | None = None
@@ -179,7 +208,7 @@ class KillRecord:
     def facts(self, budget_s: float) -> KillFacts:
         return KillFacts(killed_at=self.killed_at if self.killed_at is not None else 0.0, rounds=tuple(self.rounds),
                          budget_s=budget_s, restarted_at=self.restarted_at, back_at=self.back_at,
-                         apply_error=self.apply_error, stopped=self.stopped)
+                         apply_error=self.apply_error, stopped=self.stopped, windows=self.windows)
 
     def to_journal(self) -> dict[str, Any]:
         outcome = self.outcome
@@ -194,7 +223,9 @@ class KillRecord:
             "time_to_recover_s": _r(outcome.time_to_recover_s) if outcome else None,
             "downtime_s": _r(self.back_at - self.killed_at) if self.back_at is not None and self.killed_at is not None else None,
             "overlapped_with": sorted(self.overlapped), "stopped": self.stopped, "revert_error": self.revert_error,
-            "violations": [{"t": _r(r.t), "probe": v.probe, "detail": v.detail}
+            "windows": [{"probe": w.probe, "ok": w.ok, "inconclusive": w.inconclusive, "detail": w.detail}
+                        for w in self.windows],
+            "violations": [{"t": _r(r.t), "probe": v.probe, "detail": v.detail, "detection": v.detection}
                            for r in self.rounds for v in r.violations][:20],
         }
 
@@ -523,6 +554,12 @@ class Monkey:
                 self._close(record)
 
     def _close(self, record: KillRecord) -> None:
+        if record.killed_at is not None and record.apply_error is None:
+            # The window ends where the steady state settled again, or now (out of budget, or stopped).
+            end = recovered_at(record.facts(self.config.recovery_budget_s))
+            end = self.elapsed() if end is None else end
+            # The observer's load runs on the monkey's clock (time.monotonic): elapsed + t0 is its time.
+            record.windows = self.observer.judge_kill(self._t0 + record.killed_at, self._t0 + end)
         record.outcome = classify(record.facts(self.config.recovery_budget_s))
         outcome = record.outcome
         fields = dict(number=record.number, group=record.decision.group, container=record.container.name,

@@ -12,6 +12,12 @@ Times are seconds on the controller's clock.
   rounds in a row; the first of those rounds is the recovery time, and time
   to recover is counted from the restart (the downtime chaoskit chose is not
   the system's fault);
+* a load probe's reading in a round is one second of load: it only
+  *detects* (it dates a violation and breaks a recovery streak), because one
+  noisy second must not make a kill a FAILURE. Its verdict is the judgement
+  of the kill's whole window (``windows``: from the kill to its recovery,
+  judged as a run's fault window is); a kill with no window judged falls back
+  on the seconds;
 * the rule, first match wins, in the run verdict's order
   (:mod:`chaoskit.run.verdict`): the kill could not be applied -> ERROR; a
   probe clearly violated while the kill was open -> FAILURE; no observation
@@ -22,6 +28,7 @@ Times are seconds on the controller's clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaoskit.run.verdict import ProbeResult, Verdict
@@ -69,6 +76,7 @@ class KillFacts:
     apply_error: str | None = None
     # Set when the monkey stopped (signal, duration) and closed the kill before it settled or ran out of budget.
     stopped: str | None = None
+    windows: tuple[ProbeResult, ...] = ()  # load probes judged over the kill's whole window (see the module doc)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,11 @@ def classify(facts: KillFacts) -> KillOutcome:
     else:
         ttr_late = None
     during = [r for r in rounds if back is None or r.t <= back]
-    violated = [(r.t, v) for r in during for v in r.violations]
+    judged_by_window = {w.probe for w in facts.windows}
+    decisive = [v for r in during for v in r.results if not (v.detection and v.probe in judged_by_window)]
+    decisive += facts.windows
+    violated = sorted(((_flagged_at(v, during), v) for v in decisive if not v.ok and not v.inconclusive),
+                      key=lambda tv: tv[0])
     if violated:
         t, first = violated[0]
         ttd = max(0.0, t - facts.killed_at)
@@ -142,12 +154,17 @@ def classify(facts: KillFacts) -> KillOutcome:
                 f"the monkey stopped ({facts.stopped}) before recovery was observed; the steady state held meanwhile",))
         what = "the container was not back" if facts.back_at is None else "the steady state did not settle"
         return KillOutcome(Verdict.NOT_RECOVERED, (f"{what} within the {facts.budget_s:g}s recovery budget",))
-    unsure = sorted({r.probe for round_ in during for r in round_.inconclusive})
+    unsure = sorted({r.probe for r in decisive if r.inconclusive})
     if unsure:
         return KillOutcome(Verdict.INCONCLUSIVE, (f"probe(s) {', '.join(repr(p) for p in unsure)} could not be judged "
                                                   f"after the kill",), None, ttr, back)
     return KillOutcome(Verdict.TOLERATED, ("the steady state held through the kill", _recovery_sentence(ttr, facts)),
                        None, ttr, back)
+
+
+def _flagged_at(result: ProbeResult, rounds: Sequence[Round]) -> float:
+    """When ``result``'s probe was first seen failing: its first failing second, else the judgement's own time."""
+    return min((r.t for round_ in rounds for r in round_.violations if r.probe == result.probe), default=result.t)
 
 
 def _recovery_sentence(ttr: float | None, facts: KillFacts) -> str:

@@ -89,3 +89,51 @@ def test_inconclusive_probe_makes_an_inconclusive_kill():
     rounds = tuple(round_at(10.0 + i, ok=False, inconclusive=True) for i in range(16))
     outcome = classify(KillFacts(killed_at=10.0, rounds=rounds, budget_s=30.0, restarted_at=20.0, back_at=22.0))
     assert outcome.verdict is Verdict.INCONCLUSIVE
+
+
+# -- load probes: one second detects, the kill's whole window decides ------------------------
+
+
+def second_at(t: float, ok: bool) -> Round:
+    """One second of load as the monkey's observer reads it: a detection, not a judgement."""
+    result = ProbeResult(probe="error rate", phase=Phase.FAULT, t=t, ok=ok, value=0.0 if ok else 0.03,
+                         detail="" if ok else "0.03 > max 0.01", detection=True)
+    return Round(t, (result,))
+
+
+def window(ok: bool, inconclusive: bool = False, t: float = 25.0) -> ProbeResult:
+    return ProbeResult(probe="error rate", phase=Phase.FAULT, t=t, ok=ok, inconclusive=inconclusive,
+                       detail="whole fault window (15 s): error_rate 0.002 <= 0.01" if ok else
+                       "whole fault window (15 s): error_rate 0.02 > 0.01")
+
+
+def load_facts(oks: list[bool], windows: tuple[ProbeResult, ...]) -> KillFacts:
+    return KillFacts(killed_at=10.0, restarted_at=20.0, back_at=22.0, budget_s=30.0, windows=windows,
+                     rounds=tuple(second_at(10.0 + i, ok) for i, ok in enumerate(oks)))
+
+
+ONE_BAD_SECOND = [True] * 11 + [False] + [True] * 8  # t=21, as a replica comes back
+
+
+def test_one_bad_second_inside_a_window_that_held_is_tolerated():
+    """1-3% errors for the second a replica comes back, under 1% over the kill's window: not a FAILURE."""
+    outcome = classify(load_facts(ONE_BAD_SECOND, (window(ok=True),)))
+    assert outcome.verdict is Verdict.TOLERATED, outcome.reasons
+    assert outcome.recovered_at == 22.0
+
+
+def test_a_window_that_broke_is_a_failure_dated_by_its_first_bad_second():
+    outcome = classify(load_facts(ONE_BAD_SECOND, (window(ok=False),)))
+    assert outcome.verdict is Verdict.FAILURE
+    assert outcome.time_to_detect_s == 11.0  # the first failing second, not the window's end at 25
+    assert "whole fault window" in outcome.reasons[0]
+
+
+def test_a_window_that_cannot_be_judged_is_inconclusive():
+    outcome = classify(load_facts([True] * 20, (window(ok=False, inconclusive=True),)))
+    assert outcome.verdict is Verdict.INCONCLUSIVE and "'error rate'" in outcome.reasons[0]
+
+
+def test_without_a_window_the_seconds_decide():
+    """No load measured over the kill (the observer had none): a failing second is still a FAILURE."""
+    assert classify(load_facts(ONE_BAD_SECOND, ())).verdict is Verdict.FAILURE
