@@ -57,6 +57,33 @@ def test_timelines_served_from_sql_while_redis_is_dead(stack):
     assert tweet_id in stack.timeline_ids(follower, limit=20, source="cache")[1]
 
 
+def test_a_restarted_redis_is_warmed_again_by_the_cache_only_load(stack):
+    """What cache-down.yaml's rollback runs: every cache rebuilt from Postgres, and Postgres never reloaded."""
+    redis = stack.container("redis")
+    redis.kill()
+    redis.start()
+    stack.wait_healthy(redis)
+    user = READERS[-1]
+    assert stack.get(f"/timeline/{user}?limit=20&source=cache").status == 503  # cold: a miss
+    worker = stack.container("worker")
+
+    def load(*args: str) -> tuple[int, str]:
+        result = worker.exec_run(["python3", "-m", "timeline.load", "--cache-only", *args], demux=True)
+        out, err = result.output
+        return result.exit_code, (out or b"").decode() + (err or b"").decode()
+
+    code, output = load()
+    assert code == 0, output
+    summary = json.loads(output)
+    assert summary["database"] == "present" and summary["cache"] == "warmed", summary
+    assert stack.timeline_ids(user, limit=20, source="cache") == ("cache", stack.timeline_ids(user, limit=20, source="sql")[1])
+    # Another data set asked for: refused, nothing reloaded; and a warm cache is left alone.
+    code, output = load("--users", "7")
+    assert code == 1 and "--cache-only" in output and "compose/stack.sh load" in output, output
+    code, output = load()
+    assert code == 0 and json.loads(output)["cache"] == "warm", output
+
+
 def test_a_redis_stall_fails_only_the_reads_that_outwaited_the_cache_timeout(stack):
     """Redis paused: the first reads time out (SQL); reads sent later on the same connection get the cache.
 

@@ -1,6 +1,6 @@
 """Load the seed data into Postgres and warm every cache in Redis; idempotent.
 
-    python3 -m timeline.load [--users 10000] [--seed 42] [--force] [--rewarm]
+    python3 -m timeline.load [--users 10000] [--seed 42] [--force] [--rewarm] [--cache-only]
 
 Postgres keeps a marker of the data set it holds (users and seed): when it
 matches, the database is left alone (``--force`` reloads it). Redis keeps a
@@ -122,6 +122,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> dict[str, object]
     async with await psycopg.AsyncConnection.connect(args.dsn, autocommit=True) as conn:
         present = await dataset_present(conn)
         reloaded = args.force or present != summary["dataset"]
+        if reloaded and args.cache_only:
+            # An experiment's rollback warms caches; it must never reload the source of truth.
+            raise ValueError(f"--cache-only: Postgres holds data set {present!r}, not {summary['dataset']!r}; "
+                             "run compose/stack.sh load")
         if reloaded:
             data = generate(args.users, args.seed)
             summary["generate_s"] = round(time.monotonic() - started, 2)
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOSKIT_SEED", "42")))
     parser.add_argument("--force", action="store_true", help="reload Postgres even if the data set is there")
     parser.add_argument("--rewarm", action="store_true", help="rebuild the Redis caches even if they are warm")
+    parser.add_argument("--cache-only", action="store_true",
+                        help="only warm the caches if they are cold (a restarted Redis); never touch Postgres")
     dsn = os.environ.get("TIMELINE_LOAD_DSN", "host=postgres user=postgres dbname=postgres")
     parser.add_argument("--dsn", default=dsn)
     parser.add_argument("--redis-host", default=os.environ.get("TIMELINE_LOAD_REDIS_HOST", "redis"))
