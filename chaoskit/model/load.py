@@ -51,3 +51,5 @@ class LoadSpec:
     max_connections: int = 1000
     users: UserDistribution = UserDistribution()
     seed: int = 0
+    # The dispatch-lag p99 beyond which a window is not trusted; None derives it from the SLOs.
+    max_lag_s: float | None = None

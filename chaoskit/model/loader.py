@@ -70,7 +70,9 @@ from chaoskit.model.tolerance import (
 from chaoskit.model.units import parse_duration, parse_fraction
 from chaoskit.targets.selector import SELECTOR_KEYS, Selector, parse_selector
 
-__all__ = ["load_experiment", "parse_experiment"]
+# Checker, describe_kind and suggest are shared with the other file formats built on the
+# same located tree (the monkey config), so their problems read alike.
+__all__ = ["Checker", "describe_kind", "load_experiment", "parse_experiment", "suggest"]
 
 TOP_KEYS = (
     "title",
@@ -88,7 +90,7 @@ TOP_KEYS = (
 )
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
-LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests")
+LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
@@ -156,14 +158,14 @@ def parse_experiment(
 ) -> Experiment:
     """Like :func:`load_experiment`, from text (``source`` names it in problems)."""
     root, resolved, problems = read_source(text, source, variables)
-    checker = _Checker(source, problems, None if fault_params is None else param_table(fault_params))
+    checker = Checker(source, problems, None if fault_params is None else param_table(fault_params))
     experiment = checker.experiment(root, resolved) if root is not None else None
     if checker.problems or experiment is None:
         raise ExperimentInvalid(sorted(checker.problems, key=lambda p: (p.line or 0, p.key)))
     return experiment
 
 
-def _kind(value: Any) -> str:
+def describe_kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -177,12 +179,12 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _suggest(word: str, choices: Sequence[str]) -> str:
+def suggest(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-class _Checker:
+class Checker:
     """Walks the located tree, builds the dataclasses, and records every problem on the way.
 
     Each ``_build`` method returns None when its part had a problem; the caller
@@ -213,11 +215,11 @@ class _Checker:
 
     def mapping(self, node: Located, keys: Sequence[str], required: Sequence[str] = ()) -> dict[str, Located] | None:
         if not isinstance(node.value, dict):
-            self.problem(node, f"expected a mapping with keys {', '.join(keys)}; got {_kind(node.value)}")
+            self.problem(node, f"expected a mapping with keys {', '.join(keys)}; got {describe_kind(node.value)}")
             return None
         for key, child in node.value.items():
             if key not in keys:
-                self.problem(child, f"unknown key{_suggest(key, keys)} (expected one of {', '.join(keys)})")
+                self.problem(child, f"unknown key{suggest(key, keys)} (expected one of {', '.join(keys)})")
         for key in required:
             if key not in node.value or node.value[key].value is None:
                 self.problem(node, f"missing required key '{key}'", path=node.child_path(key))
@@ -225,7 +227,7 @@ class _Checker:
 
     def items(self, node: Located, *, nonempty: bool = False) -> list[Located] | None:
         if not isinstance(node.value, list):
-            self.problem(node, f"expected a list; got {_kind(node.value)}")
+            self.problem(node, f"expected a list; got {describe_kind(node.value)}")
             return None
         if nonempty and not node.value:
             self.problem(node, "expected at least one item")
@@ -242,7 +244,7 @@ class _Checker:
 
     def text(self, node: Located, *, nonempty: bool = True) -> str | None:
         if not isinstance(node.value, str) or (nonempty and not node.value.strip()):
-            self.problem(node, f"expected {'a non-empty' if nonempty else 'a'} string; got {_kind(node.value)}")
+            self.problem(node, f"expected {'a non-empty' if nonempty else 'a'} string; got {describe_kind(node.value)}")
             return None
         return node.value
 
@@ -259,7 +261,7 @@ class _Checker:
         value = node.value
         what = "an integer" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
-            self.problem(node, f"expected {what}; got {_kind(value)}")
+            self.problem(node, f"expected {what}; got {describe_kind(value)}")
             return None
         if minimum is not None and value < minimum:
             self.problem(node, f"expected {what} >= {minimum:g}; got {value!r}")
@@ -286,14 +288,14 @@ class _Checker:
 
     def string_map(self, node: Located) -> dict[str, str] | None:
         if not isinstance(node.value, dict):
-            self.problem(node, f"expected a mapping of strings; got {_kind(node.value)}")
+            self.problem(node, f"expected a mapping of strings; got {describe_kind(node.value)}")
             return None
         result = {}
         for key, child in node.value.items():
             if isinstance(child.value, bool):
                 result[key] = str(child.value).lower()  # `chaos.monkey: true` means the label value "true"
             elif not isinstance(child.value, (str, int, float)):
-                self.problem(child, f"expected a string; got {_kind(child.value)}")
+                self.problem(child, f"expected a string; got {describe_kind(child.value)}")
             else:
                 result[key] = str(child.value)
         return result
@@ -386,6 +388,7 @@ class _Checker:
         if connections is not None and max_connections is not None and max_connections < connections:
             self.problem(keys["max_connections"], f"expected max_connections >= connections ({connections})")
         seed = self.number(keys["seed"], minimum=0, integer=True) if "seed" in keys else 0
+        max_lag = self.duration(keys["max_lag"], positive=True) if "max_lag" in keys else None
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
         requests = None
         if "requests" in keys:
@@ -404,6 +407,7 @@ class _Checker:
             max_connections=cast(int, max_connections),
             users=cast(UserDistribution, users),
             seed=cast(int, seed),
+            max_lag_s=max_lag,
         )
 
     def users(self, node: Located) -> UserDistribution | None:
@@ -527,7 +531,7 @@ class _Checker:
 
     def probe(self, node: Located, project: str | None, has_load: bool, load: LoadSpec | None = None) -> Probe | None:
         if not isinstance(node.value, dict):
-            self.problem(node, f"expected a probe mapping with name, type and tolerance; got {_kind(node.value)}")
+            self.problem(node, f"expected a probe mapping with name, type and tolerance; got {describe_kind(node.value)}")
             return None
         type_node = node.value.get("type")
         if type_node is None or type_node.value is None:
@@ -539,7 +543,7 @@ class _Checker:
         if kind not in PROBE_TYPES:
             self.problem(
                 type_node,
-                f"unknown probe type {kind!r}{_suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})",
+                f"unknown probe type {kind!r}{suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})",
             )
             return None
         allowed = ("name", "type", "tolerance", *_PROBE_KEYS[kind], *(("every",) if kind != "load" else ()))
@@ -599,7 +603,7 @@ class _Checker:
             if metric is not None and metric not in LOAD_METRICS:
                 self.problem(
                     keys["metric"],
-                    f"unknown metric {metric!r}{_suggest(str(metric), LOAD_METRICS)} (expected one of {', '.join(LOAD_METRICS)})",
+                    f"unknown metric {metric!r}{suggest(str(metric), LOAD_METRICS)} (expected one of {', '.join(LOAD_METRICS)})",
                 )
             elif tolerance is not None and metric is not None:
                 value_kind = (
@@ -655,7 +659,7 @@ class _Checker:
         for entry in entries:
             if not isinstance(entry.value, dict):
                 self.problem(
-                    entry, f"expected a mapping like {{path: data.status, equals: ok}}; got {_kind(entry.value)}"
+                    entry, f"expected a mapping like {{path: data.status, equals: ok}}; got {describe_kind(entry.value)}"
                 )
                 continue
             path_node = entry.value.get("path")
@@ -715,7 +719,7 @@ class _Checker:
         if "range" in keys:
             bounds = keys["range"].value
             if not isinstance(bounds, list) or len(bounds) != 2:
-                self.problem(keys["range"], f"expected [low, high]; got {_kind(bounds)}")
+                self.problem(keys["range"], f"expected [low, high]; got {describe_kind(bounds)}")
             else:
                 low, high = (self.tolerance_number(b, kind) for b in bounds)
                 if low is not None and high is not None and low > high:
@@ -749,7 +753,7 @@ class _Checker:
             return self.text(node, nonempty=False)
         if kind == "bool":
             if not isinstance(node.value, bool):
-                self.problem(node, f"expected true or false; got {_kind(node.value)}")
+                self.problem(node, f"expected true or false; got {describe_kind(node.value)}")
                 return None
             return node.value
         return node.plain()
@@ -825,11 +829,11 @@ class _Checker:
     def fault_type(self, node: Located, known: Mapping[str, FaultSignature] | None, what: str) -> str | None:
         name = node.value
         if not isinstance(name, str) or not _FAULT_NAME.match(name):
-            self.problem(node, f"expected a {what} name like container.kill; got {_kind(name)}")
+            self.problem(node, f"expected a {what} name like container.kill; got {describe_kind(name)}")
             return None
         if known is not None and name not in known:
             self.problem(
-                node, f"unknown {what} {name!r}{_suggest(name, sorted(known))} (known: {', '.join(sorted(known))})"
+                node, f"unknown {what} {name!r}{suggest(name, sorted(known))} (known: {', '.join(sorted(known))})"
             )
             return None
         return name
@@ -850,7 +854,7 @@ class _Checker:
             if isinstance(given.value, dict):
                 raw = dict(given.value)
             else:
-                self.problem(given, f"expected a mapping of parameters; got {_kind(given.value)}")
+                self.problem(given, f"expected a mapping of parameters; got {describe_kind(given.value)}")
         if "proxy" in keys:
             # `proxy:` beside `fault:` is shorthand for params.proxy (network faults address a proxy, not a container).
             if "proxy" in raw:
@@ -882,7 +886,7 @@ class _Checker:
                 else:
                     expected = ", ".join(names) or "no parameters"
                     self.problem(
-                        value_node, f"unknown parameter for {kind}{_suggest(key, names)} (expected: {expected})"
+                        value_node, f"unknown parameter for {kind}{suggest(key, names)} (expected: {expected})"
                     )
                 continue
             value = self.param_value(value_node, spec)
@@ -957,7 +961,7 @@ class _Checker:
 
     def metric_stop(self, node: Located, has_load: bool) -> MetricStop | None:
         if not isinstance(node.value, str):
-            self.problem(node, f"expected a condition like 'error_rate > 0.5 for 3s'; got {_kind(node.value)}")
+            self.problem(node, f"expected a condition like 'error_rate > 0.5 for 3s'; got {describe_kind(node.value)}")
             return None
         condition = self.convert(node, parse_metric_stop)
         if condition is not None and not has_load:
@@ -970,13 +974,13 @@ class _Checker:
         failures = self.number(keys["failures"], minimum=1, integer=True) if "failures" in keys else 1
         consecutive = keys["consecutive"].value if "consecutive" in keys else True
         if not isinstance(consecutive, bool):
-            self.problem(keys["consecutive"], f"expected true or false; got {_kind(consecutive)}")
+            self.problem(keys["consecutive"], f"expected true or false; got {describe_kind(consecutive)}")
             return None
         if name is not None and hypothesis is not None and hypothesis.probe(name) is None:
             names = [p.name for p in hypothesis.probes]
             self.problem(
                 keys["probe"],
-                f"no steady-state probe named {name!r}{_suggest(name, names)} (probes: {', '.join(repr(n) for n in names)})",
+                f"no steady-state probe named {name!r}{suggest(name, names)} (probes: {', '.join(repr(n) for n in names)})",
             )
             return None
         if name is None or failures is None:

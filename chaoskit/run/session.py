@@ -7,7 +7,7 @@ run started any of those ways is preflighted, recorded and reverted alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +78,21 @@ def validity_limits(experiment: Experiment) -> ValidityLimits:
     Lateness matters relative to what is judged: 5 ms of dispatch lag would
     blur a 10 ms SLO but is noise against a 500 ms one. So the allowed lag
     p99 is a tenth of the tightest absolute latency threshold, and never
-    below the generator's own default.
+    below the generator's own default. The experiment's ``load.max_lag`` overrides
+    both: tighter for a demanding SLO, looser for a machine known to stall.
     """
+    default = ValidityLimits()
+    if experiment.load is not None and experiment.load.max_lag_s is not None:
+        return replace(default, max_lag_p99_s=experiment.load.max_lag_s)
     thresholds = [
         tolerance.max
         for probe in experiment.steady_state.probes if isinstance(probe, LoadProbe) and probe.metric in LATENCY_METRICS
         for check in probe.checks
         for tolerance in _parts(check.tolerance) if isinstance(tolerance, Threshold) and tolerance.max is not None
     ]
-    default = ValidityLimits()
     if not thresholds:
         return default
-    return ValidityLimits(max_lag_p99_s=max(default.max_lag_p99_s, min(thresholds) / 10),
-                          min_achieved_fraction=default.min_achieved_fraction)
+    return replace(default, max_lag_p99_s=max(default.max_lag_p99_s, min(thresholds) / 10))
 
 
 def _parts(tolerance: Tolerance) -> list[Tolerance]:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.experiment import Environment
 from chaoskit.model.load import LoadSpec
-from chaoskit.model.loader import _Checker, _kind, _suggest
+from chaoskit.model.loader import Checker, describe_kind, suggest
 from chaoskit.model.probes import Hypothesis
 from chaoskit.model.source import Located, read_source
 from chaoskit.model.units import parse_signal
@@ -154,7 +154,7 @@ def parse_monkey_config(text: str, *, source: str = "<string>", variables: Mappi
     return config
 
 
-class _MonkeyChecker(_Checker):
+class _MonkeyChecker(Checker):
     """The experiment loader's checker, taught the monkey's own keys."""
 
     def config(self, root: Located, variables: dict[str, Any]) -> MonkeyConfig | None:
@@ -201,7 +201,7 @@ class _MonkeyChecker(_Checker):
 
     def boolean(self, node: Located) -> bool | None:
         if not isinstance(node.value, bool):
-            self.problem(node, f"expected true or false; got {_kind(node.value)}")
+            self.problem(node, f"expected true or false; got {describe_kind(node.value)}")
             return None
         return node.value
 
@@ -219,7 +219,7 @@ class _MonkeyChecker(_Checker):
             return None
         if value in ("service", "container", "project") or (value.startswith("label:") and len(value) > len("label:")):
             return value
-        self.problem(node, f"unknown grouping {value!r}{_suggest(value, GROUPINGS[:3])} (expected one of {', '.join(GROUPINGS)})")
+        self.problem(node, f"unknown grouping {value!r}{suggest(value, GROUPINGS[:3])} (expected one of {', '.join(GROUPINGS)})")
         return None
 
     def exclusions(self, node: Located, project: str | None) -> tuple[Selector, ...] | None:
@@ -233,7 +233,7 @@ class _MonkeyChecker(_Checker):
                 # Picking keys (count, percent, caps) mean nothing in an exclusion: only matching keys.
                 for key, child in item.value.items():
                     if key not in _EXCLUDE_KEYS:
-                        self.problem(child, f"unknown key{_suggest(key, _EXCLUDE_KEYS)} in an exclusion "
+                        self.problem(child, f"unknown key{suggest(key, _EXCLUDE_KEYS)} in an exclusion "
                                             f"(expected one of {', '.join(_EXCLUDE_KEYS)})")
                 if self.count() != before:
                     continue
@@ -270,13 +270,13 @@ class _MonkeyChecker(_Checker):
             words = []
             for item in node.value:
                 if not isinstance(item.value, str):
-                    self.problem(item, f"expected a weekday name (mon..sun); got {_kind(item.value)}")
+                    self.problem(item, f"expected a weekday name (mon..sun); got {describe_kind(item.value)}")
                     return None
                 words.append(item.value)
         elif isinstance(node.value, str):
             words = [w for w in re.split(r"[\s,]+", node.value) if w]
         else:
-            self.problem(node, f"expected weekdays like [mon, tue] or 'mon-fri'; got {_kind(node.value)}")
+            self.problem(node, f"expected weekdays like [mon, tue] or 'mon-fri'; got {describe_kind(node.value)}")
             return None
         try:
             days = _parse_weekdays(words)
@@ -292,7 +292,7 @@ class _MonkeyChecker(_Checker):
         value = node.value
         match = _HOURS.match(value.strip()) if isinstance(value, str) else None
         if match is None:
-            self.problem(node, f"expected a window like '09:00-17:00' (local time, end excluded); got {_kind(value)}")
+            self.problem(node, f"expected a window like '09:00-17:00' (local time, end excluded); got {describe_kind(value)}")
             return None
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2

@@ -70,6 +70,18 @@ def test_pause_freezes_and_revert_unpauses(engine, backends, sleeper):
     assert state(engine, sleeper)["Paused"] is False
 
 
+def test_a_paused_container_can_be_killed_and_both_reverts_leave_it_running(engine, backends, sleeper):
+    """worker-crash.yaml's hang-then-crash: kill while paused; the pause's revert finds nothing to unpause."""
+    pause = build("container.pause", {}, ref(sleeper))
+    kill = build("container.kill", {}, ref(sleeper))
+    pause.apply(backends)
+    kill.apply(backends)
+    assert state(engine, sleeper)["Running"] is False
+    pause.revert(backends)
+    kill.revert(backends)
+    assert state(engine, sleeper)["Running"] is True and state(engine, sleeper)["Paused"] is False
+
+
 def test_disconnect_partitions_and_revert_restores_alias(engine, backends, run_container, network):
     """disconnect removes the container from the network; revert reconnects it under its alias."""
     target = run_container("debian:bookworm-slim", ["sleep", "600"], network=network)
