@@ -17,7 +17,8 @@ from chaoskit.faults.catalogue import from_record
 from chaoskit.log import get_logger
 from chaoskit.measure.validity import ValidityLimits
 from chaoskit.model.experiment import Experiment
-from chaoskit.model.probes import LATENCY_METRICS, LoadProbe
+from chaoskit.model.load import LoadSpec
+from chaoskit.model.probes import LATENCY_METRICS, Hypothesis, LoadProbe
 from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
 from chaoskit.report.journal import Journal
 from chaoskit.run.ledger import Ledger
@@ -63,7 +64,7 @@ def _runner(experiment: Experiment, journal_path: Path, seed: int | None, ledger
     if experiment.load is not None:
         from chaoskit.measure.loadgen import LoadGenerator
 
-        load = LoadGenerator(experiment.load, validity=validity_limits(experiment))
+        load = LoadGenerator(experiment.load, validity=validity_limits(experiment.load, experiment.steady_state))
     runner = Runner(experiment, backends, Ledger(ledger_path), journal, load=load,
                     seed=seed if seed is not None else experiment.seed)
     if progress is not None:
@@ -72,21 +73,21 @@ def _runner(experiment: Experiment, journal_path: Path, seed: int | None, ledger
     return runner
 
 
-def validity_limits(experiment: Experiment) -> ValidityLimits:
-    """How late the generator may dispatch before its measurement is distrusted.
+def validity_limits(load: LoadSpec | None, hypothesis: Hypothesis) -> ValidityLimits:
+    """How late the generator may dispatch before its measurement is distrusted (runs and the monkey alike).
 
     Lateness matters relative to what is judged: 5 ms of dispatch lag would
     blur a 10 ms SLO but is noise against a 500 ms one. So the allowed lag
     p99 is a tenth of the tightest absolute latency threshold, and never
-    below the generator's own default. The experiment's ``load.max_lag`` overrides
-    both: tighter for a demanding SLO, looser for a machine known to stall.
+    below the generator's own default. ``load.max_lag`` overrides both:
+    tighter for a demanding SLO, looser for a machine known to stall.
     """
     default = ValidityLimits()
-    if experiment.load is not None and experiment.load.max_lag_s is not None:
-        return replace(default, max_lag_p99_s=experiment.load.max_lag_s)
+    if load is not None and load.max_lag_s is not None:
+        return replace(default, max_lag_p99_s=load.max_lag_s)
     thresholds = [
         tolerance.max
-        for probe in experiment.steady_state.probes if isinstance(probe, LoadProbe) and probe.metric in LATENCY_METRICS
+        for probe in hypothesis.probes if isinstance(probe, LoadProbe) and probe.metric in LATENCY_METRICS
         for check in probe.checks
         for tolerance in _parts(check.tolerance) if isinstance(tolerance, Threshold) and tolerance.max is not None
     ]

@@ -30,7 +30,8 @@ method:
 
 
 def limits(p99: str, extra: str = "") -> ValidityLimits:
-    return validity_limits(parse_experiment(EXPERIMENT.format(p99=p99, extra=extra), source="exp.yaml"))
+    experiment = parse_experiment(EXPERIMENT.format(p99=p99, extra=extra), source="exp.yaml")
+    return validity_limits(experiment.load, experiment.steady_state)
 
 
 def test_a_tenth_of_the_tightest_latency_threshold() -> None:
