@@ -20,8 +20,10 @@ a port published on 127.0.0.1: published ports go through docker-proxy, a
 userland copy loop that costs more CPU per request than either client and
 is not pinned (pass ``--published`` to measure through it anyway).
 Figures depend on the machine and on what else runs on it: the run prints
-the load average before and after. On a shared machine, ``--rt`` runs both
-clients under SCHED_FIFO and nginx under SCHED_FIFO or, when its cgroup has
+the load average before and after, and each row the share of the client
+core's time the hypervisor took (steal) while it ran: on a virtual machine a
+few percent of steal is enough to push dispatch lag past 1 ms. On a shared
+machine, ``--rt`` runs both clients under SCHED_FIFO and nginx under SCHED_FIFO or, when its cgroup has
 no real-time budget (Docker's default), at nice -20, so that neighbours' CPU
 use does not decide the figures.
 """
@@ -121,6 +123,21 @@ def run_measured(argv: list[str], timeout_s: float) -> tuple[str, float]:
     return text, usage.ru_utime + usage.ru_stime
 
 
+def cpu_times(cpu: int) -> tuple[int, int]:
+    """(stolen, total) clock ticks of ``cpu`` so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith(f"cpu{cpu} "):
+                ticks = [int(v) for v in line.split()[1:]]
+                return ticks[7], sum(ticks)
+    return 0, 0
+
+
+def steal_pct(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Share of the core's time the hypervisor took between two cpu_times readings."""
+    return 100.0 * (after[0] - before[0]) / max(1, after[1] - before[1])
+
+
 # -- wrk -----------------------------------------------------------------------
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -159,8 +176,10 @@ def make_realtime(container: Any) -> str:
 
 def run_wrk(url: str, cpu: int, connections: int, seconds: float, realtime: bool = False) -> dict[str, Any]:
     """wrk -t1 against ``url``, pinned to ``cpu``; its rate, latency quantiles and CPU per request."""
+    before = cpu_times(cpu)
     out, cpu_s = run_measured([*pinned(cpu, realtime), "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s",
                                "--latency", url + "/"], timeout_s=seconds + 30)
+    stolen = steal_pct(before, cpu_times(cpu))
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     quantiles = {q: _ms(v) for q, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -171,6 +190,7 @@ def run_wrk(url: str, cpu: int, connections: int, seconds: float, realtime: bool
         "p50_ms": quantiles.get("50"), "p99_ms": quantiles.get("99"), "lag_p99_ms": None,
         "cpu_us_per_req": cpu_s / requests * 1e6,
         "errors": int(errors.group(1)) if errors else 0, "note": socket_errors.group(1) if socket_errors else "",
+        "steal_pct": stolen,
     }
 
 
@@ -179,10 +199,12 @@ def run_wrk(url: str, cpu: int, connections: int, seconds: float, realtime: bool
 def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: int,
                  realtime: bool = False) -> dict[str, Any]:
     """chaoskit's generator at ``rate`` in a child pinned to ``cpu``; the child's steady-state report."""
+    before = cpu_times(cpu)
     out, _ = run_measured([*pinned(cpu, realtime), sys.executable, __file__, "--child", url, str(rate),
                            str(seconds), str(connections)], timeout_s=seconds + 60)
     report = json.loads(out.strip().splitlines()[-1])
-    return {"client": f"chaoskit (uvloop, raw HTTP/1.1, {connections}+ conns)", "model": "open", **report}
+    return {"client": f"chaoskit (uvloop, raw HTTP/1.1, {connections}+ conns)", "model": "open", **report,
+            "steal_pct": steal_pct(before, cpu_times(cpu))}
 
 
 def child(url: str, rate: float, seconds: float, connections: int) -> None:
@@ -231,13 +253,13 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| client | model | target req/s | achieved req/s | p50 ms | p99 ms | dispatch lag p99 ms "
-            "| CPU us/req | errors | note |")
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "| CPU us/req | errors | CPU stolen (client core) | note |")
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append("| " + " | ".join([
             r["client"], r["model"], _fmt(r["target"], 0), _fmt(r["achieved"], 0), _fmt(r["p50_ms"]),
             _fmt(r["p99_ms"]), _fmt(r["lag_p99_ms"], 3), _fmt(r["cpu_us_per_req"], 1), _fmt(r["errors"]),
-            r.get("note") or "",
+            f"{r['steal_pct']:.1f}%", r.get("note") or "",
         ]) + " |")
     return "\n".join(lines)
 
@@ -253,15 +275,17 @@ def main() -> None:
     parser.add_argument("--published", action="store_true", help="go through a 127.0.0.1 published port")
     parser.add_argument("--rt", action="store_true",
                         help="run clients and nginx SCHED_FIFO, to shield the figures from other load on a shared machine")
+    parser.add_argument("--repeat", type=int, default=1, help="run every client this many times, in turn")
     parser.add_argument("--json", action="store_true", help="also print the raw rows as JSON")
     args = parser.parse_args()
     rows = []
     load_before = os.getloadavg()
     with nginx_server(args.server_cpu, args.published) as server:
         server_scheduling = make_realtime(server.container) if args.rt else "normally scheduled"
-        rows.append(run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt))
-        for rate in (float(r) for r in args.rates.split(",")):
-            rows.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections, args.rt))
+        for _ in range(args.repeat):
+            rows.append(run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt))
+            for rate in (float(r) for r in args.rates.split(",")):
+                rows.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections, args.rt))
     load_after = os.getloadavg()
     print(f"nginx 1 worker on cpu {args.server_cpu}; clients on cpu {args.gen_cpu}; {args.seconds:g} s each; "
           f"via {'published 127.0.0.1 port (docker-proxy)' if args.published else 'container address'}; "

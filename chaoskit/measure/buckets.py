@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,7 +280,7 @@ class _KindAccumulator:
     succeeded: int = 0
     failed: int = 0
     timed_out: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: array[float] = field(default_factory=lambda: array("d"))
 
 
 class BucketRecorder:
@@ -316,8 +317,10 @@ class BucketRecorder:
         self._reset()
 
     def _reset(self) -> None:
-        self.latencies: list[float] = []
-        self.lags: list[float] = []
+        # Flat arrays of doubles, not lists: numpy reads them without a copy at the
+        # second's close, and no float object per request stays alive until then.
+        self.latencies: array[float] = array("d")
+        self.lags: array[float] = array("d")
         self.kind_acc = [_KindAccumulator() for _ in self.kinds]
         self.sent_count = 0
         self.ok_count = 0

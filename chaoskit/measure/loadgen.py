@@ -227,7 +227,12 @@ class _Engine:
         self.stop_at = self.t0 + self.max_duration_s
         self.k = 0
         self.next_t = self.t0
-        self.timer.arm(self.next_t)
+        if self.schedule.rate * MIN_WAKE_GAP_S >= 1.0:
+            # Arrivals come at least as often as the loop may wake: a periodic wake-up
+            # replaces a timer system call per wake-up (the ramp's slow start included).
+            self.timer.every(MIN_WAKE_GAP_S, self.next_t)
+        else:
+            self.timer.arm(self.next_t)
         self.tick_handle = self.loop.call_later(TICK_S, self.tick)
         ready()
         if self.stop_requested:  # stop() came while connections were being opened
@@ -273,6 +278,8 @@ class _Engine:
             self.stop_at = now
         if self.recorder is not None:
             self.recorder.schedule_stop = min(self.recorder.schedule_stop or float("inf"), self.stop_at - self.t0)
+        if self.timer is not None:
+            self.timer.disarm()  # nothing is dispatched any more
         if self.stopping is not None:
             self.stopping.set()
 

@@ -2,7 +2,9 @@
 
 Latency is timed from the intended send time, so a generator that dispatches
 late inflates every latency it reports; one that cannot keep the rate offers
-the system less load than the experiment claims. Either way a violation in
+the system less load than the experiment claims. A generator whose thread
+is busy nearly all the time reads answers late, so its own queueing shows in
+the latencies even while it dispatches on time. Either way a violation in
 such a window could be the generator's doing, so the window is *invalid* and
 the verdict INCONCLUSIVE, with the reasons below, never blamed on the system.
 """
@@ -28,10 +30,15 @@ class ValidityLimits:
     req/s when other work shares the core), yet far below a generator that is
     falling behind, whose lag grows without bound. Tighten it for SLOs of a
     few ms.
+
+    The busy limit: past about 90% of a core the generator's own queue grows
+    with every hiccup (a 10 ms stall takes ten times as long to work off), and
+    its latencies with it.
     """
 
     max_lag_p99_s: float = 0.010
     min_achieved_fraction: float = 0.95
+    max_busy_fraction: float = 0.90
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ def assess_validity(buckets: Sequence[Bucket], limits: ValidityLimits = Validity
     if lag_p99 is not None and lag_p99 > limits.max_lag_p99_s:
         reasons.append(f"generator fell behind: dispatch lag p99 {lag_p99 * 1e3:.2f} ms > "
                        f"{limits.max_lag_p99_s * 1e3:g} ms")
+    seconds = sum(b.duration_s for b in ordered)
+    busy = sum(b.cpu_s for b in ordered) / seconds if seconds > 0 else 0.0
+    if busy > limits.max_busy_fraction:
+        reasons.append(f"generator saturated: its thread used {busy:.0%} of a core "
+                       f"(> {limits.max_busy_fraction:.0%}), so its own queueing is in the latencies")
     lag_overflow = sum(b.lag_overflow for b in ordered)
     if lag_overflow:
         reasons.append(f"generator fell behind: {lag_overflow} request(s) dispatched over a minute late")

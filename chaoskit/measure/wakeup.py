@@ -65,36 +65,60 @@ class PreciseTimer:
         self._spec = _Itimerspec()  # reused: arming allocates nothing
         self._spec_ref = ctypes.byref(self._spec)
         self._armed_at = -1.0
+        self._period = 0.0
         loop.add_reader(fd, self._on_readable)
 
     def arm(self, when: float) -> None:
-        """Fire at ``when``; an infinite time (nothing left to schedule) leaves the timer as it is."""
+        """Fire once at ``when`` (ending a periodic mode); an infinite time leaves the timer as it is."""
         if when == self._armed_at or when == float("inf"):
             return
         self._armed_at = when
-        when = max(when, 1e-6)  # an all-zero it_value would disarm the timer
-        sec = int(when)
-        value = self._spec.it_value
-        value.tv_sec = sec
-        value.tv_nsec = int((when - sec) * 1e9)
-        self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None)
+        self._period = 0.0
+        self._settime(max(when, 1e-6), 0.0)  # an all-zero it_value would disarm the timer
 
     def arm_by(self, when: float) -> None:
         """Make sure of a wake-up at or before ``when``; an earlier pending one is kept.
 
         Re-arming costs a system call (a VM exit on virtual machines); keeping an
         earlier wake-up costs at most one early callback that finds nothing due.
+        In periodic mode this does nothing: a wake-up is never more than a period away.
         """
-        if 0 < self._armed_at <= when:
+        if self._period or 0 < self._armed_at <= when:
             return
         self.arm(when)
 
+    def every(self, period: float, start: float) -> None:
+        """Fire at ``start`` and every ``period`` after it, until ``arm`` or ``disarm``.
+
+        At high rates a wake-up is due every period anyway; arming once saves the
+        system call per wake-up that ``arm_by`` would make.
+        """
+        self._period = period
+        self._armed_at = -1.0
+        self._settime(max(start, 1e-6), period)
+
+    def disarm(self) -> None:
+        self._period = 0.0
+        self._armed_at = -1.0
+        self._settime(0.0, 0.0)
+
+    def _settime(self, when: float, period: float) -> None:
+        spec = self._spec
+        sec = int(when)
+        spec.it_value.tv_sec = sec
+        spec.it_value.tv_nsec = int((when - sec) * 1e9)
+        sec = int(period)
+        spec.it_interval.tv_sec = sec
+        spec.it_interval.tv_nsec = int((period - sec) * 1e9)
+        self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None)
+
     def _on_readable(self) -> None:
         try:
-            os.read(self._fd, 8)
+            os.read(self._fd, 8)  # the number of expirations: late ones coalesce into one call
         except BlockingIOError:
             return
-        self._armed_at = -1.0
+        if not self._period:
+            self._armed_at = -1.0
         self._callback()
 
     def close(self) -> None:
@@ -113,23 +137,41 @@ class LoopTimer:
         self._clock = clock
         self._handle: asyncio.TimerHandle | None = None
         self._armed_at = -1.0
+        self._period = 0.0
 
     def arm(self, when: float) -> None:
         if when == self._armed_at or when == float("inf"):
             return
+        self._period = 0.0
+        self._schedule(when)
+
+    def arm_by(self, when: float) -> None:
+        if self._period or 0 < self._armed_at <= when:
+            return
+        self.arm(when)
+
+    def every(self, period: float, start: float) -> None:
+        self._period = period
+        self._schedule(start)
+
+    def disarm(self) -> None:
+        self._period = 0.0
+        self._armed_at = -1.0
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self, when: float) -> None:
         if self._handle is not None:
             self._handle.cancel()
         self._armed_at = when
         self._handle = self._loop.call_later(max(0.0, when - self._clock()), self._fire)
 
-    def arm_by(self, when: float) -> None:
-        if 0 < self._armed_at <= when:
-            return
-        self.arm(when)
-
     def _fire(self) -> None:
         self._handle = None
         self._armed_at = -1.0
+        if self._period:
+            self._schedule(self._clock() + self._period)
         self._callback()
 
     def close(self) -> None:

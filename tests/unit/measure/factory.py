@@ -22,6 +22,7 @@ def bucket(
     in_flight: int = 0,
     oldest_pending_s: float = 0.0,
     duration_s: float = 1.0,
+    cpu_s: float = 0.0,
     highest_us: int = 5_000_000,
 ) -> Bucket:
     """One second of load: ``latencies_s`` are every outcome's latency; the last failed+timed_out are errors."""
@@ -35,7 +36,7 @@ def bucket(
         index=index, start=WALL0 + index, start_mono=MONO0 + index, duration_s=duration_s,
         target=sent if target is None else target, sent=sent,
         succeeded=completed - failed - timed_out, failed=failed, timed_out=timed_out,
-        latency=latency, lag=lag, overflow=overflow, in_flight=in_flight, oldest_pending_s=oldest_pending_s,
+        latency=latency, lag=lag, overflow=overflow, in_flight=in_flight, oldest_pending_s=oldest_pending_s, cpu_s=cpu_s,
     )
 
 

@@ -47,3 +47,13 @@ def test_an_empty_window_is_invalid():
 def test_draining_seconds_do_not_count_against_the_rate():
     """Seconds with nothing scheduled (after the load stopped) do not lower the achieved fraction."""
     assert assess_validity([on_time(0), bucket(1, [0.002], sent=0, target=0)]).valid
+
+
+def test_a_saturated_generator_is_invalid():
+    """A generator thread busy over the limit of the window's time is not trusted, even when on time."""
+    busy = [on_time(i, cpu_s=cpu) for i, cpu in enumerate((0.97, 0.93, 0.95))]
+    validity = assess_validity(busy)
+    assert not validity.valid
+    assert validity.reasons == ("generator saturated: its thread used 95% of a core (> 90%), "
+                                "so its own queueing is in the latencies",)
+    assert assess_validity([on_time(i, cpu_s=0.6) for i in range(3)]).valid

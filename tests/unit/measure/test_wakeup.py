@@ -36,3 +36,32 @@ def test_loop_timer_fallback_fires():
     """The portable fallback calls back too."""
     fired, _ = run_timer(lambda loop, cb: LoopTimer(loop, cb, time.monotonic))
     assert len(fired) == 1
+
+
+def run_periodic(factory) -> tuple[int, int]:
+    """Fires of a 5 ms periodic timer in 60 ms, then after disarm() in another 30 ms."""
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        fired: list[float] = []
+        timer = factory(loop, lambda: fired.append(time.monotonic()))
+        timer.every(0.005, time.monotonic())
+        timer.arm_by(time.monotonic() + 10.0)  # periodic: a wake-up is already due within the period
+        await asyncio.sleep(0.06)
+        timer.disarm()
+        during = len(fired)
+        await asyncio.sleep(0.03)
+        timer.close()
+        return during, len(fired) - during
+
+    return asyncio.run(main())
+
+
+def test_precise_timer_periodic_mode_fires_until_disarmed():
+    """every() keeps firing without re-arming; disarm() stops it."""
+    during, after = run_periodic(lambda loop, cb: make_timer(loop, cb, time.perf_counter))
+    assert during >= 6 and after == 0
+
+
+def test_loop_timer_periodic_mode_fires_until_disarmed():
+    during, after = run_periodic(lambda loop, cb: LoopTimer(loop, cb, time.monotonic))
+    assert during >= 4 and after == 0
