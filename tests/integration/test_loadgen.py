@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import threading
@@ -73,8 +74,10 @@ def test_live_buckets_are_readable_while_the_load_runs(nginx: tuple[Any, str]):
         assert generator.wait_for_buckets(2, timeout_s=5)
         window = generator.latest_window()
         assert generator.running
+        assert gc.get_freeze_count() > 0, "the heap is frozen while the load runs"
     assert window is not None and window.sent > 0 and window.p99 is not None
     assert not generator.running
+    assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.docker
