@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.model.actions import ACTION_SIGNATURES
+from chaoskit.model.checker import HTTP_METHODS
 from chaoskit.model.loader import (
     ACTION_KEYS,
     ENVIRONMENT_KEYS,
-    HTTP_METHODS,
     PHASE_KEYS,
     REQUEST_KEYS,
     STEP_KEYS,

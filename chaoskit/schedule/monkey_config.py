@@ -26,9 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chaoskit.errors import ExperimentInvalid, Problem
+from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.experiment import Environment
 from chaoskit.model.load import LoadSpec
-from chaoskit.model.loader import Checker, describe_kind, suggest
+from chaoskit.model.loader import ExperimentChecker
 from chaoskit.model.probes import Hypothesis
 from chaoskit.model.source import Located, read_source
 from chaoskit.model.units import parse_signal
@@ -154,7 +155,7 @@ def parse_monkey_config(text: str, *, source: str = "<string>", variables: Mappi
     return config
 
 
-class _MonkeyChecker(Checker):
+class _MonkeyChecker(ExperimentChecker):
     """The experiment loader's checker, taught the monkey's own keys."""
 
     def config(self, root: Located, variables: dict[str, Any]) -> MonkeyConfig | None:

@@ -1,0 +1,156 @@
+"""What a step, rollback or probe acts on: its container selector, and its parameters checked against a signature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoskit.model.checker import Checker, describe_kind, suggest
+from chaoskit.model.params import FaultSignature, ParamSpec, coerce_param
+from chaoskit.model.source import Located
+from chaoskit.model.units import parse_fraction
+from chaoskit.targets.selector import SELECTOR_KEYS, Selector, parse_selector
+
+__all__ = ["TargetChecker"]
+
+
+class TargetChecker(Checker):
+    """The checker, taught ``target:`` selectors and ``params:`` (or ``proxy:``) checked against a signature."""
+
+    def selector(self, node: Located, project: str | None, default_state: str | None = "running") -> Selector | None:
+        if isinstance(node.value, str):
+            try:
+                selector = parse_selector(node.value)
+            except ValueError as exc:
+                self.problem(node, str(exc))
+                return None
+            # The string form always says its state; "running" is the default only when not written.
+            if "state=" not in node.value:
+                selector = Selector(**{**selector.as_dict(), "state": default_state})
+            return selector.with_default_project(project)
+        before = self.count()
+        keys = self.mapping(node, SELECTOR_KEYS)
+        if keys is None:
+            return None
+        values: dict[str, Any] = {"state": default_state}
+        for key in ("name", "service", "project"):
+            if key in keys:
+                values[key] = self.text(keys[key])
+        if "state" in keys:
+            state = self.text(keys["state"])
+            values["state"] = None if state == "any" else state
+        if "labels" in keys:
+            values["labels"] = self.string_map(keys["labels"])
+        for key in ("count", "max_count"):
+            if key in keys:
+                values[key] = self.number(keys[key], minimum=1, integer=True)
+        if "percent" in keys:
+            raw = keys["percent"]
+            values["percent"] = self.convert(
+                raw,
+                lambda v: (
+                    parse_fraction(v) * 100 if isinstance(v, str) and v.strip().endswith("%") else _plain_number(v)
+                ),
+            )
+        if "max_fraction" in keys:
+            values["max_fraction"] = self.convert(keys["max_fraction"], parse_fraction)
+        if self.count() != before:
+            return None
+        try:
+            return Selector(**values).with_default_project(project)
+        except ValueError as exc:
+            self.problem(node, str(exc))
+            return None
+
+    def target_and_params(
+        self,
+        node: Located,
+        keys: dict[str, Located],
+        kind: str | None,
+        signature: FaultSignature | None,
+        project: str | None,
+        default_state: str | None,
+    ) -> tuple[Selector | None, dict[str, Any]]:
+        target = self.selector(keys["target"], project, default_state) if "target" in keys else None
+        raw: dict[str, Located] = {}
+        if "params" in keys:
+            given = keys["params"]
+            if isinstance(given.value, dict):
+                raw = dict(given.value)
+            else:
+                self.problem(given, f"expected a mapping of parameters; got {describe_kind(given.value)}")
+        if "proxy" in keys:
+            # `proxy:` beside `fault:` is shorthand for params.proxy (network faults address a proxy, not a container).
+            if "proxy" in raw:
+                self.problem(keys["proxy"], "proxy is given twice (here and under params)")
+            raw["proxy"] = keys["proxy"]
+        if signature is None:
+            return target, {k: v.plain() for k, v in raw.items()}
+
+        if signature.target == "required" and "target" not in keys:
+            self.problem(
+                node,
+                f"{kind} needs a target: (a container selector such as {{service: redis}})",
+                path=node.child_path("target"),
+            )
+        elif signature.target == "none" and "target" in keys:
+            hint = " (it addresses a Toxiproxy proxy: use proxy:)" if signature.param("proxy") else ""
+            self.problem(keys["target"], f"{kind} takes no target{hint}")
+        params: dict[str, Any] = {}
+        params_path = node.child_path("params")
+        names = [p.name for p in signature.params]
+        for key, value_node in raw.items():
+            spec = signature.param(key)
+            if spec is None:
+                if key == "proxy" and "proxy" in keys:
+                    self.problem(
+                        keys["proxy"],
+                        f"{kind} takes no proxy" + (" (it takes target:)" if signature.target != "none" else ""),
+                    )
+                else:
+                    expected = ", ".join(names) or "no parameters"
+                    self.problem(
+                        value_node, f"unknown parameter for {kind}{suggest(key, names)} (expected: {expected})"
+                    )
+                continue
+            value = self.param_value(value_node, spec)
+            if value is not None:
+                params[key] = value
+        for spec in signature.params:
+            if spec.name in raw:
+                continue
+            if spec.required:
+                self.problem(
+                    keys.get("params", node),
+                    f"{kind} needs parameter {spec.describe()}",
+                    path=f"{params_path}.{spec.name}",
+                )
+            elif spec.default is not None:
+                params[spec.name] = spec.default
+        for group in signature.one_of:
+            named = [name for name in group if name in raw]
+            if len(named) != 1:
+                got = f"got {' and '.join(named)}" if named else "got none"
+                self.problem(
+                    keys.get("params", node),
+                    f"{kind} needs exactly one of {' | '.join(group)}; {got}",
+                    path=params_path,
+                )
+        return target, params
+
+    def param_value(self, node: Located, spec: ParamSpec) -> Any:
+        if node.value is None:
+            self.problem(node, f"expected a value ({spec.describe()})")
+            return None
+        if spec.type == "any":
+            return node.plain()
+        try:
+            return coerce_param(spec, node.plain())
+        except ValueError as exc:
+            self.problem(node, str(exc))
+            return None
+
+
+def _plain_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a percentage like 50 or 50%; got {value!r}")
+    return float(value)
