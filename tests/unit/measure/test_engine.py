@@ -116,6 +116,17 @@ def test_an_answer_is_an_outcome_timed_from_the_intended_send(loop):
     assert conn.req is None and conn in engine.pools[0].idle
 
 
+@pytest.mark.parametrize("batched, sent_by_the_answer", [(False, 1), (True, 0)])
+def test_an_answer_sends_what_fell_due_unless_the_periodic_wake_up_batches(loop, batched, sent_by_the_answer):
+    """At low rates an answer also dispatches; at high rates only the periodic wake-up does."""
+    engine, clock, conns, _ = make_engine(loop)
+    engine.batched = batched
+    engine.dispatch_due()  # arrival 0
+    clock.now += 0.012  # arrival 1 (+10 ms) is due when arrival 0 is answered
+    busy(conns)[0].data_received(OK_200)
+    assert engine.k == 1 + sent_by_the_answer
+
+
 def test_arrivals_beyond_the_connection_cap_wait_and_are_served_in_order(loop):
     """With every connection busy, arrivals wait (still timed from their intended time), then take freed ones."""
     engine, clock, conns, _ = make_engine(loop, connections=2)
