@@ -91,10 +91,6 @@ TICK_S = 0.01
 Request = tuple[float, int, bytes]
 
 
-_heap_lock = threading.Lock()
-_heap_freezers = 0
-
-
 def freeze_heap() -> None:
     """Exempt every object alive now from the garbage collector's full passes, until thaw_heap().
 
@@ -103,23 +99,46 @@ def freeze_heap() -> None:
     objects of a `chaoskit run` process on the project's VM, long enough to
     invalidate a window. Frozen, a full pass walks only what was made since
     (about 3 ms for 60k new objects). Reference counting still frees
-    everything that is not in a cycle. Counted, so nested generators (the
-    monkey's and a run's) thaw only when the last one stops.
+    everything that is not in a cycle.
     """
-    global _heap_freezers
-    with _heap_lock:
-        if not _heap_freezers:
-            gc.collect()  # what is garbage now should not be kept for the whole load
-            gc.freeze()
-        _heap_freezers += 1
+    gc.collect()  # what is garbage now should not be kept for the whole load
+    gc.freeze()
 
 
 def thaw_heap() -> None:
-    global _heap_freezers
-    with _heap_lock:
-        _heap_freezers -= 1
-        if not _heap_freezers:
-            gc.unfreeze()
+    gc.unfreeze()
+
+
+_tuning_lock = threading.Lock()
+_tuned = 0  # generators running in this process
+_saved_switch_interval = 0.0
+
+
+def tune_process() -> None:
+    """While any generator runs: a short GIL switch interval and a frozen heap (see untune_process).
+
+    The run loop's thread may compute (statistics, journal) while the load
+    runs; with the default 5 ms switch interval each such burst would delay
+    dispatch by up to 5 ms, with GIL_SWITCH_INTERVAL_S at most that. Counted,
+    so generators that overlap in any order (the monkey's and a run's) leave
+    the process as they found it only when the last one stops.
+    """
+    global _tuned, _saved_switch_interval
+    with _tuning_lock:
+        if not _tuned:
+            _saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_saved_switch_interval, GIL_SWITCH_INTERVAL_S))
+            freeze_heap()
+        _tuned += 1
+
+
+def untune_process() -> None:
+    global _tuned
+    with _tuning_lock:
+        _tuned -= 1
+        if not _tuned:
+            sys.setswitchinterval(_saved_switch_interval)
+            thaw_heap()
 
 
 class LoadGeneratorFailed(ChaoskitError):
@@ -613,7 +632,6 @@ class LoadGenerator:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopped = False
-        self._switch_interval = sys.getswitchinterval()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -625,12 +643,7 @@ class LoadGenerator:
         # GIL while the first arrivals are due.
         log.info("load.started", rate=self.spec.rate, ramp_s=self.spec.ramp_s, kinds=list(self.mix.names),
                  connections=self.spec.connections)
-        # The run loop's thread may compute (statistics, journal) while the load runs; with
-        # the default 5 ms GIL switch interval each such burst would delay dispatch by up
-        # to 5 ms. A shorter interval while the generator runs bounds that at 0.5 ms.
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch_interval, GIL_SWITCH_INTERVAL_S))
-        freeze_heap()
+        tune_process()
         self._thread = threading.Thread(target=self._thread_main, name="chaoskit-loadgen", daemon=True)
         self._thread.start()
         wait = timeout_s if timeout_s is not None else self.spec.timeout_s + 10.0
@@ -671,8 +684,7 @@ class LoadGenerator:
             except RuntimeError:
                 pass  # the loop already ended
         self._thread.join(timeout_s if timeout_s is not None else self.spec.timeout_s + 5.0)
-        sys.setswitchinterval(self._switch_interval)
-        thaw_heap()
+        untune_process()
         buckets = self.buckets()
         total = summarize(buckets)
         log.info("load.stopped", seconds=round(total.seconds, 3), sent=total.sent, succeeded=total.succeeded,
