@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from chaoskit.report.markdown import ICONS
 from chaoskit.run.verdict import Verdict
 from tests.support import wait_until
 from tests.unit.report import builders as b
+from tests.unit.report.builders import Page
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 # Not a skip: ./setup.sh test installs Chromium, so its absence is a broken set-up, not a reason to pass.
@@ -58,21 +58,7 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
         )
 
 
-class Dom(HTMLParser):
-    def __init__(self, text: str):
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.text: list[str] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Dom, np.ndarray]:
+def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Page, np.ndarray]:
     """(the DOM Chromium built, the screenshot's RGB pixels as 0..255 ints)."""
     dumped = chromium("--dump-dom", page.resolve().as_uri())
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -80,7 +66,7 @@ def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Dom, np.ndarray]:
     taken = chromium(f"--screenshot={shot}", page.resolve().as_uri())
     assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
     pixels = (imread(str(shot))[:, :, :3] * 255).round().astype(int)
-    return Dom(dumped.stdout), pixels
+    return Page(dumped.stdout), pixels
 
 
 def rgb(hex_color: str, alpha: float = 1.0) -> np.ndarray:
@@ -93,7 +79,7 @@ def count(pixels: np.ndarray, color: np.ndarray, tolerance: int = 6) -> int:
     return int((np.abs(pixels - color).max(axis=2) <= tolerance).sum())
 
 
-def assert_rendered(dom: Dom, pixels: np.ndarray, verdicts: set[str], charts: int) -> None:
+def assert_rendered(dom: Page, pixels: np.ndarray, verdicts: set[str], charts: int) -> None:
     images = [a for t, a in dom.tags if t == "img"]
     assert len(images) == charts
     assert all(a["src"].startswith("data:image/svg+xml;base64,") for a in images)

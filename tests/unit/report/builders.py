@@ -1,4 +1,4 @@
-"""Journals for report tests, built from small dicts in the journal's format (chaoskit.report.journal).
+"""Journals for report tests, built from small dicts in the journal's format (chaoskit.report.journal), and Page, a rendered report parsed.
 
 Load buckets are real :class:`chaoskit.measure.buckets.Bucket` s serialised
 with ``to_dict``, so the reports decode the same HDR histograms a run writes.
@@ -10,6 +10,7 @@ import copy
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,26 @@ def gameday(folder: Path, runs: Sequence[tuple[str, dict[str, Any] | None]], tit
         "verdict": verdict.name, "exit_code": verdict.exit_code, "planned": planned if planned is not None else len(runs),
         "experiments": experiments,
     })
+
+
+class Page(HTMLParser):
+    """Tags with their attributes, and the visible text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag):
+        return [a for t, a in self.tags if t == tag]
+
+    @property
+    def visible(self) -> str:
+        return " ".join(" ".join(self.text).split())

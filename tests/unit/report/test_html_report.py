@@ -4,39 +4,16 @@ from __future__ import annotations
 
 import base64
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from chaoskit.report.html_report import BADGE_COLORS, render_html
 from chaoskit.report.view import build_report
 from tests.unit.report import builders as b
+from tests.unit.report.builders import Page
 
 COMPARISON = {"probe": "p99", "metric": "p99", "baseline_median": 0.012, "fault_median": 0.8, "shift": 0.788,
               "ci_low": 0.7, "ci_high": 0.85, "confidence": 0.98, "p_value": 0.001, "decision": "worse"}
-
-
-class Page(HTMLParser):
-    """Tags with their attributes, and the visible text."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.text: list[str] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-    def all(self, tag):
-        return [a for t, a in self.tags if t == tag]
-
-    @property
-    def visible(self) -> str:
-        return " ".join(" ".join(self.text).split())
 
 
 @pytest.fixture(scope="module")
