@@ -23,9 +23,10 @@ Figures depend on the machine and on what else runs on it: the run prints
 the load average before and after, and each row the share of the client
 core's time the hypervisor took (steal) while it ran: on a virtual machine a
 few percent of steal is enough to push dispatch lag past 1 ms. On a shared
-machine, ``--rt`` runs both clients under SCHED_FIFO and nginx under SCHED_FIFO or, when its cgroup has
-no real-time budget (Docker's default), at nice -20, so that neighbours' CPU
-use does not decide the figures.
+machine, ``--rt`` runs wrk under SCHED_FIFO, chaoskit with ``load.realtime``
+(its generator thread SCHED_FIFO, as a user would set it), and nginx under
+SCHED_FIFO or, when its cgroup has no real-time budget (Docker's default), at
+nice -20, so that neighbours' CPU use does not decide the figures.
 """
 
 from __future__ import annotations
@@ -200,21 +201,21 @@ def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: i
                  realtime: bool = False) -> dict[str, Any]:
     """chaoskit's generator at ``rate`` in a child pinned to ``cpu``; the child's steady-state report."""
     before = cpu_times(cpu)
-    out, _ = run_measured([*pinned(cpu, realtime), sys.executable, __file__, "--child", url, str(rate),
-                           str(seconds), str(connections)], timeout_s=seconds + 60)
+    out, _ = run_measured([*pinned(cpu, False), sys.executable, __file__, "--child", url, str(rate),
+                           str(seconds), str(connections), str(int(realtime))], timeout_s=seconds + 60)
     report = json.loads(out.strip().splitlines()[-1])
     return {"client": f"chaoskit (uvloop, raw HTTP/1.1, {connections}+ conns)", "model": "open", **report,
             "steal_pct": steal_pct(before, cpu_times(cpu))}
 
 
-def child(url: str, rate: float, seconds: float, connections: int) -> None:
+def child(url: str, rate: float, seconds: float, connections: int, realtime: bool) -> None:
     """Inside the pinned child: run the load, report the window after ramp and settling as one JSON line."""
     sys.path.insert(0, str(ROOT))
     from chaoskit.measure import LoadGenerator, assess_validity, summarize
     from chaoskit.model.load import LoadSpec, RequestSpec
 
     ramp_s, settle_s = 1.0, 1
-    spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections,
+    spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections, realtime=realtime,
                     requests=(RequestSpec("read", url + "/timeline/{user}?limit=20"),))
     generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5)
     generator.start()
@@ -274,7 +275,7 @@ def main() -> None:
     parser.add_argument("--server-cpu", type=int, default=1)
     parser.add_argument("--published", action="store_true", help="go through a 127.0.0.1 published port")
     parser.add_argument("--rt", action="store_true",
-                        help="run clients and nginx SCHED_FIFO, to shield the figures from other load on a shared machine")
+                        help="wrk and nginx SCHED_FIFO, chaoskit with load.realtime: shields the figures from other load on the machine")
     parser.add_argument("--repeat", type=int, default=1, help="run every client this many times, in turn")
     parser.add_argument("--json", action="store_true", help="also print the raw rows as JSON")
     args = parser.parse_args()
@@ -289,7 +290,7 @@ def main() -> None:
     load_after = os.getloadavg()
     print(f"nginx 1 worker on cpu {args.server_cpu}; clients on cpu {args.gen_cpu}; {args.seconds:g} s each; "
           f"via {'published 127.0.0.1 port (docker-proxy)' if args.published else 'container address'}; "
-          f"clients {'SCHED_FIFO' if args.rt else 'normally scheduled'}, nginx {server_scheduling}; "
+          f"clients {'SCHED_FIFO (chaoskit: load.realtime)' if args.rt else 'normally scheduled'}, nginx {server_scheduling}; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
     print(table(rows))
     if args.json:
@@ -298,6 +299,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
+        child(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1")
     else:
         main()

@@ -103,6 +103,12 @@ class Checker:
             return None
         return node.value
 
+    def boolean(self, node: Located) -> bool | None:
+        if not isinstance(node.value, bool):
+            self.problem(node, f"expected true or false; got {describe_kind(node.value)}")
+            return None
+        return node.value
+
     def url(self, node: Located) -> str | None:
         value = self.text(node)
         if value is not None and not re.match(r"https?://[^/\s]+", value):

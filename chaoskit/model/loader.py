@@ -61,7 +61,7 @@ TOP_KEYS = (
 )
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
-LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag")
+LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag", "realtime")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
@@ -195,6 +195,7 @@ class ExperimentChecker(ProbeChecker):
             self.problem(keys["max_connections"], f"expected max_connections >= connections ({connections})")
         seed = self.number(keys["seed"], minimum=0, integer=True) if "seed" in keys else 0
         max_lag = self.duration(keys["max_lag"], positive=True) if "max_lag" in keys else None
+        realtime = self.boolean(keys["realtime"]) if "realtime" in keys else False
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
         requests = None
         if "requests" in keys:
@@ -214,6 +215,7 @@ class ExperimentChecker(ProbeChecker):
             users=cast(UserDistribution, users),
             seed=cast(int, seed),
             max_lag_s=max_lag,
+            realtime=cast(bool, realtime),
         )
 
     def users(self, node: Located) -> UserDistribution | None:
@@ -359,9 +361,8 @@ class ExperimentChecker(ProbeChecker):
     def probe_stop(self, keys: dict[str, Located], hypothesis: Hypothesis | None) -> ProbeStop | None:
         name = self.text(keys["probe"])
         failures = self.number(keys["failures"], minimum=1, integer=True) if "failures" in keys else 1
-        consecutive = keys["consecutive"].value if "consecutive" in keys else True
-        if not isinstance(consecutive, bool):
-            self.problem(keys["consecutive"], f"expected true or false; got {describe_kind(consecutive)}")
+        consecutive = self.boolean(keys["consecutive"]) if "consecutive" in keys else True
+        if consecutive is None:
             return None
         if name is not None and hypothesis is not None and hypothesis.probe(name) is None:
             names = [p.name for p in hypothesis.probes]

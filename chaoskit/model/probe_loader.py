@@ -333,10 +333,7 @@ class ProbeChecker(TargetChecker):
         if kind == "text":
             return self.text(node, nonempty=False)
         if kind == "bool":
-            if not isinstance(node.value, bool):
-                self.problem(node, f"expected true or false; got {describe_kind(node.value)}")
-                return None
-            return node.value
+            return self.boolean(node)
         return node.plain()
 
     def tolerance_number(self, node: Located, kind: str) -> float | None:

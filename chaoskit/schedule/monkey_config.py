@@ -200,12 +200,6 @@ class _MonkeyChecker(ExperimentChecker):
             recovery_budget_s=budget, seed=seed, variables=variables, source=self.source,  # type: ignore[arg-type]
         )
 
-    def boolean(self, node: Located) -> bool | None:
-        if not isinstance(node.value, bool):
-            self.problem(node, f"expected true or false; got {describe_kind(node.value)}")
-            return None
-        return node.value
-
     def opt_in(self, node: Located) -> dict[str, str] | None:
         labels = self.string_map(node)
         if labels is not None and not labels:

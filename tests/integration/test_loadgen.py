@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,8 @@ from chaoskit.measure import LoadGenerator, ValidityLimits, assess_validity, sum
 from chaoskit.measure.buckets import Bucket
 from chaoskit.model.load import LoadSpec, RequestSpec
 from tests.support import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -78,6 +84,45 @@ def test_live_buckets_are_readable_while_the_load_runs(nginx: tuple[Any, str]):
     assert window is not None and window.sent > 0 and window.p99 is not None
     assert not generator.running
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.docker
+def test_realtime_load_runs_its_thread_sched_fifo(nginx: tuple[Any, str]):
+    """load.realtime: the generator's thread (only it) is SCHED_FIFO while it runs, and the load is measured."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root, as `./setup.sh test` runs (CAP_SYS_NICE for SCHED_FIFO)")
+    _, base = nginx
+    spec = LoadSpec(rate=200, requests=(RequestSpec("read", base + "/"),), connections=4, realtime=True)
+    generator = LoadGenerator(spec, max_duration_s=10)
+    with generator:
+        assert generator.wait_for_buckets(1, timeout_s=5)
+        assert os.sched_getscheduler(generator._thread.native_id) == os.SCHED_FIFO
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    assert summarize(generator.buckets()).succeeded > 0
+    assert generator.journal()["spec"]["realtime"] is True
+
+
+def test_refused_realtime_scheduling_is_one_clear_error():
+    """Without the privilege, a realtime load does not start and says what to do."""
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from chaoskit.measure import LoadGenerator, LoadGeneratorFailed\n"
+        "from chaoskit.model.load import LoadSpec, RequestSpec\n"
+        "spec = LoadSpec(rate=10, requests=(RequestSpec('r', 'http://127.0.0.1:9/'),), realtime=True)\n"
+        "try:\n"
+        "    LoadGenerator(spec).start()\n"
+        "except LoadGeneratorFailed as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
+    # Still root (so the files stay readable wherever the checkout is), but without CAP_SYS_NICE
+    # and with no real-time allowance: what an unprivileged user has.
+    done = subprocess.run(["prlimit", "--rtprio=0", "setpriv", "--bounding-set=-sys_nice", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert "load.realtime is set but real-time scheduling was refused" in done.stdout
+    assert "CAP_SYS_NICE" in done.stdout
 
 
 @pytest.mark.docker

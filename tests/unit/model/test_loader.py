@@ -367,6 +367,13 @@ def test_load_block_is_parsed_into_loadspec() -> None:
     assert [p.key for p in few] == ["load.max_connections"]
 
 
+def test_realtime_load_is_opt_in_and_a_boolean() -> None:
+    assert parse(BASE).load.realtime is False
+    assert parse(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: true\n")).load.realtime is True
+    (found,) = problems(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: yes please\n"))
+    assert found.key == "load.realtime" and "expected true or false" in found.message
+
+
 def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
     """A missing file is reported as an ExperimentInvalid naming it, not an OSError."""
     with pytest.raises(ExperimentInvalid, match="cannot read the file") as info:
