@@ -53,6 +53,6 @@ class LoadSpec:
     seed: int = 0
     # The dispatch-lag p99 beyond which a window is not trusted; None derives it from the SLOs.
     max_lag_s: float | None = None
-    # Run the generator's thread SCHED_FIFO (needs root or CAP_SYS_NICE): kernel threads and
-    # other processes on its core can no longer preempt it, only the hypervisor can.
+    # Experimental: run the generator's thread SCHED_FIFO (needs root or CAP_SYS_NICE), so
+    # kernel threads and other processes cannot preempt it. No benefit measured yet (README).
     realtime: bool = False
