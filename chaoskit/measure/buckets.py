@@ -10,7 +10,10 @@ A :class:`Bucket` is one second of the load (the last one may be shorter):
   timeout). Latency is always measured from the request's *intended* send
   time, so a stall shows up in full instead of being skipped;
 * ``lag`` is the dispatch lag of the arrivals sent in the second (actual minus
-  intended send time): the generator's own lateness, never the server's.
+  intended send time): the generator's own lateness, never the server's;
+* ``steal`` is the share of the machine's CPU time the hypervisor gave to
+  other guests during the second: on a virtual machine, the usual reason for
+  a generator to fall behind that is nobody's fault in the experiment.
 
 Histograms record microseconds with 2 significant figures (1 % resolution,
 about 9 kB each); a value above the highest trackable value is refused by
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psutil
 from hdrh.histogram import HdrHistogram
 
 from chaoskit.measure.arrivals import ArrivalSchedule
@@ -110,6 +114,11 @@ def record_many(hist: HdrHistogram, seconds: Sequence[float]) -> int:
     return refused
 
 
+def machine_steal_s() -> float:
+    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
+
+
 def _counts_view(hist: HdrHistogram) -> np.ndarray | None:
     """hdrh's counts array seen as numpy (no copy), or None when it is not the layout we know."""
     counts = getattr(hist, "counts", None)
@@ -177,6 +186,7 @@ class Bucket:
     waiting: int = 0  # of those, waiting for a connection (the client's connection cap was reached)
     oldest_pending_s: float = 0.0  # age, from intended send time, of the oldest request in flight at the end
     cpu_s: float = 0.0  # CPU time the generator's thread used during the bucket
+    steal: float = 0.0  # share of the machine's CPU time (all CPUs) stolen by the hypervisor during the bucket
     errors: Mapping[str, int] = field(default_factory=dict)
     by_kind: Mapping[str, KindStats] = field(default_factory=dict)
 
@@ -228,7 +238,7 @@ class Bucket:
             "target": self.target, "sent": self.sent, "succeeded": self.succeeded, "failed": self.failed,
             "timed_out": self.timed_out, "overflow": self.overflow, "lag_overflow": self.lag_overflow,
             "in_flight": self.in_flight, "waiting": self.waiting, "oldest_pending_s": self.oldest_pending_s,
-            "cpu_s": self.cpu_s, "errors": dict(self.errors),
+            "cpu_s": self.cpu_s, "steal": self.steal, "errors": dict(self.errors),
             "latency": _encode(self.latency), "lag": _encode(self.lag),
             "by_kind": {name: stats.to_dict() for name, stats in self.by_kind.items()},
         }
@@ -243,6 +253,7 @@ class Bucket:
             overflow=int(data.get("overflow", 0)), lag_overflow=int(data.get("lag_overflow", 0)),
             in_flight=int(data.get("in_flight", 0)), waiting=int(data.get("waiting", 0)),
             oldest_pending_s=float(data.get("oldest_pending_s", 0.0)), cpu_s=float(data.get("cpu_s", 0.0)),
+            steal=float(data.get("steal", 0.0)),
             errors={str(k): int(v) for k, v in (data.get("errors") or {}).items()},
             by_kind={str(k): KindStats.from_dict(v) for k, v in (data.get("by_kind") or {}).items()},
         )
@@ -301,6 +312,7 @@ class BucketRecorder:
         store: BucketStore,
         pending_info: Callable[[], tuple[int, int, float | None]] = lambda: (0, 0, None),
         thread_time: Callable[[], float] = time.thread_time,
+        steal_time: Callable[[], float] = machine_steal_s,
     ):
         self.kinds = tuple(kinds)
         self.schedule = schedule
@@ -310,10 +322,13 @@ class BucketRecorder:
         self.store = store
         self.pending_info = pending_info
         self.thread_time = thread_time
+        self.steal_time = steal_time
+        self.cpus = psutil.cpu_count() or 1
         self.schedule_stop: float | None = None  # seconds since t0 after which nothing is scheduled
         self.index = 0
         self.end = t0 + 1.0  # hot path: record calls compare `now` against this
         self._cpu_mark = thread_time()
+        self._steal_mark = steal_time()
         self._reset()
 
     def _reset(self) -> None:
@@ -392,15 +407,19 @@ class BucketRecorder:
             by_kind[name] = KindStats(acc.sent, acc.succeeded, acc.failed, acc.timed_out, kind_hist)
         in_flight, waiting, oldest = self.pending_info()
         cpu = self.thread_time()
+        stolen = self.steal_time()
         bucket = Bucket(
             index=self.index, start=self.wall_t0 + rel_start, start_mono=start, duration_s=end - start,
             target=target, sent=self.sent_count, succeeded=self.ok_count, failed=self.failed_count,
             timed_out=self.timed_out_count, latency=latency, lag=lag, overflow=overflow, lag_overflow=lag_overflow,
             in_flight=in_flight, waiting=waiting,
             oldest_pending_s=max(0.0, end - oldest) if oldest is not None else 0.0,
-            cpu_s=max(0.0, cpu - self._cpu_mark), errors=dict(self.errors), by_kind=by_kind,
+            cpu_s=max(0.0, cpu - self._cpu_mark),
+            steal=min(1.0, max(0.0, stolen - self._steal_mark) / (max(end - start, 1e-3) * self.cpus)),
+            errors=dict(self.errors), by_kind=by_kind,
         )
         self._cpu_mark = cpu
+        self._steal_mark = stolen
         self.store.append(bucket)
         self.index += 1
         self.end += 1.0

@@ -7,6 +7,10 @@ is busy nearly all the time reads answers late, so its own queueing shows in
 the latencies even while it dispatches on time. Either way a violation in
 such a window could be the generator's doing, so the window is *invalid* and
 the verdict INCONCLUSIVE, with the reasons below, never blamed on the system.
+
+On a virtual machine the usual cause is the hypervisor running other guests
+on our cores (steal): an invalid window says how much it took, so a user
+knows whether to look at chaoskit's settings or at the machine.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class ValidityLimits:
     max_lag_p99_s: float = 0.010
     min_achieved_fraction: float = 0.95
     max_busy_fraction: float = 0.90
+    # Steal worth naming as a cause: 0.5% is one 10 ms tick of /proc/stat per second on 2 CPUs.
+    steal_note_fraction: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Validity:
     reasons: tuple[str, ...] = ()
     lag_p99_s: float | None = None
     achieved_fraction: float | None = None  # sent / scheduled over the window
+    steal: float = 0.0  # share of the machine's CPU time the hypervisor took over the window
 
 
 def _missing(indices: list[int]) -> list[int]:
@@ -83,4 +90,8 @@ def assess_validity(buckets: Sequence[Bucket], limits: ValidityLimits = Validity
     lag_overflow = sum(b.lag_overflow for b in ordered)
     if lag_overflow:
         reasons.append(f"generator fell behind: {lag_overflow} request(s) dispatched over a minute late")
-    return Validity(not reasons, tuple(reasons), lag_p99, fraction)
+    steal = sum(b.steal * b.duration_s for b in ordered) / seconds if seconds > 0 else 0.0
+    if reasons and steal >= limits.steal_note_fraction:
+        reasons.append(f"meanwhile the hypervisor took {steal:.1%} of the machine's CPU for other guests (steal), "
+                       "a likely cause: rerun on a quieter or dedicated machine")
+    return Validity(not reasons, tuple(reasons), lag_p99, fraction, steal)

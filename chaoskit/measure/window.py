@@ -53,6 +53,7 @@ class WindowStats:
     lag_p99: float | None = None
     lag_max: float | None = None
     cpu_s: float = 0.0
+    steal: float = 0.0  # share of the machine's CPU time the hypervisor took over the window
     errors: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -94,7 +95,7 @@ class WindowStats:
             "p50": self.p50, "p90": self.p90, "p99": self.p99, "p999": self.p999, "max": self.max, "mean": self.mean,
             "error_rate": self.error_rate, "throughput": self.throughput, "achieved_rate": self.achieved_rate,
             "target_rate": self.target_rate, "lag_p99": self.lag_p99, "lag_max": self.lag_max, "cpu_s": self.cpu_s,
-            "errors": dict(self.errors),
+            "steal": self.steal, "errors": dict(self.errors),
         }
 
 
@@ -123,14 +124,17 @@ def summarize(buckets: Sequence[Bucket]) -> WindowStats:
         for kind, count in bucket.errors.items():
             errors[kind] = errors.get(kind, 0) + count
     has_lag = lag.get_total_count() > 0
+    seconds = sum(b.duration_s for b in buckets)
     return WindowStats(
-        start=buckets[0].start, end=buckets[-1].end, seconds=sum(b.duration_s for b in buckets), buckets=len(buckets),
+        start=buckets[0].start, end=buckets[-1].end, seconds=seconds, buckets=len(buckets),
         target=sum(b.target for b in buckets), sent=sum(b.sent for b in buckets),
         succeeded=sum(b.succeeded for b in buckets), failed=sum(b.failed for b in buckets),
         timed_out=sum(b.timed_out for b in buckets), overflow=sum(b.overflow for b in buckets),
         lag_p99=lag.get_value_at_percentile(99.0) / 1e6 if has_lag else None,
         lag_max=lag.get_max_value() / 1e6 if has_lag else None,
-        cpu_s=sum(b.cpu_s for b in buckets), errors=errors, **quantiles,
+        cpu_s=sum(b.cpu_s for b in buckets),
+        steal=sum(b.steal * b.duration_s for b in buckets) / seconds if seconds > 0 else 0.0,
+        errors=errors, **quantiles,
     )
 
 

@@ -339,6 +339,8 @@ def _load(load: Mapping[str, object]) -> str:
         for key in ("p50", "p99", "max"):
             if is_number(summary.get(key)):
                 items.append((f"{key} over the whole run", format_value(summary[key], "s")))
+        if is_number(summary.get("steal")) and summary["steal"] > 0:
+            items.append(("CPU taken by the hypervisor (steal)", format_value(summary["steal"], "ratio")))
     if validity:
         valid = validity.get("valid")
         reasons = "; ".join(str(r) for r in validity.get("reasons") or ())

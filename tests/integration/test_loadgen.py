@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from chaoskit.measure import LoadGenerator, ValidityLimits, assess_validity, summarize
@@ -53,7 +54,9 @@ def test_steady_load_is_sent_on_schedule_and_answered(nginx: tuple[Any, str]):
     """At 300 req/s for 3 s every scheduled request is sent, answered 200, and bucketed per second."""
     _, base = nginx
     spec = LoadSpec(rate=300, requests=(RequestSpec("read", base + "/timeline/{user}?limit=20"),), connections=8)
+    stolen_before = psutil.cpu_times().steal
     generator = run_load(spec, 3.0)
+    stolen = psutil.cpu_times().steal - stolen_before
     buckets = generator.buckets()
     total = summarize(buckets)
     assert generator.error is None
@@ -64,10 +67,16 @@ def test_steady_load_is_sent_on_schedule_and_answered(nginx: tuple[Any, str]):
     assert all(b.target == 300 for b in buckets[:3])
     # Lenient lag limit: this asserts the generator kept its schedule, not the shared machine's scheduler.
     assert assess_validity(buckets, ValidityLimits(max_lag_p99_s=0.25)).valid
+    # Each second's steal is a share of all CPUs' time: summed back to CPU-seconds it cannot exceed
+    # what the kernel counted over the whole run (plus one 10 ms tick of rounding per second).
+    assert all(0.0 <= b.steal <= 1.0 for b in buckets)
+    in_buckets = sum(b.steal * b.duration_s * psutil.cpu_count() for b in buckets)
+    assert in_buckets <= stolen + 0.01 * len(buckets) + 1e-9
     # The journal is plain JSON and the buckets come back from it intact.
     record = json.loads(json.dumps(generator.journal()))
     copies = [Bucket.from_dict(b) for b in record["buckets"]]
     assert summarize(copies).p99 == total.p99 and "reasons" in record["validity"]
+    assert [c.steal for c in copies] == [b.steal for b in buckets] and record["summary"]["steal"] == total.steal
 
 
 @pytest.mark.docker

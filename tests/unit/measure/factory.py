@@ -23,6 +23,7 @@ def bucket(
     oldest_pending_s: float = 0.0,
     duration_s: float = 1.0,
     cpu_s: float = 0.0,
+    steal: float = 0.0,
     highest_us: int = 5_000_000,
 ) -> Bucket:
     """One second of load: ``latencies_s`` are every outcome's latency; the last failed+timed_out are errors."""
@@ -37,6 +38,7 @@ def bucket(
         target=sent if target is None else target, sent=sent,
         succeeded=completed - failed - timed_out, failed=failed, timed_out=timed_out,
         latency=latency, lag=lag, overflow=overflow, in_flight=in_flight, oldest_pending_s=oldest_pending_s, cpu_s=cpu_s,
+        steal=steal,
     )
 
 

@@ -37,9 +37,11 @@ def test_values_beyond_the_range_are_counted_not_lost():
 def make_recorder(kinds=("get",), pending=(0, 0, None)) -> tuple[BucketRecorder, BucketStore]:
     store = BucketStore()
     cpu = itertools.count(0.0, 0.25)
+    stolen = itertools.count(7.0, 0.03)  # CPU-seconds stolen since boot, 30 ms more at each reading
     recorder = BucketRecorder(list(kinds), ArrivalSchedule(rate=10.0), t0=100.0, wall_t0=1e9,
                               highest_latency_us=5_000_000, store=store, pending_info=lambda: pending,
-                              thread_time=lambda: next(cpu))
+                              thread_time=lambda: next(cpu), steal_time=lambda: next(stolen))
+    recorder.cpus = 2
     return recorder, store
 
 
@@ -63,6 +65,9 @@ def test_recorder_closes_each_second_with_its_counts():
     assert b3.duration_s == pytest.approx(0.35) and b3.target == 4
     assert b3.in_flight == 3 and b3.waiting == 1 and b3.oldest_pending_s == pytest.approx(0.85)
     assert b0.cpu_s == 0.25
+    assert b0.steal == pytest.approx(0.015)  # 30 ms of the 2 CPUs' 2 s
+    assert b3.steal == pytest.approx(0.03 / 0.7)  # a short last second: 30 ms of 0.7 CPU-seconds
+    assert Bucket.from_dict(b0.to_dict()).steal == b0.steal
 
 
 def test_recorder_stops_targeting_after_the_schedule_stops():

@@ -57,3 +57,19 @@ def test_a_saturated_generator_is_invalid():
     assert validity.reasons == ("generator saturated: its thread used 95% of a core (> 90%), "
                                 "so its own queueing is in the latencies",)
     assert assess_validity([on_time(i, cpu_s=0.6) for i in range(3)]).valid
+
+
+def test_an_invalid_window_names_the_hypervisors_steal():
+    """When the generator fell behind while the hypervisor took CPU, the reasons say how much."""
+    late = [bucket(i, [0.002] * 100, lags_s=[0.0001] * 90 + [0.050] * 10, steal=steal)
+            for i, steal in enumerate((0.02, 0.06, 0.04))]
+    validity = assess_validity(late)
+    assert not validity.valid and validity.steal == 0.04
+    assert validity.reasons[-1].startswith("meanwhile the hypervisor took 4.0% of the machine's CPU")
+
+
+def test_steal_alone_neither_invalidates_nor_is_mentioned_below_the_note():
+    """Steal is an explanation, not a reason: a window that kept up stays valid; a trace of it is not named."""
+    assert assess_validity([on_time(i, steal=0.2) for i in range(3)]).valid
+    late = [bucket(i, [0.002] * 100, lags_s=[0.050] * 100, steal=0.004) for i in range(3)]
+    assert not any("hypervisor" in r for r in assess_validity(late).reasons)

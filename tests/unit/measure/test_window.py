@@ -39,6 +39,12 @@ def test_lag_is_summarised():
     assert window.lag_max == pytest.approx(0.02, rel=0.01)
 
 
+def test_steal_is_averaged_over_the_windows_time():
+    """A window's steal weighs each second by its length (a short last second counts less)."""
+    window = summarize([bucket(0, [0.01], steal=0.04), bucket(1, [0.01], steal=0.01, duration_s=0.5)])
+    assert window.steal == pytest.approx(0.03) and window.to_dict()["steal"] == window.steal
+
+
 def test_empty_window():
     """No buckets: an empty window whose metrics are None, not an error."""
     window = summarize([])

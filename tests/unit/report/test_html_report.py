@@ -105,3 +105,13 @@ def test_game_day_has_an_overview_and_a_section_per_experiment(tmp_path):
         assert f"v-{verdict}" in classes
     assert len(page.all("img")) == 2  # the experiment without a journal has no chart
     assert "Tuesday game day" in page.visible
+
+
+def test_an_invalid_load_shows_its_reasons_and_the_hypervisors_steal(tmp_path):
+    """The load section says the measurement was not valid, why, and how much CPU the hypervisor took."""
+    journal = b.run_journal()
+    journal["load"]["summary"]["steal"] = 0.042
+    journal["load"]["validity"] = {"valid": False, "reasons": ["generator fell behind: dispatch lag p99 31 ms > 10 ms"]}
+    visible = Page(render_html(build_report([b.write(tmp_path / "j.json", journal)]))).visible
+    assert "CPU taken by the hypervisor (steal) 4.2 %" in visible
+    assert "measurement valid no: generator fell behind: dispatch lag p99 31 ms > 10 ms" in visible
