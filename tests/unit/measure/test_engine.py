@@ -116,13 +116,16 @@ def test_an_answer_is_an_outcome_timed_from_the_intended_send(loop):
     assert conn.req is None and conn in engine.pools[0].idle
 
 
-@pytest.mark.parametrize("batched, sent_by_the_answer", [(False, 1), (True, 0)])
-def test_an_answer_sends_what_fell_due_unless_the_periodic_wake_up_batches(loop, batched, sent_by_the_answer):
-    """At low rates an answer also dispatches; at high rates only the periodic wake-up does."""
+@pytest.mark.parametrize("after_s, overdue_s, sent_by_the_answer",
+                         [(0.0, 0.002, 1), (0.0005, 0.0002, 0), (0.0005, 0.002, 1)])
+def test_an_answer_sends_what_fell_due_unless_the_periodic_wake_up_is_on_time(loop, after_s, overdue_s,
+                                                                               sent_by_the_answer):
+    """At low rates an answer also dispatches; at high rates only the periodic wake-up does,
+    unless the answer finds an arrival overdue by more than a wake-up period (a burst of answers)."""
     engine, clock, conns, _ = make_engine(loop)
-    engine.batched = batched
+    engine.answer_dispatch_after = after_s
     engine.dispatch_due()  # arrival 0
-    clock.now += 0.012  # arrival 1 (+10 ms) is due when arrival 0 is answered
+    clock.now += 0.010 + overdue_s  # arrival 1 (+10 ms) is this overdue when arrival 0 is answered
     busy(conns)[0].data_received(OK_200)
     assert engine.k == 1 + sent_by_the_answer
 
