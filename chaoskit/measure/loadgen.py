@@ -427,13 +427,21 @@ class _Engine:
         pool.waiting.append(req)
         self._grow(pool)
 
-    def _grow(self, pool: _Pool) -> None:
-        """Open one more connection if requests wait and the caps allow it.
+    def _grow(self, pool: _Pool, refill: bool = False) -> None:
+        """Open one more connection if requests wait (or, to ``refill``, the warm pool is short) and the caps allow it.
 
         At most MAX_CONNECTING at a time: a burst of connects would itself stall
         the loop (and the server's accept queue); each success opens the next.
+        Refilling replaces connections the server closed (nginx closes one after
+        1,000 requests by default: 20 a second at 20,000 req/s) one at a time as
+        they go, instead of letting the pool drain until arrivals wait for a
+        burst of connects, whose time would count in their latency. Only closes
+        and successful connects refill, so a server that refuses connections is
+        not retried in a loop.
         """
-        if pool.waiting and pool.opening < MAX_CONNECTING and len(pool.conns) + pool.opening < self.max_connections:
+        open_or_opening = len(pool.conns) + pool.opening
+        wanted = pool.waiting or (refill and open_or_opening < self.spec.connections and not self.stop_requested)
+        if wanted and pool.opening < MAX_CONNECTING and open_or_opening < self.max_connections:
             self._open(pool)
 
     def _open(self, pool: _Pool) -> None:
@@ -464,7 +472,7 @@ class _Engine:
         conn = task.result()
         if not conn.closed:
             self._release(pool, conn)
-        self._grow(pool)
+        self._grow(pool, refill=True)
 
     def _release(self, pool: _Pool, conn: _Connection) -> None:
         if pool.waiting:
@@ -494,7 +502,7 @@ class _Engine:
             self._release(pool, conn)
         else:
             self._close(conn)
-            self._grow(pool)
+            self._grow(pool, refill=True)
         if now >= self.next_t + self.answer_dispatch_after:
             self.dispatch_due()
 
@@ -531,6 +539,7 @@ class _Engine:
             pool.conns.discard(conn)
             if conn in pool.idle:
                 pool.idle.remove(conn)  # the server closed an idle keep-alive connection
+            self._grow(pool, refill=True)
             return
         status = conn.parser.eof()
         if status is not None:  # a response delimited by the connection's end

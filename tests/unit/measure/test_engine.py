@@ -187,3 +187,35 @@ def test_a_second_closes_as_time_passes(loop):
     (first,) = store.snapshot()
     assert first.sent == 1 and first.completed == 0 and first.in_flight == 1
     assert first.oldest_pending_s == pytest.approx(1.0)
+
+
+CLOSE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+
+def cancel_connects(loop: asyncio.AbstractEventLoop, engine: _Engine) -> None:
+    for task in engine.connecting:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*engine.connecting, return_exceptions=True))
+
+
+@pytest.mark.parametrize("closed_by", ["answer", "idle"])
+def test_a_connection_the_server_closes_is_replaced_before_anyone_waits(loop, closed_by):
+    """A warm connection closed by the server (Connection: close, or while idle) is reopened at once."""
+    engine, _, conns, _ = make_engine(loop)
+    pool = engine.pools[0]
+    if closed_by == "answer":
+        engine.dispatch_due()
+        busy(conns)[0].data_received(CLOSE_200)
+    else:
+        pool.idle[0].connection_lost(None)
+    assert len(pool.conns) == 1 and pool.opening == 1 and not pool.waiting
+    cancel_connects(loop, engine)
+
+
+def test_no_connection_is_reopened_once_the_load_stops(loop):
+    """While the load drains, a closed connection is not replaced."""
+    engine, _, conns, _ = make_engine(loop)
+    engine.dispatch_due()
+    engine.stop_requested = True
+    busy(conns)[0].data_received(CLOSE_200)
+    assert engine.pools[0].opening == 0
