@@ -14,8 +14,8 @@ with heads already seen answered from a small cache
 (:mod:`chaoskit.measure.http1`), and per-request bookkeeping reduced to list
 appends flushed into HDR histograms once a second
 (:mod:`chaoskit.measure.buckets`). Measured (bench/loadgen_bench.py): about
-35-40 us of CPU per request at 20k req/s, of which about half is the kernel's
-send and receive; wrk needs 14-17 us.
+23-29 us of CPU per request at 20k req/s, of which about half is the kernel's
+send and receive; wrk needs 10-15 us.
 
 How time is kept:
 
