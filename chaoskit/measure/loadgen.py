@@ -149,7 +149,7 @@ class LoadGeneratorFailed(ChaoskitError):
 class _Connection(asyncio.Protocol):
     """One keep-alive connection carrying one request at a time."""
 
-    __slots__ = ("engine", "pool", "transport", "parser", "req", "closed", "idle_since")
+    __slots__ = ("engine", "pool", "transport", "parser", "req", "closed", "idle_since", "used")
 
     def __init__(self, engine: _Engine, pool: _Pool):
         self.engine = engine
@@ -159,6 +159,7 @@ class _Connection(asyncio.Protocol):
         self.req: Request | None = None
         self.closed = False
         self.idle_since = 0.0
+        self.used = False  # carried a request: a server closing it is ordinary churn, not refusal
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -171,6 +172,7 @@ class _Connection(asyncio.Protocol):
 
     def send(self, req: Request) -> None:
         self.req = req
+        self.used = True
         self.pool.busy.add(self)
         self.parser.reset(self.engine.head_only[req[1]])
         self.transport.write(req[2])  # type: ignore[union-attr]
@@ -435,9 +437,10 @@ class _Engine:
         Refilling replaces connections the server closed (nginx closes one after
         1,000 requests by default: 20 a second at 20,000 req/s) one at a time as
         they go, instead of letting the pool drain until arrivals wait for a
-        burst of connects, whose time would count in their latency. Only closes
-        and successful connects refill, so a server that refuses connections is
-        not retried in a loop.
+        burst of connects, whose time would count in their latency. Only the
+        close of a connection that carried a request refills, one for one: a
+        server that refuses or closes every new connection is not reconnected
+        to in a loop.
         """
         open_or_opening = len(pool.conns) + pool.opening
         wanted = pool.waiting or (refill and open_or_opening < self.spec.connections and not self.stop_requested)
@@ -461,18 +464,27 @@ class _Engine:
             self.connect_failures += 1
             if not pool.conns and not pool.opening and pool.waiting:
                 # No connection at all, none coming: what waits would fail the same way for a real client.
-                now = self.clock()
-                if now >= self.recorder.end:  # type: ignore[union-attr]
-                    self.recorder.rotate(now)  # type: ignore[union-attr]
-                error = f"connect: {_describe(exc)}"
-                while pool.waiting:
-                    intended, kind, _ = pool.waiting.popleft()
-                    self.recorder.outcome(kind, FAILED, now - intended, now, error)  # type: ignore[union-attr]
+                self._fail_waiting(pool, len(pool.waiting), f"connect: {_describe(exc)}")
             return
         conn = task.result()
         if not conn.closed:
             self._release(pool, conn)
-        self._grow(pool, refill=True)
+        elif pool.waiting:
+            # The server closed it before it carried anything. For the request it was opened
+            # for that is a failure, as a refused connect is; opening another at once for the
+            # same request would reconnect in a loop for as long as the request may wait.
+            self._fail_waiting(pool, 1, "connection closed before the request was sent")
+        self._grow(pool)
+
+    def _fail_waiting(self, pool: _Pool, count: int, error: str) -> None:
+        """Fail the ``count`` oldest requests waiting for a connection, with ``error``."""
+        now = self.clock()
+        recorder = self.recorder
+        if now >= recorder.end:  # type: ignore[union-attr]
+            recorder.rotate(now)  # type: ignore[union-attr]
+        for _ in range(min(count, len(pool.waiting))):
+            intended, kind, _ = pool.waiting.popleft()
+            recorder.outcome(kind, FAILED, now - intended, now, error)  # type: ignore[union-attr]
 
     def _release(self, pool: _Pool, conn: _Connection) -> None:
         if pool.waiting:
@@ -539,7 +551,9 @@ class _Engine:
             pool.conns.discard(conn)
             if conn in pool.idle:
                 pool.idle.remove(conn)  # the server closed an idle keep-alive connection
-            self._grow(pool, refill=True)
+            # One the server closed before it carried anything (a proxy resetting every
+            # connection, say) is not replaced: that would reconnect in a tight loop.
+            self._grow(pool, refill=conn.used)
             return
         status = conn.parser.eof()
         if status is not None:  # a response delimited by the connection's end

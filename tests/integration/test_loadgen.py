@@ -256,3 +256,37 @@ def test_captured_ids_are_what_the_server_acknowledged():
     ids = generator.captured("post")
     assert total.succeeded > 0 and total.failed == 0
     assert sorted(ids) == list(range(1, _TweetHandler.next_id + 1)) and len(ids) == total.succeeded
+
+
+
+def test_a_server_closing_every_new_connection_is_not_reconnected_to_in_a_loop():
+    """A server that accepts and at once closes every connection: requests fail with their reason, and the
+    generator opens connections for the requests that wait, not in a loop to refill its warm pool."""
+    accepted = 0
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+
+        def close_everything() -> None:
+            nonlocal accepted
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return  # the listener was closed: the test is over
+                accepted += 1
+                conn.close()
+
+        threading.Thread(target=close_everything, daemon=True).start()
+        spec = LoadSpec(rate=50, timeout_s=1.0, requests=(RequestSpec("read", f"http://127.0.0.1:{port}/"),),
+                        connections=8)
+        generator = run_load(spec, 2.0)
+    total = summarize(generator.buckets())
+    assert generator.error is None and total.sent >= 90
+    assert total.succeeded == 0 and total.failed + total.timed_out == total.sent
+    assert "connection closed before the request was sent" in total.errors
+    # About two connects per request (each failure and the 10 ms tick each open one for what waits;
+    # a reconnect loop made 12 per request here), however many the warm pool lost.
+    assert generator.diagnostics()["connects"] <= 4 * total.sent + spec.connections
+    assert accepted > 0

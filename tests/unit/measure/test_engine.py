@@ -193,6 +193,8 @@ CLOSE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\no
 
 
 def cancel_connects(loop: asyncio.AbstractEventLoop, engine: _Engine) -> None:
+    if not engine.connecting:
+        return
     for task in engine.connecting:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*engine.connecting, return_exceptions=True))
@@ -207,9 +209,18 @@ def test_a_connection_the_server_closes_is_replaced_before_anyone_waits(loop, cl
         engine.dispatch_due()
         busy(conns)[0].data_received(CLOSE_200)
     else:
+        pool.idle[0].used = True  # it carried requests before going idle
         pool.idle[0].connection_lost(None)
     assert len(pool.conns) == 1 and pool.opening == 1 and not pool.waiting
     cancel_connects(loop, engine)
+
+
+def test_a_connection_closed_before_it_carried_anything_is_not_replaced(loop):
+    """A server that resets every new connection (a reset_peer fault) is not reconnected to in a loop."""
+    engine, _, _, _ = make_engine(loop)
+    pool = engine.pools[0]
+    pool.idle[0].connection_lost(ConnectionResetError())
+    assert len(pool.conns) == 1 and pool.opening == 0
 
 
 def test_no_connection_is_reopened_once_the_load_stops(loop):
@@ -219,3 +230,19 @@ def test_no_connection_is_reopened_once_the_load_stops(loop):
     engine.stop_requested = True
     busy(conns)[0].data_received(CLOSE_200)
     assert engine.pools[0].opening == 0
+
+
+def test_a_connection_closed_before_its_waiting_request_was_sent_fails_that_request(loop):
+    """The server closed a freshly opened connection at once: the oldest waiting request fails, the next waits on."""
+    engine, clock, conns, _ = make_engine(loop, connections=1)
+    pool = engine.pools[0]
+    clock.now += 0.025  # arrivals 0, 1 and 2: one goes out, two wait
+    engine.dispatch_due()
+    assert len(pool.waiting) == 2 and not engine.connecting  # at the cap
+    closed = _Connection(engine, pool)
+    closed.closed = True
+    opened = loop.create_future()
+    opened.set_result(closed)
+    engine._opened(pool, opened)  # type: ignore[arg-type]
+    assert engine.recorder.failed_count == 1 and len(pool.waiting) == 1
+    assert engine.recorder.errors == {"connection closed before the request was sent": 1}
