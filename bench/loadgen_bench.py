@@ -32,6 +32,10 @@ machine, ``--rt`` runs wrk under SCHED_FIFO, chaoskit with ``load.realtime``
 (its generator thread SCHED_FIFO, as a user would set it), and nginx under
 SCHED_FIFO or, when its cgroup has no real-time budget (Docker's default), at
 nice -20, so that neighbours' CPU use does not decide the figures.
+``--shield`` moves every thread that can move, kernel threads included, off
+the client core for the clients' runs, and puts them back after: on the
+project's VM the kernel's DAMON monitor (``kdamond.0``) otherwise takes that
+core for 1-2 ms a few times a second.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +94,38 @@ def nginx_server(cpu: int, published: bool = False) -> Iterator[Server]:
         if container is not None:
             container.remove(force=True)
         network.remove()
+
+
+@contextmanager
+def shielded(cpu: int) -> Iterator[int]:
+    """Move every thread that may move (kernel threads such as kdamond included) off ``cpu``; put them back after.
+
+    What ``cset shield --kthread=on`` does, without cgroups: per-CPU kernel
+    threads (ksoftirqd, per-CPU kworkers) refuse and stay. Yields how many
+    threads moved. Clients started afterwards are pinned to ``cpu`` by taskset.
+    """
+    moved: dict[int, set[int]] = {}
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue  # gone
+        for tid in tids:
+            try:
+                allowed = os.sched_getaffinity(tid)
+                if cpu in allowed and len(allowed) > 1:
+                    os.sched_setaffinity(tid, allowed - {cpu})
+                    moved[tid] = allowed
+            except OSError:
+                pass  # gone, or a thread bound to its CPU
+    try:
+        yield len(moved)
+    finally:
+        for tid, allowed in moved.items():
+            try:
+                os.sched_setaffinity(tid, allowed)
+            except OSError:
+                pass  # gone meanwhile
 
 
 def _wait_http(url: str, timeout_s: float = 20.0) -> None:
@@ -294,6 +330,8 @@ def main() -> None:
     parser.add_argument("--published", action="store_true", help="go through a 127.0.0.1 published port")
     parser.add_argument("--rt", action="store_true",
                         help="wrk and nginx SCHED_FIFO, chaoskit with load.realtime: shields the figures from other load on the machine")
+    parser.add_argument("--shield", action="store_true",
+                        help="move every movable thread, kernel threads included, off the client core while the clients run")
     parser.add_argument("--repeat", type=int, default=1, help="run every client this many times, in turn")
     parser.add_argument("--json", action="store_true", help="also print the raw rows as JSON")
     args = parser.parse_args()
@@ -301,14 +339,16 @@ def main() -> None:
     load_before = os.getloadavg()
     with nginx_server(args.server_cpu, args.published) as server:
         server_scheduling = make_realtime(server.container) if args.rt else "normally scheduled"
-        for _ in range(args.repeat):
-            rows.append(run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt))
-            for rate in (float(r) for r in args.rates.split(",")):
-                rows.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections, args.rt))
+        with shielded(args.gen_cpu) if args.shield else nullcontext(0) as moved:
+            for _ in range(args.repeat):
+                rows.append(run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt))
+                for rate in (float(r) for r in args.rates.split(",")):
+                    rows.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections, args.rt))
     load_after = os.getloadavg()
     print(f"nginx 1 worker on cpu {args.server_cpu}; clients on cpu {args.gen_cpu}; {args.seconds:g} s each; "
           f"via {'published 127.0.0.1 port (docker-proxy)' if args.published else 'container address'}; "
           f"clients {'SCHED_FIFO (chaoskit: load.realtime)' if args.rt else 'normally scheduled'}, nginx {server_scheduling}; "
+          f"{f'{moved} threads moved off the client core; ' if args.shield else ''}"
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
     print(table(rows))
     if args.json:
