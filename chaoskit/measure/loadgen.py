@@ -28,12 +28,15 @@ How time is kept:
 * dispatch lag (actual minus intended dispatch) measures only the generator's
   own lateness; when it grows, the window is invalid, not the system guilty.
 
-Connections: ``spec.connections`` are opened before the schedule starts;
+Connections: ``spec.connections`` are opened before the schedule starts,
+and one the server closes after carrying requests is replaced at once;
 when an arrival finds none idle it waits while a new one is opened (real
 users do not queue behind each other), at most MAX_CONNECTING at a time and
 up to ``spec.max_connections`` in all; the wait is timed from the intended
 send time like everything else, and the bucket counts waiting requests in
-``waiting``. Connections beyond the warm pool close after IDLE_CLOSE_S idle.
+``waiting``. A connection the server closes before it carried anything
+fails the request it was opened for, as a refused connect does. Connections
+beyond the warm pool close after IDLE_CLOSE_S idle.
 A request not answered ``timeout_s`` after its intended send time is a
 timeout: recorded with its latency, and its connection is aborted (a late
 answer would put it out of step), as a client that gives up does.
