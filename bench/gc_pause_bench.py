@@ -34,12 +34,12 @@ def child(url: str, rate: float, seconds: int, freeze: bool) -> None:
     import chaoskit.run.runner  # noqa: F401
     from chaoskit.log import configure
     from chaoskit.measure import LoadGenerator, summarize
-    from chaoskit.measure import loadgen
+    from chaoskit.measure import tuning
     from chaoskit.model.load import LoadSpec, RequestSpec
 
     configure("json", 0)  # logs to stderr, captured by the parent
     if not freeze:
-        loadgen.freeze_heap = loadgen.thaw_heap = lambda: None  # type: ignore[assignment]
+        tuning.freeze_heap = tuning.thaw_heap = lambda: None  # type: ignore[assignment]
     spec = LoadSpec(rate=rate, ramp_s=0.5, connections=16, requests=(RequestSpec("read", url + "/"),))
     generator = LoadGenerator(spec, max_duration_s=seconds + 10)
     generator.start()

@@ -29,7 +29,7 @@ the load average before and after, and each row the share of the client
 core's time the hypervisor took (steal) while it ran: on a virtual machine a
 few percent of steal is enough to push dispatch lag past 1 ms. On a shared
 machine, ``--rt`` runs wrk under SCHED_FIFO, chaoskit with ``load.realtime``
-(its generator thread SCHED_FIFO, as a user would set it), and nginx under
+(its whole process SCHED_FIFO at the lowest priority, as a user would set it), and nginx under
 SCHED_FIFO or, when its cgroup has no real-time budget (Docker's default), at
 nice -20, so that neighbours' CPU use does not decide the figures.
 ``--shield`` moves every thread that can move, kernel threads included, off

@@ -8,6 +8,7 @@ module                 what it is for
 ``http1``              just enough HTTP/1.1 response framing (pure)
 ``wakeup``             sub-millisecond loop wake-ups (timerfd)
 ``loadgen``            the generator: a uvloop thread, keep-alive connections
+``tuning``             the process while generators run: GIL, heap, real-time
 ``buckets``            one second of load: HDR histograms and counts, JSON
 ``window``             a span of buckets summarised (merged histograms)
 ``validity``           did the generator keep up? (pure)
@@ -16,8 +17,8 @@ module                 what it is for
 ``detection``          time to detect, time to recover (pure)
 =====================  ==========================================================
 
-Only ``loadgen`` and ``wakeup`` do I/O; everything else is a function of its
-arguments.
+Only ``loadgen``, ``wakeup`` and ``tuning`` act on the world; everything else
+is a function of its arguments.
 """
 
 from __future__ import annotations

@@ -49,12 +49,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import gc
 import math
-import os
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -68,6 +65,7 @@ from chaoskit.measure.arrivals import ArrivalSchedule
 from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, BucketRecorder, BucketStore
 from chaoskit.measure.http1 import ProtocolError, ResponseParser
 from chaoskit.measure.mix import DRAW_CHUNK, RequestMix
+from chaoskit.measure.tuning import lower_process, raise_process, tune_process, untune_process
 from chaoskit.measure.validity import ValidityLimits, assess_validity
 from chaoskit.measure.wakeup import make_timer
 from chaoskit.measure.window import WindowStats, summarize
@@ -83,8 +81,6 @@ DISPATCH_BATCH = 64
 # The timer wakes the loop at most this often; arrivals due in between go out together
 # (their lag, at most this, is recorded). Well under the 1 ms lag budget.
 MIN_WAKE_GAP_S = 0.0005
-# GIL switch interval while the generator runs (the default is 5 ms).
-GIL_SWITCH_INTERVAL_S = 0.0005
 # Connections being opened at once, per host (each success starts the next one).
 MAX_CONNECTING = 16
 # A connection opened for a burst is closed after this long idle (the warm pool is kept).
@@ -93,56 +89,6 @@ IDLE_CLOSE_S = 5.0
 TICK_S = 0.01
 # A request (intended time, request-kind index, bytes to write).
 Request = tuple[float, int, bytes]
-
-
-def freeze_heap() -> None:
-    """Exempt every object alive now from the garbage collector's full passes, until thaw_heap().
-
-    A full collection walks every tracked object of the process while holding
-    the GIL, so the generator's thread stops with it: 60-80 ms for the ~130k
-    objects of a `chaoskit run` process on the project's VM, long enough to
-    invalidate a window. Frozen, a full pass walks only what was made since
-    (about 3 ms for 60k new objects). Reference counting still frees
-    everything that is not in a cycle.
-    """
-    gc.collect()  # what is garbage now should not be kept for the whole load
-    gc.freeze()
-
-
-def thaw_heap() -> None:
-    gc.unfreeze()
-
-
-_tuning_lock = threading.Lock()
-_tuned = 0  # generators running in this process
-_saved_switch_interval = 0.0
-
-
-def tune_process() -> None:
-    """While any generator runs: a short GIL switch interval and a frozen heap (see untune_process).
-
-    The run loop's thread may compute (statistics, journal) while the load
-    runs; with the default 5 ms switch interval each such burst would delay
-    dispatch by up to 5 ms, with GIL_SWITCH_INTERVAL_S at most that. Counted,
-    so generators that overlap in any order (the monkey's and a run's) leave
-    the process as they found it only when the last one stops.
-    """
-    global _tuned, _saved_switch_interval
-    with _tuning_lock:
-        if not _tuned:
-            _saved_switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(_saved_switch_interval, GIL_SWITCH_INTERVAL_S))
-            freeze_heap()
-        _tuned += 1
-
-
-def untune_process() -> None:
-    global _tuned
-    with _tuning_lock:
-        _tuned -= 1
-        if not _tuned:
-            sys.setswitchinterval(_saved_switch_interval)
-            thaw_heap()
 
 
 class LoadGeneratorFailed(ChaoskitError):
@@ -626,22 +572,6 @@ class _Engine:
         return in_flight + waiting, waiting, oldest
 
 
-def _make_realtime() -> None:
-    """Make the calling thread SCHED_FIFO at the lowest real-time priority.
-
-    Above every normal task (other processes, the kernel's worker threads such as
-    the DAMON monitor, which took the client core for up to 3 ms at a time on the
-    project's VM), below the kernel's own real-time threads. The kernel's real-time
-    throttling still leaves others 5% of the core if the thread ever spins.
-    """
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(os.sched_get_priority_min(os.SCHED_FIFO)))
-    except OSError as exc:
-        raise LoadGeneratorFailed(
-            f"load.realtime is set but real-time scheduling was refused ({exc.strerror}): "
-            "run chaoskit as root or with CAP_SYS_NICE, or remove realtime from the load") from exc
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
@@ -679,6 +609,7 @@ class LoadGenerator:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopped = False
+        self._realtime = False  # the process was raised for this load (see tuning.raise_process)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -690,6 +621,16 @@ class LoadGenerator:
         # GIL while the first arrivals are due.
         log.info("load.started", rate=self.spec.rate, ramp_s=self.spec.ramp_s, kinds=list(self.mix.names),
                  connections=self.spec.connections)
+        if self.spec.realtime:
+            try:
+                raise_process()  # first: the generator's thread inherits the policy
+                self._realtime = True
+            except OSError as exc:
+                if self.spec.realtime != "auto":
+                    raise LoadGeneratorFailed(
+                        f"load.realtime is set but real-time scheduling was refused ({exc.strerror}): "
+                        "run chaoskit as root or with CAP_SYS_NICE, or set realtime: auto") from exc
+                log.warning("load.realtime_refused", error=exc.strerror, scheduling="normal")
         tune_process()
         self._thread = threading.Thread(target=self._thread_main, name="chaoskit-loadgen", daemon=True)
         self._thread.start()
@@ -707,8 +648,6 @@ class LoadGenerator:
         asyncio.set_event_loop(loop)
         self._engine = _Engine(self.spec, self.mix, self._store, self._clock, self._wall_clock, self._max_duration_s)
         try:
-            if self.spec.realtime:
-                _make_realtime()
             loop.run_until_complete(self._engine.run(self._ready.set))
         except BaseException as exc:  # noqa: BLE001 - recorded and surfaced by start()/stop()/error
             self._error = exc
@@ -734,6 +673,8 @@ class LoadGenerator:
                 pass  # the loop already ended
         self._thread.join(timeout_s if timeout_s is not None else self.spec.timeout_s + 5.0)
         untune_process()
+        if self._realtime:
+            lower_process()
         buckets = self.buckets()
         total = summarize(buckets)
         log.info("load.stopped", seconds=round(total.seconds, 3), sent=total.sent, succeeded=total.succeeded,
@@ -760,7 +701,7 @@ class LoadGenerator:
         if engine is None:
             return {}
         return {"connects": engine.connects, "connect_failures": engine.connect_failures,
-                "scheduling": "SCHED_FIFO" if self.spec.realtime else "normal",
+                "scheduling": "SCHED_FIFO" if self._realtime else "normal",
                 "timer_wakeups": engine.timer_wakeups, "timer": type(engine.timer).__name__,
                 "captured": {name: len(values) for name, values in zip(self.mix.names, engine.captured)
                              if self.mix.requests[self.mix.names.index(name)].capture},

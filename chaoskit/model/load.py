@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["LoadSpec", "RequestSpec", "UserDistribution"]
 
@@ -53,6 +53,7 @@ class LoadSpec:
     seed: int = 0
     # The dispatch-lag p99 beyond which a window is not trusted; None derives it from the SLOs.
     max_lag_s: float | None = None
-    # Experimental: run the generator's thread SCHED_FIFO (needs root or CAP_SYS_NICE), so
-    # kernel threads and other processes cannot preempt it. No benefit measured yet (README).
-    realtime: bool = False
+    # Run every thread of the process SCHED_FIFO while the load runs, so neither the system
+    # under test nor kernel threads preempt the generator (chaoskit.measure.tuning). True
+    # needs root or CAP_SYS_NICE and fails the run without it; "auto" uses it when allowed.
+    realtime: bool | Literal["auto"] = False

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from os import fspath
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.actions import ACTION_SIGNATURES
@@ -195,7 +195,7 @@ class ExperimentChecker(ProbeChecker):
             self.problem(keys["max_connections"], f"expected max_connections >= connections ({connections})")
         seed = self.number(keys["seed"], minimum=0, integer=True) if "seed" in keys else 0
         max_lag = self.duration(keys["max_lag"], positive=True) if "max_lag" in keys else None
-        realtime = self.boolean(keys["realtime"]) if "realtime" in keys else False
+        realtime = self.realtime_setting(keys["realtime"]) if "realtime" in keys else False
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
         requests = None
         if "requests" in keys:
@@ -215,8 +215,16 @@ class ExperimentChecker(ProbeChecker):
             users=cast(UserDistribution, users),
             seed=cast(int, seed),
             max_lag_s=max_lag,
-            realtime=cast(bool, realtime),
+            realtime=cast("bool | Literal['auto']", realtime),
         )
+
+    def realtime_setting(self, node: Located) -> bool | Literal["auto"] | None:
+        if node.value == "auto":
+            return "auto"
+        if not isinstance(node.value, bool):
+            self.problem(node, f"expected true, false or auto; got {describe_kind(node.value)}")
+            return None
+        return node.value
 
     def users(self, node: Located) -> UserDistribution | None:
         keys = self.mapping(node, ("count", "zipf_exponent"))

@@ -337,7 +337,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "users": _obj({"count": integer, "zipf_exponent": number}),
                         "requests": {"type": "array", "items": _ref("request"), "minItems": 1},
                         "max_lag": _ref("duration"),
-                        "realtime": {"type": "boolean"},
+                        "realtime": {"enum": [True, False, "auto"]},
                     },
                     ["rate", "requests"],
                 ),

@@ -96,42 +96,62 @@ def test_live_buckets_are_readable_while_the_load_runs(nginx: tuple[Any, str]):
 
 
 @pytest.mark.docker
-def test_realtime_load_runs_its_thread_sched_fifo(nginx: tuple[Any, str]):
-    """load.realtime: the generator's thread (only it) is SCHED_FIFO while it runs, and the load is measured."""
+def test_realtime_load_raises_every_thread_of_the_process_while_it_runs(nginx: tuple[Any, str]):
+    """load.realtime: every thread, the generator's and the caller's, is SCHED_FIFO while the load runs
+    (the GIL makes them one scheduling unit); after it, all are back to normal, threads started meanwhile too."""
     if os.geteuid() != 0:
         pytest.fail("this test needs root, as `./setup.sh test` runs (CAP_SYS_NICE for SCHED_FIFO)")
     _, base = nginx
     spec = LoadSpec(rate=200, requests=(RequestSpec("read", base + "/"),), connections=4, realtime=True)
     generator = LoadGenerator(spec, max_duration_s=10)
+    release = threading.Event()
     with generator:
         assert generator.wait_for_buckets(1, timeout_s=5)
+        started_meanwhile = threading.Thread(target=release.wait, daemon=True)
+        started_meanwhile.start()
         assert os.sched_getscheduler(generator._thread.native_id) == os.SCHED_FIFO
+        assert os.sched_getscheduler(0) == os.SCHED_FIFO
+        assert os.sched_getscheduler(started_meanwhile.native_id) == os.SCHED_FIFO
+    try:
         assert os.sched_getscheduler(0) == os.SCHED_OTHER
+        assert os.sched_getscheduler(started_meanwhile.native_id) == os.SCHED_OTHER
+    finally:
+        release.set()
     assert summarize(generator.buckets()).succeeded > 0
     assert generator.journal()["spec"]["realtime"] is True
 
 
-def test_refused_realtime_scheduling_is_one_clear_error():
-    """Without the privilege, a realtime load does not start and says what to do."""
-    code = (
+@pytest.mark.parametrize("setting, code, says", [
+    (True, 3, "load.realtime is set but real-time scheduling was refused"),
+    ("auto", 0, "scheduling normal"),
+])
+def test_refused_realtime_scheduling_fails_when_required_and_falls_back_when_auto(setting, code, says):
+    """Without the privilege: realtime: true does not start and says what to do; auto runs normally scheduled."""
+    program = (
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from chaoskit.measure import LoadGenerator, LoadGeneratorFailed\n"
         "from chaoskit.model.load import LoadSpec, RequestSpec\n"
-        "spec = LoadSpec(rate=10, requests=(RequestSpec('r', 'http://127.0.0.1:9/'),), realtime=True)\n"
+        f"spec = LoadSpec(rate=10, requests=(RequestSpec('r', 'http://127.0.0.1:9/'),), realtime={setting!r})\n"
+        "generator = LoadGenerator(spec)\n"
         "try:\n"
-        "    LoadGenerator(spec).start()\n"
+        "    generator.start()\n"
         "except LoadGeneratorFailed as exc:\n"
         "    print(exc)\n"
         "    sys.exit(3)\n"
+        "generator.stop()\n"
+        "print('scheduling', generator.diagnostics()['scheduling'])\n"
     )
     # Still root (so the files stay readable wherever the checkout is), but without CAP_SYS_NICE
     # and with no real-time allowance: what an unprivileged user has.
-    done = subprocess.run(["prlimit", "--rtprio=0", "setpriv", "--bounding-set=-sys_nice", sys.executable, "-c", code],
+    done = subprocess.run(["prlimit", "--rtprio=0", "setpriv", "--bounding-set=-sys_nice", sys.executable, "-c", program],
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 3, done.stderr
-    assert "load.realtime is set but real-time scheduling was refused" in done.stdout
-    assert "CAP_SYS_NICE" in done.stdout
+    assert done.returncode == code, done.stderr
+    assert says in done.stdout
+    if setting is True:
+        assert "CAP_SYS_NICE" in done.stdout and "realtime: auto" in done.stdout
+    else:
+        assert "load.realtime_refused" in done.stdout + done.stderr  # the warning, logged
 
 
 @pytest.mark.docker

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from chaoskit.measure.loadgen import GIL_SWITCH_INTERVAL_S, tune_process, untune_process
+from chaoskit.measure.tuning import GIL_SWITCH_INTERVAL_S, tune_process, untune_process
 
 
 def test_overlapping_generators_restore_the_process_with_the_last():

@@ -367,11 +367,12 @@ def test_load_block_is_parsed_into_loadspec() -> None:
     assert [p.key for p in few] == ["load.max_connections"]
 
 
-def test_realtime_load_is_opt_in_and_a_boolean() -> None:
+def test_realtime_load_is_opt_in_true_false_or_auto() -> None:
     assert parse(BASE).load.realtime is False
     assert parse(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: true\n")).load.realtime is True
+    assert parse(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: auto\n")).load.realtime == "auto"
     (found,) = problems(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: yes please\n"))
-    assert found.key == "load.realtime" and "expected true or false" in found.message
+    assert found.key == "load.realtime" and "expected true, false or auto" in found.message
 
 
 def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
