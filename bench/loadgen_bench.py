@@ -36,6 +36,10 @@ nice -20, so that neighbours' CPU use does not decide the figures.
 the client core for the clients' runs, and puts them back after: on the
 project's VM the kernel's DAMON monitor (``kdamond.0``) otherwise takes that
 core for 1-2 ms a few times a second.
+``--awake on`` keeps every CPU out of idle halts while both clients run (the
+CPU latency request chaoskit makes for ``load.keep_cpus_awake``, held by this
+process); ``--awake both`` runs every client both ways, alternating which
+goes first, so that the two can be compared under the same hypervisor.
 """
 
 from __future__ import annotations
@@ -192,6 +196,19 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+@contextmanager
+def cpus_awake() -> Iterator[None]:
+    """Every CPU kept out of idle halts meanwhile: the request load.keep_cpus_awake makes, held here for both clients."""
+    sys.path.insert(0, str(ROOT))
+    from chaoskit.measure.tuning import keep_cpus_awake, let_cpus_sleep
+
+    keep_cpus_awake()
+    try:
+        yield
+    finally:
+        let_cpus_sleep()
+
+
 def pinned(cpu: int, realtime: bool) -> list[str]:
     """Command prefix: pin to ``cpu``; with ``realtime``, also run SCHED_FIFO (see --rt)."""
     return ["taskset", "-c", str(cpu)] + (["chrt", "-f", str(RT_PRIORITY)] if realtime else [])
@@ -305,8 +322,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| client | model | target req/s | achieved req/s | p50 ms | p99 ms | dispatch lag p99 ms "
             "| lag p99 ms, seconds without steal | of those, seconds with lag p99 <= 1 ms "
-            "| CPU us/req | errors | CPU stolen (client core) | note |")
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "| CPU us/req | errors | CPU stolen (client core) | CPUs | note |")
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         clean = r.get("clean_seconds")
         lines.append("| " + " | ".join([
@@ -314,7 +331,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             _fmt(r["p99_ms"]), _fmt(r["lag_p99_ms"], 3),
             "-" if clean is None else f"{_fmt(r['clean_lag_p99_ms'], 3)} ({clean} s)",
             "-" if clean is None else f"{r['clean_seconds_within_1ms']} of {clean}",
-            _fmt(r["cpu_us_per_req"], 1), _fmt(r["errors"]), f"{r['steal_pct']:.1f}%", r.get("note") or "",
+            _fmt(r["cpu_us_per_req"], 1), _fmt(r["errors"]), f"{r['steal_pct']:.1f}%", r["cpus"], r.get("note") or "",
         ]) + " |")
     return "\n".join(lines)
 
@@ -332,6 +349,9 @@ def main() -> None:
                         help="wrk and nginx SCHED_FIFO, chaoskit with load.realtime: shields the figures from other load on the machine")
     parser.add_argument("--shield", action="store_true",
                         help="move every movable thread, kernel threads included, off the client core while the clients run")
+    parser.add_argument("--awake", choices=("off", "on", "both"), default="off",
+                        help="keep every CPU out of idle halts while the clients run (load.keep_cpus_awake); "
+                             "both: each repeat runs both ways, alternating which goes first")
     parser.add_argument("--repeat", type=int, default=1, help="run every client this many times, in turn")
     parser.add_argument("--json", action="store_true", help="also print the raw rows as JSON")
     args = parser.parse_args()
@@ -340,15 +360,21 @@ def main() -> None:
     with nginx_server(args.server_cpu, args.published) as server:
         server_scheduling = make_realtime(server.container) if args.rt else "normally scheduled"
         with shielded(args.gen_cpu) if args.shield else nullcontext(0) as moved:
-            for _ in range(args.repeat):
-                rows.append(run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt))
-                for rate in (float(r) for r in args.rates.split(",")):
-                    rows.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections, args.rt))
+            settings = {"off": [False], "on": [True], "both": [False, True]}[args.awake]
+            for repeat in range(args.repeat):
+                for awake in settings if repeat % 2 == 0 else settings[::-1]:
+                    with cpus_awake() if awake else nullcontext():
+                        batch = [run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt)]
+                        for rate in (float(r) for r in args.rates.split(",")):
+                            batch.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections,
+                                                      args.rt))
+                    rows.extend({**row, "cpus": "awake" if awake else "normal idle"} for row in batch)
     load_after = os.getloadavg()
     print(f"nginx 1 worker on cpu {args.server_cpu}; clients on cpu {args.gen_cpu}; {args.seconds:g} s each; "
           f"via {'published 127.0.0.1 port (docker-proxy)' if args.published else 'container address'}; "
           f"clients {'SCHED_FIFO (chaoskit: load.realtime)' if args.rt else 'normally scheduled'}, nginx {server_scheduling}; "
           f"{f'{moved} threads moved off the client core; ' if args.shield else ''}"
+          f"CPUs {dict(off='normal idle', on='kept awake', both='normal idle and kept awake, alternated')[args.awake]}; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
     print(table(rows))
     if args.json:

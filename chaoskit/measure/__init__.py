@@ -8,7 +8,7 @@ module                 what it is for
 ``http1``              just enough HTTP/1.1 response framing (pure)
 ``wakeup``             sub-millisecond loop wake-ups (timerfd)
 ``loadgen``            the generator: a uvloop thread, keep-alive connections
-``tuning``             the process while generators run: GIL, heap, real-time
+``tuning``             while generators run: GIL, heap, real-time, CPUs awake
 ``buckets``            one second of load: HDR histograms and counts, JSON
 ``window``             a span of buckets summarised (merged histograms)
 ``validity``           did the generator keep up? (pure)

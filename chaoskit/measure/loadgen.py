@@ -65,7 +65,15 @@ from chaoskit.measure.arrivals import ArrivalSchedule
 from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, BucketRecorder, BucketStore
 from chaoskit.measure.http1 import ProtocolError, ResponseParser
 from chaoskit.measure.mix import DRAW_CHUNK, RequestMix
-from chaoskit.measure.tuning import lower_process, raise_process, tune_process, untune_process
+from chaoskit.measure.tuning import (
+    CPU_LATENCY_DEVICE,
+    keep_cpus_awake,
+    let_cpus_sleep,
+    lower_process,
+    raise_process,
+    tune_process,
+    untune_process,
+)
 from chaoskit.measure.validity import ValidityLimits, assess_validity
 from chaoskit.measure.wakeup import make_timer
 from chaoskit.measure.window import WindowStats, summarize
@@ -93,6 +101,25 @@ Request = tuple[float, int, bytes]
 
 class LoadGeneratorFailed(ChaoskitError):
     """The load generator could not start or its thread died: the measurement is not valid."""
+
+
+def _apply(key: str, setting: bool | str, tune: Callable[[], None], what: str, remedy: str, **fallback: str) -> bool:
+    """Apply a ``load.<key>`` tuning set to true, false or auto; whether it was applied.
+
+    Refused, ``true`` fails the load with one line saying what to do, and
+    ``auto`` logs ``load.<key>_refused`` and goes on without it.
+    """
+    if not setting:
+        return False
+    try:
+        tune()
+        return True
+    except OSError as exc:
+        if setting != "auto":
+            raise LoadGeneratorFailed(
+                f"load.{key} is set but {what} was refused ({exc.strerror}): {remedy}, or set {key}: auto") from exc
+        log.warning(f"load.{key}_refused", error=exc.strerror, **fallback)
+        return False
 
 
 class _Connection(asyncio.Protocol):
@@ -610,6 +637,7 @@ class LoadGenerator:
         self._error: BaseException | None = None
         self._stopped = False
         self._realtime = False  # the process was raised for this load (see tuning.raise_process)
+        self._cpus_awake = False  # the CPUs are kept awake for this load (see tuning.keep_cpus_awake)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -621,16 +649,16 @@ class LoadGenerator:
         # GIL while the first arrivals are due.
         log.info("load.started", rate=self.spec.rate, ramp_s=self.spec.ramp_s, kinds=list(self.mix.names),
                  connections=self.spec.connections)
-        if self.spec.realtime:
-            try:
-                raise_process()  # first: the generator's thread inherits the policy
-                self._realtime = True
-            except OSError as exc:
-                if self.spec.realtime != "auto":
-                    raise LoadGeneratorFailed(
-                        f"load.realtime is set but real-time scheduling was refused ({exc.strerror}): "
-                        "run chaoskit as root or with CAP_SYS_NICE, or set realtime: auto") from exc
-                log.warning("load.realtime_refused", error=exc.strerror, scheduling="normal")
+        # First: the generator's thread inherits the policy.
+        self._realtime = _apply("realtime", self.spec.realtime, raise_process, "real-time scheduling",
+                                "run chaoskit as root or with CAP_SYS_NICE", scheduling="normal")
+        try:
+            self._cpus_awake = _apply("keep_cpus_awake", self.spec.keep_cpus_awake, keep_cpus_awake,
+                                      f"the CPU latency request ({CPU_LATENCY_DEVICE})",
+                                      f"run chaoskit as root (it writes {CPU_LATENCY_DEVICE})", cpus="normal idle")
+        except LoadGeneratorFailed:
+            self._untune()
+            raise
         tune_process()
         self._thread = threading.Thread(target=self._thread_main, name="chaoskit-loadgen", daemon=True)
         self._thread.start()
@@ -673,13 +701,19 @@ class LoadGenerator:
                 pass  # the loop already ended
         self._thread.join(timeout_s if timeout_s is not None else self.spec.timeout_s + 5.0)
         untune_process()
-        if self._realtime:
-            lower_process()
+        self._untune()
         buckets = self.buckets()
         total = summarize(buckets)
         log.info("load.stopped", seconds=round(total.seconds, 3), sent=total.sent, succeeded=total.succeeded,
                  failed=total.failed, timed_out=total.timed_out)
         return buckets
+
+    def _untune(self) -> None:
+        # The flags stay: the journal says how this load ran.
+        if self._realtime:
+            lower_process()
+        if self._cpus_awake:
+            let_cpus_sleep()
 
     def __enter__(self) -> LoadGenerator:
         self.start()
@@ -702,6 +736,7 @@ class LoadGenerator:
             return {}
         return {"connects": engine.connects, "connect_failures": engine.connect_failures,
                 "scheduling": "SCHED_FIFO" if self._realtime else "normal",
+                "cpus": "kept awake" if self._cpus_awake else "normal idle",
                 "timer_wakeups": engine.timer_wakeups, "timer": type(engine.timer).__name__,
                 "captured": {name: len(values) for name, values in zip(self.mix.names, engine.captured)
                              if self.mix.requests[self.mix.names.index(name)].capture},
@@ -745,7 +780,8 @@ class LoadGenerator:
         return {
             "spec": {"rate": self.spec.rate, "ramp_s": self.spec.ramp_s, "timeout_s": self.spec.timeout_s,
                      "connections": self.spec.connections, "max_connections": self.spec.max_connections,
-                     "seed": self.spec.seed, "realtime": self.spec.realtime, "requests": list(self.mix.names)},
+                     "seed": self.spec.seed, "realtime": self.spec.realtime,
+                     "keep_cpus_awake": self.spec.keep_cpus_awake, "requests": list(self.mix.names)},
             "summary": summarize(buckets).to_dict(),
             "generator": self.diagnostics(),
             "validity": {"valid": validity.valid and self._error is None,

@@ -93,5 +93,5 @@ def assess_validity(buckets: Sequence[Bucket], limits: ValidityLimits = Validity
     steal = sum(b.steal * b.duration_s for b in ordered) / seconds if seconds > 0 else 0.0
     if reasons and steal >= limits.steal_note_fraction:
         reasons.append(f"meanwhile the hypervisor took {steal:.1%} of the machine's CPU for other guests (steal), "
-                       "a likely cause: rerun on a quieter or dedicated machine")
+                       "a likely cause: rerun on a quieter or dedicated machine, or with load.keep_cpus_awake")
     return Validity(not reasons, tuple(reasons), lag_p99, fraction, steal)

@@ -57,3 +57,7 @@ class LoadSpec:
     # under test nor kernel threads preempt the generator (chaoskit.measure.tuning). True
     # needs root or CAP_SYS_NICE and fails the run without it; "auto" uses it when allowed.
     realtime: bool | Literal["auto"] = False
+    # Keep every CPU out of idle halts while the load runs (a kernel CPU latency request, see
+    # chaoskit.measure.tuning.keep_cpus_awake). True needs write access to /dev/cpu_dma_latency
+    # (root) and fails the run without it; "auto" uses it when allowed.
+    keep_cpus_awake: bool | Literal["auto"] = False

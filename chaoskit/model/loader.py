@@ -61,7 +61,8 @@ TOP_KEYS = (
 )
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
-LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag", "realtime")
+LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
+             "realtime", "keep_cpus_awake")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
@@ -195,7 +196,8 @@ class ExperimentChecker(ProbeChecker):
             self.problem(keys["max_connections"], f"expected max_connections >= connections ({connections})")
         seed = self.number(keys["seed"], minimum=0, integer=True) if "seed" in keys else 0
         max_lag = self.duration(keys["max_lag"], positive=True) if "max_lag" in keys else None
-        realtime = self.realtime_setting(keys["realtime"]) if "realtime" in keys else False
+        realtime = self.on_off_auto(keys["realtime"]) if "realtime" in keys else False
+        awake = self.on_off_auto(keys["keep_cpus_awake"]) if "keep_cpus_awake" in keys else False
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
         requests = None
         if "requests" in keys:
@@ -216,9 +218,10 @@ class ExperimentChecker(ProbeChecker):
             seed=cast(int, seed),
             max_lag_s=max_lag,
             realtime=cast("bool | Literal['auto']", realtime),
+            keep_cpus_awake=cast("bool | Literal['auto']", awake),
         )
 
-    def realtime_setting(self, node: Located) -> bool | Literal["auto"] | None:
+    def on_off_auto(self, node: Located) -> bool | Literal["auto"] | None:
         if node.value == "auto":
             return "auto"
         if not isinstance(node.value, bool):

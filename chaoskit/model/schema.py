@@ -338,6 +338,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "requests": {"type": "array", "items": _ref("request"), "minItems": 1},
                         "max_lag": _ref("duration"),
                         "realtime": {"enum": [True, False, "auto"]},
+                        "keep_cpus_awake": {"enum": [True, False, "auto"]},
                     },
                     ["rate", "requests"],
                 ),

@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -118,21 +119,78 @@ def test_realtime_load_raises_every_thread_of_the_process_while_it_runs(nginx: t
     finally:
         release.set()
     assert summarize(generator.buckets()).succeeded > 0
-    assert generator.journal()["spec"]["realtime"] is True
+    journal = generator.journal()  # written after the load: it says how the load ran
+    assert journal["spec"]["realtime"] is True and journal["generator"]["scheduling"] == "SCHED_FIFO"
 
 
-@pytest.mark.parametrize("setting, code, says", [
-    (True, 3, "load.realtime is set but real-time scheduling was refused"),
-    ("auto", 0, "scheduling normal"),
+def _cpu_latency_limit() -> int:
+    """The kernel's CPU latency limit now, in microseconds (2,000,000,000 when nothing asks for one)."""
+    with open("/dev/cpu_dma_latency", "rb") as device:
+        return struct.unpack("=i", device.read(4))[0]
+
+
+@pytest.mark.docker
+def test_keep_cpus_awake_holds_a_zero_cpu_latency_request_only_while_the_load_runs(nginx: tuple[Any, str]):
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root, as `./setup.sh test` runs (/dev/cpu_dma_latency is root's)")
+    before = _cpu_latency_limit()
+    assert before > 0, "another process holds a zero CPU latency request: this test could not tell"
+    _, base = nginx
+    spec = LoadSpec(rate=200, requests=(RequestSpec("read", base + "/"),), connections=4, keep_cpus_awake=True)
+    with LoadGenerator(spec, max_duration_s=10) as generator:
+        assert generator.wait_for_buckets(1, timeout_s=5)
+        assert _cpu_latency_limit() == 0
+        assert generator.diagnostics()["cpus"] == "kept awake"
+    assert _cpu_latency_limit() == before
+    assert summarize(generator.buckets()).succeeded > 0
+    journal = generator.journal()  # written after the load: it says how the load ran
+    assert journal["spec"]["keep_cpus_awake"] is True and journal["generator"]["cpus"] == "kept awake"
+
+
+def test_a_killed_process_leaves_no_cpu_latency_request_behind():
+    """The request lives as long as the file is open: SIGKILL, which no cleanup code survives, ends it too."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root, as `./setup.sh test` runs (/dev/cpu_dma_latency is root's)")
+    before = _cpu_latency_limit()
+    assert before > 0, "another process holds a zero CPU latency request: this test could not tell"
+    program = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from chaoskit.measure.tuning import keep_cpus_awake\n"
+        "keep_cpus_awake()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert _cpu_latency_limit() == 0
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert _cpu_latency_limit() == before
+
+
+@pytest.mark.parametrize("key, setting, code, says", [
+    ("realtime", True, 3, "load.realtime is set but real-time scheduling was refused"),
+    ("realtime", "auto", 0, "scheduling normal"),
+    ("keep_cpus_awake", True, 3, "load.keep_cpus_awake is set but the CPU latency request"),
+    ("keep_cpus_awake", "auto", 0, "cpus normal idle"),
 ])
-def test_refused_realtime_scheduling_fails_when_required_and_falls_back_when_auto(setting, code, says):
-    """Without the privilege: realtime: true does not start and says what to do; auto runs normally scheduled."""
+def test_refused_tuning_fails_when_required_and_falls_back_when_auto(key, setting, code, says, tmp_path):
+    """Without the privilege: `true` does not start and says what to do; auto runs without the tuning."""
+    # Stands in for /dev/cpu_dma_latency: root's and, unlike it, read-only, so that without
+    # CAP_DAC_OVERRIDE the kernel refuses the write as it refuses a user's.
+    device = tmp_path / "cpu_dma_latency"
+    device.write_bytes(b"")
+    device.chmod(0o400)
     program = (
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from chaoskit.measure import LoadGenerator, LoadGeneratorFailed\n"
+        "from chaoskit.measure import LoadGenerator, LoadGeneratorFailed, tuning\n"
         "from chaoskit.model.load import LoadSpec, RequestSpec\n"
-        f"spec = LoadSpec(rate=10, requests=(RequestSpec('r', 'http://127.0.0.1:9/'),), realtime={setting!r})\n"
+        f"tuning.CPU_LATENCY_DEVICE = {str(device)!r}\n"
+        f"spec = LoadSpec(rate=10, requests=(RequestSpec('r', 'http://127.0.0.1:9/'),), {key}={setting!r})\n"
         "generator = LoadGenerator(spec)\n"
         "try:\n"
         "    generator.start()\n"
@@ -141,17 +199,19 @@ def test_refused_realtime_scheduling_fails_when_required_and_falls_back_when_aut
         "    sys.exit(3)\n"
         "generator.stop()\n"
         "print('scheduling', generator.diagnostics()['scheduling'])\n"
+        "print('cpus', generator.diagnostics()['cpus'])\n"
     )
-    # Still root (so the files stay readable wherever the checkout is), but without CAP_SYS_NICE
-    # and with no real-time allowance: what an unprivileged user has.
-    done = subprocess.run(["prlimit", "--rtprio=0", "setpriv", "--bounding-set=-sys_nice", sys.executable, "-c", program],
-                          capture_output=True, text=True, timeout=60)
+    # Still root (so the files stay readable wherever the checkout is), but without CAP_SYS_NICE,
+    # CAP_DAC_OVERRIDE and a real-time allowance: what an unprivileged user has.
+    done = subprocess.run(["prlimit", "--rtprio=0", "setpriv", "--bounding-set=-sys_nice,-dac_override",
+                           sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == code, done.stderr
     assert says in done.stdout
     if setting is True:
-        assert "CAP_SYS_NICE" in done.stdout and "realtime: auto" in done.stdout
+        assert ("CAP_SYS_NICE" if key == "realtime" else "run chaoskit as root") in done.stdout
+        assert f"{key}: auto" in done.stdout
     else:
-        assert "load.realtime_refused" in done.stdout + done.stderr  # the warning, logged
+        assert f"load.{key}_refused" in done.stdout + done.stderr  # the warning, logged
 
 
 @pytest.mark.docker

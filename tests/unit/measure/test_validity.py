@@ -60,12 +60,13 @@ def test_a_saturated_generator_is_invalid():
 
 
 def test_an_invalid_window_names_the_hypervisors_steal():
-    """When the generator fell behind while the hypervisor took CPU, the reasons say how much."""
+    """When the generator fell behind while the hypervisor took CPU, the reasons say how much, and what may help."""
     late = [bucket(i, [0.002] * 100, lags_s=[0.0001] * 90 + [0.050] * 10, steal=steal)
             for i, steal in enumerate((0.02, 0.06, 0.04))]
     validity = assess_validity(late)
     assert not validity.valid and validity.steal == 0.04
     assert validity.reasons[-1].startswith("meanwhile the hypervisor took 4.0% of the machine's CPU")
+    assert validity.reasons[-1].endswith("or with load.keep_cpus_awake")
 
 
 def test_steal_alone_neither_invalidates_nor_is_mentioned_below_the_note():

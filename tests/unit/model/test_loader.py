@@ -367,12 +367,13 @@ def test_load_block_is_parsed_into_loadspec() -> None:
     assert [p.key for p in few] == ["load.max_connections"]
 
 
-def test_realtime_load_is_opt_in_true_false_or_auto() -> None:
-    assert parse(BASE).load.realtime is False
-    assert parse(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: true\n")).load.realtime is True
-    assert parse(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: auto\n")).load.realtime == "auto"
-    (found,) = problems(BASE.replace("  rate: 100\n", "  rate: 100\n  realtime: yes please\n"))
-    assert found.key == "load.realtime" and "expected true, false or auto" in found.message
+@pytest.mark.parametrize("key", ["realtime", "keep_cpus_awake"])
+def test_load_tunings_are_opt_in_true_false_or_auto(key: str) -> None:
+    assert getattr(parse(BASE).load, key) is False
+    assert getattr(parse(BASE.replace("  rate: 100\n", f"  rate: 100\n  {key}: true\n")).load, key) is True
+    assert getattr(parse(BASE.replace("  rate: 100\n", f"  rate: 100\n  {key}: auto\n")).load, key) == "auto"
+    (found,) = problems(BASE.replace("  rate: 100\n", f"  rate: 100\n  {key}: yes please\n"))
+    assert found.key == f"load.{key}" and "expected true, false or auto" in found.message
 
 
 def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
