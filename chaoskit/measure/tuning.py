@@ -182,8 +182,8 @@ def keep_cpus_awake() -> None:
     physical core back to the host, and the timer that should wake the
     generator then waits until the host runs the vCPU again, 2-10 ms when the
     host is busy (it shows as steal). At 20,000 req/s on this project's VM
-    the dispatch-lag p99 stayed within 1 ms in 16 runs of 16 with it, in 4 of
-    6 alternated runs without (bench/loadgen_bench.py). The price: idle CPUs spin
+    the dispatch-lag p99 stayed within 1 ms in 22 runs of 22 with it, in 10
+    of 12 alternated runs without (bench/loadgen_bench.py). The price: idle CPUs spin
     (to a hypervisor the VM looks busy; a laptop's cores stay out of deep
     sleep), for the system under test as much as for the generator.
 
