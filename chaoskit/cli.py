@@ -18,7 +18,7 @@ from chaoskit.schedule.monkey_command import monkey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Exit codes shared by every command; verdict codes come from chaoskit.run.verdict.
+# Exit codes shared by every command; verdict codes come from chaoskit.verdict.
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad input: invalid experiment, unknown option, missing target
 EXIT_ERROR = 6  # chaoskit could not do its job: engine or Toxiproxy down, revert failed

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.report.formatting import UNIT_PLAIN, describe_selector, describe_tolerance, is_number, unit_of
-from chaoskit.run.verdict import Verdict, combine
+from chaoskit.verdict import Verdict, combine
 
 __all__ = [
     "Comparison",
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 PHASES = ("BASELINE", "FAULT", "RECOVERY", "AUDIT")  # audit: checks once after recovery (durability)
-# What each verdict means for the reader of a report (the exit-code table of chaoskit.run.verdict, in words).
+# What each verdict means for the reader of a report (the exit-code table of chaoskit.verdict, in words).
 MEANING = {
     "TOLERATED": "the steady state held during the fault and came back after it",
     "FAILURE": "a steady-state hypothesis broke while the fault was applied",

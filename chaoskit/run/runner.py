@@ -1,7 +1,7 @@
 """The run loop: preflight, warm-up, baseline, fault, revert, recovery. Phases and events, no policy.
 
 Policy lives elsewhere: whether the steady state held is judged by the
-probes' tolerances, and the verdict by :mod:`chaoskit.run.verdict`. This
+probes' tolerances, and the verdict by :mod:`chaoskit.verdict`. This
 module only sequences, observes and records. Two invariants:
 
 * a fault is recorded in the ledger (fsync'd) before it is applied, and
@@ -38,7 +38,7 @@ from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
-from chaoskit.run.verdict import Observations, Outcome, Phase, ProbeResult, decide
+from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
 from chaoskit.run.windows import judge_window
 
 __all__ = ["Runner", "PlannedFault"]

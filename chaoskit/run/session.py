@@ -23,7 +23,7 @@ from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
 from chaoskit.report.journal import Journal
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
-from chaoskit.run.verdict import Outcome
+from chaoskit.verdict import Outcome
 
 __all__ = ["RunOutcome", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
 
@@ -119,7 +119,7 @@ def run_experiment(experiment: Experiment, journal_path: str | Path, seed: int |
     progress = None
     display = None
     if live:
-        from chaoskit.report.live import LiveDisplay
+        from chaoskit.run.progress import LiveDisplay
 
         display = LiveDisplay(experiment.title)
         progress = display.update

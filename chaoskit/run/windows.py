@@ -29,7 +29,7 @@ from chaoskit.measure.judge import MetricJudgement, judge_metric
 from chaoskit.measure.stats import Decision
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import AllOf, Relative, Tolerance
-from chaoskit.run.verdict import Phase, ProbeResult
+from chaoskit.verdict import Phase, ProbeResult
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_window"]
 

@@ -21,7 +21,7 @@ from croniter import croniter
 
 from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.source import Located, read_source
-from chaoskit.run.verdict import Verdict, combine
+from chaoskit.verdict import Verdict, combine
 
 __all__ = ["EntryResult", "GameDay", "GameDayEntry", "is_gameday", "load_gameday", "next_fire", "run_gameday"]
 

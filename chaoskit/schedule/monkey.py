@@ -56,7 +56,7 @@ from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import observe
 from chaoskit.measure.window import seconds_of
-from chaoskit.run.verdict import Phase, ProbeResult, Verdict, combine
+from chaoskit.verdict import Phase, ProbeResult, Verdict, combine
 from chaoskit.run.windows import judge_window
 from chaoskit.schedule.monkey_config import MonkeyConfig, Schedule
 from chaoskit.schedule.monkey_journal import MonkeyJournal, plain

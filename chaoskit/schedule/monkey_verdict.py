@@ -19,7 +19,7 @@ Times are seconds on the controller's clock.
   judged as a run's fault window is); a kill with no window judged falls back
   on the seconds;
 * the rule, first match wins, in the run verdict's order
-  (:mod:`chaoskit.run.verdict`): the kill could not be applied -> ERROR; a
+  (:mod:`chaoskit.verdict`): the kill could not be applied -> ERROR; a
   probe clearly violated while the kill was open -> FAILURE; no observation
   at all -> INCONCLUSIVE; not recovered within ``budget_s`` of the restart ->
   NOT_RECOVERED (or INCONCLUSIVE when the monkey stopped before the budget
@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaoskit.run.verdict import ProbeResult, Verdict
+from chaoskit.verdict import ProbeResult, Verdict
 
 __all__ = ["KillFacts", "KillOutcome", "Round", "classify", "recovered_at", "settled"]
 

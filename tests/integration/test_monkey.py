@@ -19,7 +19,7 @@ import pytest
 from chaoskit.adapters.backends import Backends
 from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import FaultRecord, Ledger
-from chaoskit.run.verdict import Verdict
+from chaoskit.verdict import Verdict
 from chaoskit.schedule.monkey import Monkey, NoProbes
 from chaoskit.schedule.monkey_command import run_monkey
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy

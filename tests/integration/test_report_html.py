@@ -28,7 +28,7 @@ from chaoskit.report.command import report
 from chaoskit.report.html_report import BADGE_COLORS
 from chaoskit.report.junit import ELEMENT_FOR
 from chaoskit.report.markdown import ICONS
-from chaoskit.run.verdict import Verdict
+from chaoskit.verdict import Verdict
 from tests.support import wait_until
 from tests.unit.report import builders as b
 from tests.unit.report.builders import Page

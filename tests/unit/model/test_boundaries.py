@@ -9,7 +9,7 @@ import sys
 def test_model_targets_and_verdicts_import_no_adapter() -> None:
     """Importing the model, selection, verdicts and the ledger pulls in neither docker nor chaoskit.adapters."""
     code = (
-        "import sys, chaoskit.model, chaoskit.model.schema, chaoskit.targets, chaoskit.run.verdict, chaoskit.run.ledger;"
+        "import sys, chaoskit.model, chaoskit.model.schema, chaoskit.targets, chaoskit.verdict, chaoskit.run.ledger;"
         "bad = sorted(m for m in sys.modules if m == 'docker' or m.startswith(('docker.', 'chaoskit.adapters', 'toxiproxy')));"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

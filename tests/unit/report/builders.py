@@ -189,7 +189,7 @@ def write(path: Path, data: dict[str, Any]) -> Path:
 def gameday(folder: Path, runs: Sequence[tuple[str, dict[str, Any] | None]], title: str = "Tuesday game day",
             planned: int | None = None) -> Path:
     """A game-day journal in ``folder`` listing ``(file stem, run journal or None)``; None: no journal written."""
-    from chaoskit.run.verdict import Verdict, combine
+    from chaoskit.verdict import Verdict, combine
 
     experiments = []
     for index, (stem, journal) in enumerate(runs):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaoskit.errors import ExperimentInvalid
-from chaoskit.run.verdict import Verdict
+from chaoskit.verdict import Verdict
 from chaoskit.schedule.gameday import EntryResult, GameDay, GameDayEntry, load_gameday, next_fire, run_gameday
 
 

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from chaoskit.errors import Aborted
 from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import Ledger
-from chaoskit.run.verdict import Phase, ProbeResult, Verdict
+from chaoskit.verdict import Phase, ProbeResult, Verdict
 from chaoskit.schedule.monkey import Monkey, NoProbes
 from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy
 from chaoskit.schedule.monkey_journal import MonkeyJournal

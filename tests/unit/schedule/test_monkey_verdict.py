@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaoskit.run.verdict import Phase, ProbeResult, Verdict
+from chaoskit.verdict import Phase, ProbeResult, Verdict
 from chaoskit.schedule.monkey_verdict import KillFacts, Round, classify, recovered_at, settled
 
 

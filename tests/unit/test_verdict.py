@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaoskit.run.verdict import (
+from chaoskit.verdict import (
     EXIT_USAGE,
     SEVERITY,
     Observations,
