@@ -10,6 +10,7 @@
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
+    ├── LoadGeneratorFailed      the load generator could not start (a TLS failure among them) or died
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -29,6 +30,7 @@ __all__ = [
     "ExperimentInvalid",
     "FaultError",
     "LedgerNotClean",
+    "LoadGeneratorFailed",
     "Problem",
     "RevertFailed",
     "TargetNotFound",
@@ -90,6 +92,10 @@ class RevertFailed(FaultError):
 
 class LedgerNotClean(ChaoskitError):
     pass
+
+
+class LoadGeneratorFailed(ChaoskitError):
+    """The load generator could not start or its thread died: the measurement is not valid."""
 
 
 class Aborted(ChaoskitError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["LoadSpec", "RequestSpec", "UserDistribution"]
+__all__ = ["LoadSpec", "RequestSpec", "TlsSpec", "UserDistribution"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,23 @@ class RequestSpec:
     # A top-level key of successful JSON answers to keep (e.g. "id" of each created
     # tweet), so probes can check afterwards what the system acknowledged.
     capture: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    """How ``https://`` requests speak TLS.
+
+    ``verify`` checks the server's certificate against ``ca`` (a PEM file of
+    trusted CAs; the system's store when None) and its name against
+    ``server_name`` (the URL's host when None; also sent as SNI). ``cert`` and
+    ``key`` are a client certificate and its key, for servers that ask for one.
+    """
+
+    verify: bool = True
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,3 +78,5 @@ class LoadSpec:
     # chaoskit.measure.tuning.keep_cpus_awake). True needs write access to /dev/cpu_dma_latency
     # (root) and fails the run without it; "auto" uses it when allowed.
     keep_cpus_awake: bool | Literal["auto"] = False
+    # TLS settings for https:// requests (verification on, the system's CAs, by default).
+    tls: TlsSpec = TlsSpec()
