@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["LoadSpec", "RequestSpec", "TlsSpec", "UserDistribution"]
+if TYPE_CHECKING:
+    from chaoskit.model.checker import Checker
+    from chaoskit.model.source import Located
+
+__all__ = ["TLS_KEYS", "LoadSpec", "RequestSpec", "TlsSpec", "UserDistribution", "check_tls"]
+
+TLS_KEYS = ("verify", "ca", "cert", "key", "server_name")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,41 @@ class TlsSpec:
     cert: str | None = None
     key: str | None = None
     server_name: str | None = None
+
+
+def check_tls(checker: Checker, node: Located) -> TlsSpec | None:
+    """``tls:`` as a TlsSpec; problems (unknown keys, files that are not there) with file:line.
+
+    Relative paths are taken from the experiment file's directory, so an
+    experiment and its CA can travel together.
+    """
+    keys = checker.mapping(node, TLS_KEYS)
+    if keys is None:
+        return None
+    before = checker.count()
+    verify = checker.boolean(keys["verify"]) if "verify" in keys else True
+    server_name = checker.text(keys["server_name"]) if "server_name" in keys else None
+    files: dict[str, str | None] = {}
+    for name in ("ca", "cert", "key"):
+        files[name] = _tls_file(checker, keys[name]) if name in keys else None
+    if "key" in keys and "cert" not in keys:
+        checker.problem(keys["key"], "a client key needs its certificate (cert)")
+    if checker.count() != before:
+        return None
+    return TlsSpec(bool(verify), files["ca"], files["cert"], files["key"], server_name)
+
+
+def _tls_file(checker: Checker, node: Located) -> str | None:
+    text = checker.text(node)
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute() and Path(checker.source).is_file():
+        path = Path(checker.source).parent / path
+    if not path.is_file():
+        checker.problem(node, f"no such file: {str(path)!r}")
+        return None
+    return str(path)
 
 
 @dataclass(frozen=True)
