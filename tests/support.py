@@ -44,5 +44,4 @@ def make_tls_ca(directory: Path, names: Sequence[str] = ("localhost", "127.0.0.1
     extensions.write_text(f"subjectAltName={san}\n")
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
                     "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(extensions)], **quiet)
-    key.chmod(0o644)  # readable by a container's unprivileged worker when mounted
     return {"ca": ca, "cert": cert, "key": key}
