@@ -6,15 +6,19 @@ import asyncio
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chaoskit.errors import LoadGeneratorFailed
 from chaoskit.measure import LoadGenerator, summarize
 from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
-from tests.support import make_tls_ca
+from tests.support import make_tls_ca, wait_until
+
+COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 
 
 class TlsServer:
@@ -151,3 +155,26 @@ def test_an_unreadable_ca_fails_when_the_generator_is_made(tmp_path: Path):
     spec = LoadSpec(rate=10, tls=TlsSpec(ca=str(bad)), requests=(RequestSpec("r", "https://127.0.0.1:1/"),))
     with pytest.raises(LoadGeneratorFailed, match="load.tls.ca could not be loaded"):
         LoadGenerator(spec)
+
+
+@pytest.mark.docker
+def test_the_sample_stacks_nginx_serves_https_with_the_certificate_set_up_made(
+        run_container: Callable[..., Any], tmp_path: Path):
+    """compose/nginx.conf and its entrypoint, as the sample stack runs them: HTTPS on 443 with the mounted
+    certificate, and every request of a load over it answered."""
+    ca = make_tls_ca(tmp_path, ("localhost", "nginx", "127.0.0.1"))
+    container = run_container(
+        "chaoskit/nginx", entrypoint=["/bin/sh", "/etc/nginx/chaoskit-entrypoint.sh"],
+        extra_hosts={"api": "127.0.0.1"},  # the upstream must resolve; /nginx/health does not use it
+        volumes={str(COMPOSE / "nginx.conf"): {"bind": "/etc/nginx/nginx.conf", "mode": "ro"},
+                 str(COMPOSE / "nginx-entrypoint.sh"): {"bind": "/etc/nginx/chaoskit-entrypoint.sh", "mode": "ro"},
+                 str(tmp_path): {"bind": "/etc/chaoskit/tls", "mode": "ro"}},
+        ports={"443/tcp": ("127.0.0.1", None)})
+    base = f"https://localhost:{container.ports['443/tcp'][0]['HostPort']}"
+    trusted = ssl.create_default_context(cafile=str(ca["ca"]))
+    wait_until(lambda: urllib.request.urlopen(base + "/nginx/health", timeout=1, context=trusted).status == 200,
+               what="nginx over TLS")
+    spec = LoadSpec(rate=200, connections=4, tls=TlsSpec(ca=str(ca["ca"])),
+                    requests=(RequestSpec("health", base + "/nginx/health"),))
+    total = summarize(run(spec, 1.5).buckets())
+    assert total.sent >= 250 and total.succeeded == total.sent
