@@ -103,6 +103,8 @@ class Engine:
         failures = [(pool, r) for (pool, _), r in zip(opens, results) if isinstance(r, BaseException)]
         tls_failures = [(pool, exc) for pool, exc in failures if is_tls_error(exc)]
         if tls_failures:
+            for pool in self.pools:
+                pool.close_all()
             pool, exc = tls_failures[0]
             raise LoadGeneratorFailed(pool.describe(exc)) from exc
         if failures:
