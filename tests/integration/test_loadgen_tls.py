@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -178,3 +181,35 @@ def test_the_sample_stacks_nginx_serves_https_with_the_certificate_set_up_made(
                     requests=(RequestSpec("health", base + "/nginx/health"),))
     total = summarize(run(spec, 1.5).buckets())
     assert total.sent >= 250 and total.succeeded == total.sent
+
+
+@pytest.mark.docker
+def test_a_run_whose_load_fails_tls_is_an_error_in_one_line(run_container: Callable[..., Any], server: TlsServer,
+                                                             tmp_path: Path):
+    """`chaoskit run` against an untrusted certificate: ERROR (exit 6, not FAILURE's 1), one line saying what to
+    set, no traceback, and no fault applied."""
+    target = run_container("chaoskit/nginx")
+    experiment = tmp_path / "https.yaml"
+    experiment.write_text(f"""\
+title: https untrusted
+phases: {{warmup: 0s, baseline: 2s, fault: 2s, recovery: 2s}}
+load:
+  rate: 20
+  requests:
+    - {{name: read, url: "https://localhost:{server.port}/"}}
+steady_state:
+  title: answers
+  probes:
+    - {{name: errors, type: load, metric: error_rate, tolerance: {{max: 0.01}}}}
+method:
+  - fault: container.pause
+    target: {{name: {target.name}}}
+""")
+    env = {**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
+    done = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "run", str(experiment),
+                           "--journal", str(tmp_path / "j.json")], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert done.stdout.startswith("ERROR")
+    assert "is not trusted" in done.stdout and "set load.tls.ca" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr and "fault.applied" not in done.stderr
