@@ -8,6 +8,7 @@ subclasses add the parts of their own format.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -130,6 +131,9 @@ class Checker:
         what = "an integer" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
             self.problem(node, f"expected {what}; got {describe_kind(value)}")
+            return None
+        if not math.isfinite(value):
+            self.problem(node, f"expected a finite number; got {value!r}")
             return None
         if minimum is not None and value < minimum:
             self.problem(node, f"expected {what} >= {minimum:g}; got {value!r}")
