@@ -30,3 +30,17 @@ def test_generated_page_lists_every_fault_and_parameter():
         section = page.split(f"## `{kind}`\n", 1)[1].split("\n## ", 1)[0]
         for spec in cls.signature.params:
             assert f"- `{spec.name}` (" in section, (kind, spec.name)
+
+
+def test_readme_experiment_is_the_example_file_and_valid():
+    """The README's first experiment is docs/examples/web-latency.yaml (comments aside), and it loads."""
+    from chaoskit.faults.catalogue import signatures
+    from chaoskit.model.loader import load_experiment
+
+    path = DOCS / "examples" / "web-latency.yaml"
+    body = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                   if not line.startswith("#"))
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert f"```yaml\n{body}```" in readme
+    experiment = load_experiment(str(path), variables={}, fault_params=signatures())
+    assert [step.fault for step in experiment.method] == ["network.latency"]
