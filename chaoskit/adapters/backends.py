@@ -7,9 +7,11 @@ way round; each connection failure is chaoskit's own one-line error.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from chaoskit.adapters.docker_engine import DockerEngine
-from chaoskit.adapters.toxiproxy import ToxiproxyClient
+if TYPE_CHECKING:  # imported on first use: the Docker SDK and requests cost 100 ms that validate does not need
+    from chaoskit.adapters.docker_engine import DockerEngine
+    from chaoskit.adapters.toxiproxy import ToxiproxyClient
 
 __all__ = ["Backends"]
 
@@ -21,10 +23,14 @@ class Backends:
 
     @cached_property
     def engine(self) -> DockerEngine:
+        from chaoskit.adapters.docker_engine import DockerEngine
+
         return DockerEngine.connect(self.docker_host)
 
     @cached_property
     def toxiproxy(self) -> ToxiproxyClient:
+        from chaoskit.adapters.toxiproxy import ToxiproxyClient
+
         client = ToxiproxyClient(self.toxiproxy_url)
         client.version()  # fail here, with the URL in the message, not mid-fault
         return client
