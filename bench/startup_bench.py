@@ -10,8 +10,9 @@
 3. The size of each virtualenv and the number of distributions installed in
    it (pip and setuptools not counted).
 
-Every measurement is a fresh process; peak RSS is the process's own
-(``wait4``'s ru_maxrss). Commands run interleaved, one of each per round, so
+Every measurement is a fresh process; CPU time (user + system) and peak
+RSS are the process's own (``wait4``'s rusage). CPU time is the steadier
+figure on a shared machine: wall time also counts the waits for a core. Commands run interleaved, one of each per round, so
 a noisy minute hits all alike; the table gives the median of ``--runs``
 rounds, and the share of CPU time the hypervisor took (``/proc/stat``
 steal) during the whole run.
@@ -53,8 +54,8 @@ def steal_ticks() -> tuple[int, int]:
     return ticks[7], sum(ticks)
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one run of ``argv``; a non-zero exit is an error of the bench."""
+def measure(argv: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one run of ``argv``; a non-zero exit is an error of the bench."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -63,7 +64,7 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode(errors='replace')[-2000:]}")
     proc.stderr.close()
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def venv_size(venv: Path) -> tuple[float, int]:
@@ -111,21 +112,23 @@ def main() -> None:
         table = commands(args.venv, args.ctk_venv, work)
         for argv in table.values():  # warm the page cache and the .pyc files; not counted
             measure(argv, work)
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in table}
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in table}
         before = steal_ticks()
         for _ in range(args.runs):
             for name, argv in table.items():
                 samples[name].append(measure(argv, work))
         after = steal_ticks()
     steal = 100.0 * (after[0] - before[0]) / max(1, after[1] - before[1])
-    rows = {name: {"wall_ms": 1000 * statistics.median(w for w, _ in runs), "peak_rss_mib": statistics.median(r for _, r in runs)}
+    rows = {name: {"wall_ms": 1000 * statistics.median(w for w, _, _ in runs),
+                   "cpu_ms": 1000 * statistics.median(c for _, c, _ in runs),
+                   "peak_rss_mib": statistics.median(r for _, _, r in runs)}
             for name, runs in samples.items()}
     sizes = {"chaoskit": venv_size(args.venv), "chaostoolkit": venv_size(args.ctk_venv)}
     print(f"{args.runs} rounds, median; {os.cpu_count()} CPUs; steal {steal:.1f}% during the run; "
           f"load average {os.getloadavg()[0]:.2f}\n")
-    print("| command | wall (ms) | peak RSS (MiB) |\n|---|---:|---:|")
+    print("| command | wall (ms) | CPU (ms) | peak RSS (MiB) |\n|---|---:|---:|---:|")
     for name, row in rows.items():
-        print(f"| {name} | {row['wall_ms']:.0f} | {row['peak_rss_mib']:.1f} |")
+        print(f"| {name} | {row['wall_ms']:.0f} | {row['cpu_ms']:.0f} | {row['peak_rss_mib']:.1f} |")
     print("\n| virtualenv | size (MB) | distributions |\n|---|---:|---:|")
     for name, (mb, count) in sizes.items():
         print(f"| {name} | {mb:.0f} | {count} |")
