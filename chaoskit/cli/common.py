@@ -30,6 +30,7 @@ __all__ = [
     "TOXIPROXY_OPTION",
     "VAR_OPTION",
     "checkout_hint",
+    "checkout_root",
     "default_journal_path",
     "echo_json",
     "handle_errors",
@@ -39,7 +40,7 @@ __all__ = [
     "with_toxiproxy",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 VAR_OPTION = click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
                           help="Override a variable of the file (repeatable).")
@@ -70,7 +71,7 @@ def checkout_hint() -> str:
     return f" ({script} starts the engine and Toxiproxy)"
 
 
-def handle_errors(fn: F) -> F:
+def handle_errors(fn: _F) -> _F:
     """Turn chaoskit's errors into one line on stderr and an exit code; tracebacks only with -v."""
 
     @functools.wraps(fn)

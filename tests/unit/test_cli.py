@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from chaoskit import __version__
@@ -197,3 +198,15 @@ def test_runtime_dependencies_are_what_chaoskit_imports():
     imported = {dist.lower() for module in top_level - set(sys.stdlib_module_names) - {"chaoskit"}
                 for dist in distributions.get(module, [module])}
     assert imported == declared
+
+
+def test_public_names_match_all():
+    """Every function, class and command a cli module defines publicly is in its __all__, and nothing else is."""
+    from chaoskit.cli import doctor, exits, gameday, listing, monkey, report, run, validate
+
+    for module in (common, doctor, exits, gameday, listing, monkey, report, run, validate):
+        public = {n for n, v in vars(module).items()
+                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == module.__name__}
+        commands = {n for n, v in vars(module).items() if isinstance(v, click.Command)}
+        assert public | commands <= set(module.__all__), (module.__name__, (public | commands) - set(module.__all__))
+        assert all(hasattr(module, n) for n in module.__all__), module.__name__
