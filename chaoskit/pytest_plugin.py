@@ -10,9 +10,9 @@ anything still recorded there, whatever happened in the test. Mark such tests
 ``@pytest.mark.chaoskit`` to select them (``pytest -m chaoskit``).
 
 pytest loads this module in every run of a project that installs chaoskit,
-so it imports nothing at module level beyond pytest and the pure verdict
-types: the loader, the run loop (numpy, scipy) and the Docker SDK are imported
-by the fixture, when a test asks for it.
+so it imports nothing at module level beyond pytest: the verdict types, the
+loader, the run loop (numpy, scipy) and the Docker SDK are imported by the
+fixture, when a test asks for it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaoskit.verdict import Outcome, Verdict
+if TYPE_CHECKING:
+    from chaoskit.verdict import Outcome, Verdict
 
 __all__ = ["ChaosResult", "chaoskit_run"]
 
@@ -40,6 +41,8 @@ class ChaosResult:
 
     @property
     def tolerated(self) -> bool:
+        from chaoskit.verdict import Verdict
+
         return self.outcome.verdict is Verdict.TOLERATED
 
     @property
