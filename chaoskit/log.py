@@ -13,7 +13,6 @@ should not pay for. Colour follows https://no-color.org: never with
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Literal, TextIO
@@ -49,6 +48,8 @@ def _apply_pending() -> None:
         return
     log_format, verbose = _pending
     _pending = None
+    import logging
+
     import structlog
 
     if log_format is None:
