@@ -9,8 +9,10 @@
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
+    ├── MeasurementError         the measurement itself could not be made
+    │   ├── LoadGeneratorFailed  the load generator could not start (TLS failures among them) or its thread died
+    │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
-    ├── LoadGeneratorFailed      the load generator could not start (a TLS failure among them) or died
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -31,7 +33,9 @@ __all__ = [
     "FaultError",
     "LedgerNotClean",
     "LoadGeneratorFailed",
+    "MeasurementError",
     "Problem",
+    "ProtocolError",
     "RevertFailed",
     "TargetNotFound",
     "ToxiproxyUnavailable",
@@ -90,12 +94,20 @@ class RevertFailed(FaultError):
     pass
 
 
-class LedgerNotClean(ChaoskitError):
+class MeasurementError(ChaoskitError):
     pass
 
 
-class LoadGeneratorFailed(ChaoskitError):
+class LoadGeneratorFailed(MeasurementError):
     """The load generator could not start or its thread died: the measurement is not valid."""
+
+
+class ProtocolError(MeasurementError):
+    """The bytes received are not an HTTP/1.x response the parser can follow."""
+
+
+class LedgerNotClean(ChaoskitError):
+    pass
 
 
 class Aborted(ChaoskitError):

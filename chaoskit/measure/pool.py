@@ -28,7 +28,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from chaoskit.measure.http1 import ProtocolError, ResponseParser
+from chaoskit.errors import ProtocolError
+from chaoskit.measure.http1 import ResponseParser
 from chaoskit.measure.outcomes import Outcomes, Request
 from chaoskit.measure.tls import ResumingContext, describe_tls_error, is_tls_error
 

@@ -205,7 +205,8 @@ class ExperimentChecker(ProbeChecker):
             items = self.items(keys["requests"], nonempty=True)
             if items is not None:
                 requests = tuple(self.request(item, i) for i, item in enumerate(items))
-        if self.count() != before:
+        # A missing required key was recorded before ``before`` was counted: check the parts too.
+        if self.count() != before or rate is None or requests is None:
             return None
         # No problem was recorded, so every part was built (none is None).
         return LoadSpec(
