@@ -66,6 +66,10 @@ LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed"
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
+# Far beyond what one controller can drive, and small enough that nothing is allocated for them in vain.
+MAX_RATE = 1_000_000  # requests per second
+MAX_CONNECTIONS = 100_000
+MAX_USERS = 10_000_000
 _FAULT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\Z")
 
 
@@ -183,12 +187,12 @@ class ExperimentChecker(ProbeChecker):
         if keys is None:
             return None
         before = self.count()
-        rate = self.number(keys["rate"], above=0) if "rate" in keys else None
+        rate = self.number(keys["rate"], above=0, maximum=MAX_RATE) if "rate" in keys else None
         ramp = self.duration(keys["ramp"]) if "ramp" in keys else 0.0
         timeout = self.duration(keys["timeout"], positive=True) if "timeout" in keys else 2.0
-        connections = self.number(keys["connections"], minimum=1, integer=True) if "connections" in keys else 64
+        connections = self.number(keys["connections"], minimum=1, integer=True, maximum=MAX_CONNECTIONS) if "connections" in keys else 64
         max_connections = (
-            self.number(keys["max_connections"], minimum=1, integer=True)
+            self.number(keys["max_connections"], minimum=1, integer=True, maximum=MAX_CONNECTIONS)
             if "max_connections" in keys
             else max(LoadSpec.max_connections, connections or 1)
         )
@@ -236,7 +240,7 @@ class ExperimentChecker(ProbeChecker):
         keys = self.mapping(node, ("count", "zipf_exponent"))
         if keys is None:
             return None
-        count = self.number(keys["count"], minimum=1, integer=True) if "count" in keys else UserDistribution.count
+        count = self.number(keys["count"], minimum=1, integer=True, maximum=MAX_USERS) if "count" in keys else UserDistribution.count
         zipf = (
             self.number(keys["zipf_exponent"], minimum=0) if "zipf_exponent" in keys else UserDistribution.zipf_exponent
         )
@@ -259,7 +263,7 @@ class ExperimentChecker(ProbeChecker):
         if "ok_status" in keys:
             raw = keys["ok_status"]
             elements = raw.value if isinstance(raw.value, list) else [raw]
-            statuses = [self.number(e, minimum=100, integer=True) for e in elements]
+            statuses = [self.number(e, minimum=100, integer=True, maximum=599) for e in elements]
             ok_status = tuple(statuses) if all(s is not None for s in statuses) and statuses else None  # type: ignore[arg-type]
             if not statuses:
                 self.problem(raw, "expected a status code or a list of them")
