@@ -222,7 +222,7 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
     Faults are recorded in the ledger before they are applied; Ctrl-C or
     SIGTERM reverts them and still writes the journal.
     """
-    from chaoskit.run.session import plan_experiment, run_experiment
+    from chaoskit.run.wiring import plan_experiment, run_experiment
 
     experiment = _load(file, _parse_vars(variables))
     if dry_run:
@@ -244,7 +244,7 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
 @handle_errors
 def rollback(ledger_path: str | None) -> None:
     """Revert every fault a crashed or killed run left applied. Safe to run twice."""
-    from chaoskit.run.session import rollback_pending
+    from chaoskit.run.wiring import rollback_pending
 
     reverted, failed = rollback_pending(ledger_path)
     for line in reverted:
@@ -280,7 +280,7 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from chaoskit.run.session import run_experiment
+    from chaoskit.run.wiring import run_experiment
     from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
 
     overrides = _parse_vars(variables)

@@ -21,7 +21,7 @@ import pytest
 
 from chaoskit.faults.catalogue import signatures
 from chaoskit.model.loader import load_experiment
-from chaoskit.run.session import rollback_pending, run_experiment
+from chaoskit.run.wiring import rollback_pending, run_experiment
 from chaoskit.verdict import Outcome, Verdict
 
 __all__ = ["ChaosResult", "chaoskit_run"]

@@ -39,7 +39,7 @@ from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
-from chaoskit.run.windows import judge_window
+from chaoskit.run.judging import judge_window
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -217,7 +217,7 @@ class Runner:
                                      baseline=base, detail=judgement.reason,
                                      hypothesis=self.experiment.steady_state.title,
                                      inconclusive=judgement.inconclusive,
-                                     # The window decides these phases for load probes (chaoskit.run.windows).
+                                     # The window decides these phases for load probes (chaoskit.run.judging).
                                      detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
 
     def _observe(self, probe: Probe, phase: str, baseline: dict[str, Any] | None) -> ProbeReading | None:
@@ -265,7 +265,7 @@ class Runner:
         return bool(judged) and all(o.ok for o in judged)
 
     def _judge_window(self, phase: str) -> None:
-        """Judge every load probe over the phase's whole window (see chaoskit.run.windows).
+        """Judge every load probe over the phase's whole window (see chaoskit.run.judging).
 
         The baseline and fault judgements are decisive observations; the
         recovery's comparison only goes to the journal, for the report.

@@ -8,7 +8,7 @@ module only sequences them against the world. Each tick:
    its latest round is the outage check (a load probe's one-second reading
    only *detects*, as in a run: it dates a violation, makes an outage and
    breaks a recovery streak; the kill's verdict judges its whole window, from
-   the kill to its recovery, as :mod:`chaoskit.run.windows` judges a fault
+   the kill to its recovery, as :mod:`chaoskit.run.judging` judges a fault
    phase);
 2. list the opted-in containers (one engine call, the sparse list);
 3. restart killed containers whose downtime is over, note which are back,
@@ -57,7 +57,7 @@ from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import observe
 from chaoskit.measure.window import seconds_of
 from chaoskit.verdict import Phase, ProbeResult, Verdict, combine
-from chaoskit.run.windows import judge_window
+from chaoskit.run.judging import judge_window
 from chaoskit.schedule.monkey_config import MonkeyConfig, Schedule
 from chaoskit.schedule.monkey_journal import MonkeyJournal, plain
 from chaoskit.schedule.monkey_policy import Action, Decision, MonkeyState, Tick, TickPlan, advance, decide

@@ -49,7 +49,7 @@ def run_monkey(
             raise ChaoskitError("a monkey config with a load: block needs --duration "
                                 "(the load generator keeps every second of measurements in memory)")
         from chaoskit.measure.loadgen import LoadGenerator
-        from chaoskit.run.session import validity_limits
+        from chaoskit.run.wiring import validity_limits
 
         load = LoadGenerator(config.load, max_duration_s=duration_s + config.baseline_s + config.recovery_budget_s + 60,
                              validity=validity_limits(config.load, config.steady_state))

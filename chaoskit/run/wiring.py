@@ -27,7 +27,7 @@ from chaoskit.verdict import Outcome
 
 __all__ = ["RunOutcome", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
 
-log = get_logger("chaoskit.session")
+log = get_logger("chaoskit.run")
 
 
 @dataclass(frozen=True)
