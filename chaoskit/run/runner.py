@@ -17,7 +17,6 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,8 @@ from chaoskit.model.stop import MetricStop, ProbeStop
 from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.report.journal import Journal
 from chaoskit.run.interrupts import signals_abort
-from chaoskit.run.ledger import FaultRecord, Ledger
+from chaoskit.run.acts import FaultAct, in_parallel
+from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
@@ -52,10 +52,13 @@ SETTLE_OBSERVATIONS = 3
 @dataclass
 class PlannedFault:
     step: FaultStep
-    fault: Fault
-    ledger_id: str | None = None
+    act: FaultAct
     applied_at: float | None = None
     reverted_at: float | None = None
+
+    @property
+    def fault(self) -> Fault:
+        return self.act.fault
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Runner:
             for target in targets:
                 fault = build(step.fault, step.params, target)
                 fault.prepare(self.backends)
-                self.planned.append(PlannedFault(step, fault))
+                self.planned.append(PlannedFault(step, FaultAct(fault, self.backends, self.ledger, self.journal.run_id)))
         self.journal.event("run.planned", seed=seed, faults=[p.fault.describe() for p in self.planned])
 
     # -- the run -----------------------------------------------------------
@@ -327,37 +330,28 @@ class Runner:
 
     def _apply(self, planned: PlannedFault) -> None:
         fault = planned.fault
-        revert = {**fault.record(), "docker_host": self.backends.docker_host,
-                  "toxiproxy_url": self.backends.toxiproxy_url}
-        planned.ledger_id = self.ledger.record_pending(
-            FaultRecord(run_id=self.journal.run_id, fault=fault.kind, revert=revert, target=fault.target_label))
         try:
-            fault.apply(self.backends)
+            planned.act.apply()
         finally:
-            # Even a failed apply may have half-happened: it is reverted like any other.
-            planned.applied_at = self.elapsed()
+            if planned.act.recorded:  # even a failed apply may have half-happened: it is reverted like any other
+                planned.applied_at = self.elapsed()
         self.journal.event("fault.applied", fault=fault.describe(), kind=fault.kind, token=fault.token)
         log.info("fault.applied", fault=fault.describe())
 
     def _revert(self, planned: PlannedFault) -> None:
         try:
-            planned.fault.revert(self.backends)
+            planned.act.revert()
         except ChaoskitError as exc:
-            self.ledger.record_revert_failure(planned.ledger_id, str(exc))
             raise RevertFailed(f"revert of '{planned.fault.describe()}' failed: {exc}") from exc
         planned.reverted_at = self.elapsed()
-        self.ledger.mark_reverted(planned.ledger_id)
         self.journal.event("fault.reverted", fault=planned.fault.describe(), kind=planned.fault.kind,
                            token=planned.fault.token)
         log.info("fault.reverted", fault=planned.fault.describe())
 
     def _revert_all(self) -> float:
-        """Revert every applied fault at once (in threads: 20 container starts one by one would take
-        seconds); try all before raising the first failure."""
+        """Revert every applied fault at once; try all before raising the first failure."""
         pending = [p for p in self.planned if p.applied_at is not None and p.reverted_at is None]
-        with ThreadPoolExecutor(max_workers=min(32, len(pending) or 1)) as pool:
-            errors = [f.exception() for f in [pool.submit(self._revert, p) for p in pending]]
-        failures = [e for e in errors if e is not None]
+        failures = [e for e in in_parallel(self._revert, pending) if e is not None]
         if failures:
             raise failures[0] if isinstance(failures[0], RevertFailed) else RevertFailed(str(failures[0]))
         return self.elapsed()

@@ -34,9 +34,10 @@ def run_monkey(
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import ChaoskitError
     from chaoskit.run.ledger import Ledger
-    from chaoskit.schedule.monkey import Monkey, SteadyStateObserver
-    from chaoskit.schedule.monkey_config import load_monkey_config
+    from chaoskit.schedule.monkey import Monkey
+    from chaoskit.schedule.monkey_config import MonkeySettings, load_monkey_config
     from chaoskit.schedule.monkey_journal import MonkeyJournal
+    from chaoskit.schedule.monkey_observer import SteadyStateObserver
 
     config = load_monkey_config(config_path, variables=variables)
     if seed is None:
@@ -59,8 +60,9 @@ def run_monkey(
               "config": config}
     journal = MonkeyJournal(journal_path, header)
     observer = SteadyStateObserver(config.steady_state, backends, env.compose_project, load)
-    return Monkey(config, backends, Ledger(ledger_path), journal, seed=seed, leashed=leashed, time_scale=time_scale,
-                  duration_s=duration_s, ignore_schedule=ignore_schedule, observer=observer).run()
+    settings = MonkeySettings(seed=seed, leashed=leashed, time_scale=time_scale, duration_s=duration_s,
+                              ignore_schedule=ignore_schedule)
+    return Monkey(config, backends, Ledger(ledger_path), journal, settings, observer=observer).run()
 
 
 def _default_journal_path(config_path: str) -> str:

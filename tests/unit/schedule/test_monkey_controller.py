@@ -14,9 +14,10 @@ from chaoskit.errors import Aborted
 from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import Ledger
 from chaoskit.verdict import Phase, ProbeResult, Verdict
-from chaoskit.schedule.monkey import Monkey, NoProbes
-from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy
+from chaoskit.schedule.monkey import Monkey
+from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy, MonkeySettings
 from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.schedule.monkey_observer import NoProbes
 from chaoskit.schedule.monkey_verdict import Round
 
 EPOCH = 1_749_024_000.0  # Wednesday 2025-06-04 08:00 UTC
@@ -92,8 +93,9 @@ def run(tmp_path, *, config: MonkeyConfig | None = None, seed: int = 7, duration
     backends = SimpleNamespace(engine=engine, docker_host=None, toxiproxy_url="http://127.0.0.1:8474")
     ledger = Ledger(tmp_path / "ledger.jsonl")
     journal = MonkeyJournal(tmp_path / "monkey.json", {"title": "fake", "seed": seed})
-    monkey = Monkey(config or make_config(), backends, ledger, journal, seed=seed, duration_s=duration,  # type: ignore[arg-type]
-                    observer=observer or NoProbes(), clock=clock, wall_clock=lambda: EPOCH + clock.now, sleep=clock.sleep)
+    monkey = Monkey(config or make_config(), backends, ledger, journal,  # type: ignore[arg-type]
+                    MonkeySettings(seed=seed, duration_s=duration), observer=observer or NoProbes(), clock=clock,
+                    wall_clock=lambda: EPOCH + clock.now, sleep=clock.sleep)
     report = monkey.run()
     return report, engine, ledger, json.loads((tmp_path / "monkey.json").read_text())
 
@@ -148,8 +150,8 @@ def test_time_scale_compresses_the_schedule_clock(tmp_path):
     clock = FakeClock()
     engine.clock = clock
     backends = SimpleNamespace(engine=engine, docker_host=None, toxiproxy_url="")
-    monkey = Monkey(config, backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}), seed=3,  # type: ignore[arg-type]
-                    duration_s=60.0, time_scale=10.0, observer=NoProbes(), clock=clock,
+    monkey = Monkey(config, backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
+                    MonkeySettings(seed=3, duration_s=60.0, time_scale=10.0), observer=NoProbes(), clock=clock,
                     wall_clock=lambda: EPOCH + clock.now, sleep=clock.sleep)
     monkey.run()
     gaps = [b - a for (a, _), (b, _) in zip(engine.kills, engine.kills[1:])]
@@ -200,7 +202,7 @@ def test_override_of_the_leash(tmp_path, leashed):
     clock = FakeClock()
     backends = SimpleNamespace(engine=engine, docker_host=None, toxiproxy_url="")
     monkey = Monkey(make_config(leashed=not leashed), backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
-                    seed=1, leashed=leashed, duration_s=10.0, observer=NoProbes(), clock=clock,
+                    MonkeySettings(seed=1, leashed=leashed, duration_s=10.0), observer=NoProbes(), clock=clock,
                     wall_clock=lambda: EPOCH, sleep=clock.sleep)
     monkey.run()
     assert (engine.kills == []) is leashed
@@ -224,7 +226,8 @@ def test_a_container_gone_since_the_list_is_skipped_not_an_error(tmp_path):
     backends = SimpleNamespace(engine=engine, docker_host=None, toxiproxy_url="")
     journal = MonkeyJournal(None, {})
     monkey = Monkey(make_config(mean_time_between_kills_s=0.5), backends, Ledger(tmp_path / "l.jsonl"), journal,  # type: ignore[arg-type]
-                    seed=1, duration_s=5.0, observer=NoProbes(), clock=clock, wall_clock=lambda: EPOCH, sleep=clock.sleep)
+                    MonkeySettings(seed=1, duration_s=5.0), observer=NoProbes(), clock=clock, wall_clock=lambda: EPOCH,
+                    sleep=clock.sleep)
     report = monkey.run()
     assert report.kills == () and report.skipped.get("gone", 0) >= 1
     assert report.verdict is Verdict.TOLERATED and Ledger(tmp_path / "l.jsonl").entries() == []
