@@ -30,11 +30,8 @@ from chaoskit.adapters.docker_engine import DockerEngine  # noqa: E402
 from chaoskit.faults.base import TargetRef  # noqa: E402
 from chaoskit.faults.catalogue import build  # noqa: E402
 from chaoskit.log import configure  # noqa: E402
-from chaoskit.model.experiment import Experiment, FaultStep  # noqa: E402
-from chaoskit.model.probes import Hypothesis  # noqa: E402
-from chaoskit.report.journal import Journal  # noqa: E402
+from chaoskit.run.acts import FaultAct, in_parallel  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
-from chaoskit.run.runner import PlannedFault, Runner  # noqa: E402
 
 LABELS = {"chaoskit.bench": "1"}
 
@@ -140,7 +137,7 @@ def main() -> int:
                 wait_healthy(web_port)
             rows.append((kind, p50(on), p50(off), 300))
 
-        # 20 faults applied by one run, reverted together by the run loop's revert, per kind.
+        # 20 faults applied by one run (each recorded, then applied), reverted together as the run loop does.
         sleepers = [client.containers.run("debian:bookworm-slim", ["sleep", "600"], detach=True, labels=LABELS)
                     for _ in range(20)]
         made.extend(sleepers)
@@ -151,18 +148,20 @@ def main() -> int:
             ("container.pause", {}, sleepers),
             ("container.kill", {}, sleepers),
         ):
-            step = FaultStep(kind, params)
-            experiment = Experiment(f"bench: revert 20 x {kind}", Hypothesis("none", ()), (step,))
-            runner = Runner(experiment, backends, Ledger(tmp / f"{kind}.jsonl"), Journal(experiment, tmp / "j.json"))
+            ledger = Ledger(tmp / f"{kind}.jsonl")
+            acts = []
             for target in targets:
                 fault = build(kind, params, TargetRef(target.id, target.name) if target else None)
                 fault.prepare(backends)
-                planned = PlannedFault(step, fault)
-                runner._apply(planned)
-                runner.planned.append(planned)
+                acts.append(FaultAct(fault, backends, ledger, f"bench-{kind}"))
+                acts[-1].apply()
             start = time.perf_counter()
-            runner._revert_all()
+            errors = in_parallel(FaultAct.revert, acts)
             together.append((kind, time.perf_counter() - start))
+            failed = [e for e in errors if e is not None]
+            if failed or ledger.pending():
+                raise RuntimeError(f"20 x {kind}: {len(failed)} revert(s) failed, {len(ledger.pending())} pending: "
+                                   f"{failed[:1]}")
         running = sum(engine.inspect(s.id)["State"]["Running"] for s in sleepers)
 
         print(f"| fault ({args.tries} tries) | applied -> effect seen, p50 | reverted -> effect gone, p50 | target |")

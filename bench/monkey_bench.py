@@ -20,7 +20,9 @@ bounded (2 cores), then, with the real engine and the monkey's own code paths:
   in between the engine tears each container down (task delete, unmounts)
   before it records the exit, and that part is the engine's work.
 * kill through the engine's API (what the monkey does for containers with a
-  restart policy, and for a remote engine): the same, with ``host_kills=False``;
+  restart policy, and for a remote engine): the same over ``--kill`` more
+  containers started with ``restart: unless-stopped``, so the monkey's own choice
+  sends them through the API;
   each API SIGKILL returns only once the engine has recorded that exit, so when
   ``execute`` returns the engine reports all of them down. And the same kills as
   bare SDK calls, for the engine's share.
@@ -47,6 +49,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +66,10 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 from chaoskit.adapters.backends import Backends  # noqa: E402
 from chaoskit.model.probes import Hypothesis  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
-from chaoskit.schedule.monkey import PARALLEL, Monkey, NoProbes  # noqa: E402
-from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy  # noqa: E402
+from chaoskit.schedule.monkey import Monkey  # noqa: E402
+from chaoskit.schedule.monkey_config import PARALLEL, MonkeyConfig, MonkeyPolicy, MonkeySettings  # noqa: E402
 from chaoskit.schedule.monkey_journal import MonkeyJournal  # noqa: E402
+from chaoskit.schedule.monkey_observer import NoProbes  # noqa: E402
 
 IMAGE = "debian:bookworm-slim"
 BENCH = {"chaoskit.test": "1", "chaoskit.bench": "monkey"}
@@ -97,11 +101,15 @@ def remove(client: Any, ids: list[str], workers: int) -> None:
         list(pool.map(one, ids))
 
 
-def create(client: Any, count: int, labels: dict[str, str], workers: int, created: list[str]) -> None:
+def create(client: Any, count: int, labels: dict[str, str], workers: int, created: list[str],
+           restart: str = "no") -> None:
+    group = labels["chaoskit.bench.group"]
+
     def one(i: int) -> None:
         container = client.containers.run(IMAGE, ["sleep", "infinity"], detach=True, labels=labels,
-                                          name=f"chaoskit-monkey-bench-{labels['chaoskit.bench.run']}-{i:03d}",
-                                          network_mode="none", log_config={"type": "none"})
+                                          name=f"chaoskit-monkey-bench-{labels['chaoskit.bench.run']}-{group}-{i:03d}",
+                                          network_mode="none", log_config={"type": "none"},
+                                          restart_policy={"Name": restart})
         created.append(container.id)  # list.append is atomic: the cleanup sees every one created
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -210,15 +218,20 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="chaoskit-monkey-bench-"))
     try:
         t0 = time.perf_counter()
-        create(client, args.containers, labels, args.create_workers, created)
+        create(client, args.containers, {**labels, "chaoskit.bench.group": "host"}, args.create_workers, created)
         create_s = time.perf_counter() - t0
-        print(f"created {len(created)} containers in {create_s:.1f} s", file=sys.stderr)
+        # Killed through the API, as the monkey kills any container with a restart policy.
+        create(client, args.kill, {**labels, "chaoskit.bench.group": "api"}, args.create_workers, created,
+               restart="unless-stopped")
+        print(f"created {len(created)} containers in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
-        policy = MonkeyPolicy(opt_in={"chaoskit.bench.run": run_id}, mean_time_between_kills_s=1e-9, grouping="container",
-                              max_concurrent=args.kill, leashed=False)
+        policy = MonkeyPolicy(opt_in={"chaoskit.bench.run": run_id, "chaoskit.bench.group": "host"},
+                              mean_time_between_kills_s=1e-9, grouping="container", max_concurrent=args.kill,
+                              leashed=False)
         config = MonkeyConfig(title="bench", policy=policy, steady_state=Hypothesis("none", ()), baseline_s=0.0)
         ledger = Ledger(workdir / "ledger.jsonl")
-        monkey = Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), seed=1, observer=NoProbes())
+        monkey = Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), MonkeySettings(seed=1),
+                        observer=NoProbes())
 
         list_ms, decide_ms, tick_ms = [], [], []
         load_ticks = os.getloadavg()[0]
@@ -259,8 +272,9 @@ def main() -> int:
         up = sum(1 for c in monkey.list_containers() if c.state == "running")
 
         # The same number through the engine's API, as containers with a restart policy are killed.
-        api_monkey = Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), seed=2,
-                            observer=NoProbes(), host_kills=False)
+        api_config = replace(config, policy=replace(policy, opt_in={**policy.opt_in, "chaoskit.bench.group": "api"}))
+        api_monkey = Monkey(api_config, backends, ledger, MonkeyJournal(None, {"title": "bench"}),
+                            MonkeySettings(seed=2), observer=NoProbes())
         api_plan = api_monkey.plan_tick(args.ticks)
         api_victims = [d.container.id for d in api_plan.kills]
         start = time.perf_counter()
@@ -268,6 +282,7 @@ def main() -> int:
         api_kill_s = time.perf_counter() - start
         api_down_s = engine_reports_down(client, api_victims, start)
         api_failed = [r for r in api_records if r.apply_error]
+        through_api = sum(1 for r in api_records if r.how.startswith("engine API"))
         api_monkey.revert_open()
 
         # And as bare SDK calls at the same parallelism: how much of that is the engine's.
@@ -297,6 +312,7 @@ def main() -> int:
              f"(how containers with a restart policy are killed)", _s(api_down_s), f"<= {KILL_BUDGET_S:g} s"),
             ("  every API call returned (each returns once the engine recorded that exit) / failed kills",
              f"{api_kill_s:.2f} s / {len(api_failed)}", "/ 0"),
+            ("  killed through the API (the monkey's choice for a restart policy)", f"{through_api}", f"{args.kill}"),
             (f"  the same {args.kill} API kills as bare SDK calls: the engine's share", f"{raw_kill_s:.2f} s", ""),
             (f"restart {args.kill} killed from the host (start + ledger reverted)", f"{restart_s:.2f} s", ""),
             ("  running after the restart / ledger entries pending at the end", f"{up} / {pending}",
@@ -308,7 +324,7 @@ def main() -> int:
         ]
         ok = worst <= TICK_BUDGET_MS and down_s is not None and down_s <= KILL_BUDGET_S and \
             api_down_s is not None and api_down_s <= KILL_BUDGET_S and from_host == args.kill and not failed and \
-            not api_failed and up == args.containers and pending == 0
+            not api_failed and through_api == args.kill and up == args.containers and pending == 0
     except Stop as exc:
         print(f"bench interrupted by {exc}; cleaning up", file=sys.stderr)
         ok = False

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,14 +32,14 @@ from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
 from chaoskit.model.stop import MetricStop, ProbeStop
 from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.report.journal import Journal
-from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.acts import FaultAct, in_parallel
+from chaoskit.run.interrupts import signals_abort
+from chaoskit.run.judging import judge_window
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
-from chaoskit.run.judging import judge_window
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -74,6 +74,9 @@ class Runner:
     sleep: Callable[[float], None] = time.sleep
     progress: Callable[[str, float, WindowStats | None], None] = lambda phase, elapsed, window: None
     planned: list[PlannedFault] = field(default_factory=list)
+    # Seams for tests (chaoskit.testing): how a step's fault is built, how a probe is observed.
+    build_fault: Callable[[str, Mapping[str, Any], TargetRef | None], Fault] = build
+    observe_probe: Callable[..., ProbeReading] = observe
 
     def __post_init__(self) -> None:
         self._t0 = self.clock()
@@ -111,7 +114,7 @@ class Runner:
                 for note in selection.notes:
                     log.info("target.capped", step=step.label, note=note)
             for target in targets:
-                fault = build(step.fault, step.params, target)
+                fault = self.build_fault(step.fault, step.params, target)
                 fault.prepare(self.backends)
                 self.planned.append(PlannedFault(step, FaultAct(fault, self.backends, self.ledger, self.journal.run_id)))
         self.journal.event("run.planned", seed=seed, faults=[p.fault.describe() for p in self.planned])
@@ -227,8 +230,8 @@ class Runner:
         """One probe's reading this round; a sampled one (fan-out lag) may have none yet, a durability one never."""
         if isinstance(probe, SampleProbe):
             return self._stack.observe(probe, baseline, self_baseline=phase == "baseline")
-        return observe(probe, self.backends, self.experiment.environment.compose_project, baseline,
-                       self_baseline=phase == "baseline")
+        return self.observe_probe(probe, self.backends, self.experiment.environment.compose_project, baseline,
+                                  self_baseline=phase == "baseline")
 
     def _audit(self) -> None:
         """Checks made once, after recovery, with the load stopped so every acknowledged write is in
