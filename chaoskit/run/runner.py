@@ -29,16 +29,15 @@ from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.window import WindowStats, seconds_of
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
-from chaoskit.model.stop import MetricStop, ProbeStop
-from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.report.journal import Journal
 from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
-from chaoskit.run.judging import judge_window
+from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stack_probes import StackProbes
+from chaoskit.run.stops import StopWatch
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
 
 __all__ = ["Runner", "PlannedFault"]
@@ -206,19 +205,19 @@ class Runner:
             # observation against itself: the absolute parts (SLOs) are what the baseline must meet.
             baseline = self._baseline_subjects.get(probe.name) if phase != "baseline" else None
             if isinstance(probe, LoadProbe):
-                judgement, subjects = self._judge_load(probe, baseline)
-                if judgement is None:
+                judged = judge_second(probe, self._latest_window(), baseline, self_baseline=True)
+                if judged is None:
                     continue
+                judgement, subjects = judged
             else:
                 reading = self._observe(probe, phase, baseline)
                 if reading is None:
                     continue
                 judgement, subjects = reading.judgement, dict(reading.subjects)
-            numeric = _numeric(subjects)
+            numeric = numeric_subjects(subjects)
             self._subjects.append((phase, probe.name, numeric))
             # A single-number probe (every load probe) quotes plain numbers in reasons.
-            value: Any = next(iter(numeric.values())) if len(numeric) == 1 else numeric
-            base: Any = (next(iter(baseline.values())) if baseline and len(baseline) == 1 else baseline)
+            value, base = quoted(numeric), quoted(baseline)
             self._record(ProbeResult(probe=probe.name, phase=Phase(phase), t=t, ok=judgement.ok, value=value,
                                      baseline=base, detail=judgement.reason,
                                      hypothesis=self.experiment.steady_state.title,
@@ -258,13 +257,6 @@ class Runner:
 
     def _latest_window(self) -> WindowStats | None:
         return self.load.latest_window() if self.load is not None else None
-
-    def _judge_load(self, probe: LoadProbe, baseline: dict[str, Any] | None) -> tuple[Judgement | None, dict[str, Any]]:
-        window = self._latest_window()
-        if window is None or window.sent == 0:
-            return None, {}
-        subjects = {probe.metric: window.metric(probe.metric)}
-        return evaluate_checks(probe.checks, subjects, subjects if baseline is None else baseline), subjects
 
     def _held_since(self, start: float) -> bool:
         judged = [o for o in self._observations if o.t >= start and not o.inconclusive and not o.detection]
@@ -308,7 +300,7 @@ class Runner:
 
     def _fault_phase(self) -> None:
         start = self.elapsed()
-        breached_since: dict[str, float] = {}
+        stops = StopWatch(self.experiment.stop_conditions)
 
         def tick(now: float) -> bool:
             offset = now - start
@@ -319,7 +311,7 @@ class Runner:
                 elif (planned.reverted_at is None and planned.applied_at is not None and step.duration is not None
                       and offset >= step.start + step.duration):
                     self._revert(planned)
-            reason = self._stop_condition(breached_since)
+            reason = stops.reason(self.elapsed(), self._latest_window(), self._observations)
             if reason:
                 self._stopped_by = reason
                 self.journal.event("run.stopped", reason=reason)
@@ -396,25 +388,6 @@ class Runner:
         in_phase = [o for o in self._observations if o.phase.value == phase]
         return [o for o in in_phase if o.t == in_phase[-1].t] if in_phase else []
 
-    def _stop_condition(self, breached_since: dict[str, float]) -> str | None:
-        window = self._latest_window()
-        now = self.elapsed()
-        for condition in self.experiment.stop_conditions:
-            if isinstance(condition, MetricStop) and window is not None and window.sent:
-                key = str(condition)
-                if condition.breached(window.metric(condition.metric)):
-                    if now - breached_since.setdefault(key, now) >= condition.for_s:
-                        return key
-                else:
-                    breached_since.pop(key, None)
-            if isinstance(condition, ProbeStop):
-                recent = [o for o in self._observations if o.probe == condition.probe and o.phase is Phase.FAULT]
-                failed = [o for o in recent if not o.ok and not o.inconclusive]
-                count = _trailing_failures(recent) if condition.consecutive else len(failed)
-                if count >= condition.failures:
-                    return str(condition)
-        return None
-
     def _measurement_problems(self) -> tuple[str, ...]:
         if self.load is None:
             return ()
@@ -422,15 +395,3 @@ class Runner:
         reason = self.load.invalid_reason(judged)
         return (reason,) if reason else ()
 
-
-def _trailing_failures(observations: list[ProbeResult]) -> int:
-    count = 0
-    for o in reversed(observations):
-        if o.ok or o.inconclusive:
-            break
-        count += 1
-    return count
-
-
-def _numeric(subjects: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in subjects.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

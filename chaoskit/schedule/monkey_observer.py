@@ -15,8 +15,7 @@ from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
 from chaoskit.measure.window import seconds_of
 from chaoskit.model.probes import Hypothesis, LoadProbe, SampleProbe
-from chaoskit.model.tolerance import evaluate_checks
-from chaoskit.run.judging import judge_window
+from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.observe import observe
 from chaoskit.schedule.monkey_verdict import Round
 from chaoskit.verdict import Phase, ProbeResult
@@ -67,21 +66,19 @@ class SteadyStateObserver:
         for probe in self.hypothesis.probes:
             baseline = self._baseline.get(probe.name)
             if isinstance(probe, LoadProbe):
-                window = self.load.latest_window() if self.load is not None else None
-                if window is None or window.sent == 0:
+                judged = judge_second(probe, self.load.latest_window() if self.load is not None else None, baseline)
+                if judged is None:
                     continue  # no completed second of load yet: nothing to judge
-                subjects: dict[str, Any] = {probe.metric: window.metric(probe.metric)}
-                judgement = evaluate_checks(probe.checks, subjects, baseline)
+                judgement, subjects = judged
             else:
                 reading = observe(probe, self.backends, self.project, baseline)
                 subjects, judgement = dict(reading.subjects), reading.judgement
-            numeric = {k: float(v) for k, v in subjects.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            numeric = numeric_subjects(subjects)
             if phase is Phase.BASELINE:
                 for subject, number in numeric.items():
                     self._baseline_values.setdefault(probe.name, {}).setdefault(subject, []).append(number)
-            value: Any = next(iter(numeric.values())) if len(numeric) == 1 else numeric
-            base: Any = next(iter(baseline.values())) if baseline and len(baseline) == 1 else baseline
-            results.append(ProbeResult(probe=probe.name, phase=phase, t=t, ok=judgement.ok, value=value, baseline=base,
+            results.append(ProbeResult(probe=probe.name, phase=phase, t=t, ok=judgement.ok, value=quoted(numeric),
+                                       baseline=quoted(baseline),
                                        detail=judgement.reason, hypothesis=self.hypothesis.title,
                                        inconclusive=judgement.inconclusive, detection=isinstance(probe, LoadProbe)))
         return Round(t, tuple(results))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.model.experiment import Experiment, FaultStep, Phases
 from chaoskit.model.probes import HttpProbe, Hypothesis
+from chaoskit.model.stop import ProbeStop
 from chaoskit.model.tolerance import Check, Equals
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
@@ -112,3 +114,15 @@ def test_a_timed_fault_is_reverted_after_its_duration_and_each_fault_once(tmp_pa
     assert [(c.action, c.token) for c in faults.calls] == [
         ("apply", first), ("revert", first), ("apply", second), ("revert", second)]
     assert all(c.pending for c in faults.calls) and not ledger.pending()
+
+
+def test_a_stop_condition_ends_the_fault_phase_early(tmp_path: Path) -> None:
+    """The probe failing twice in a row stops the fault phase; the fault is reverted and the stop is the verdict's."""
+    exp = dataclasses.replace(experiment(), stop_conditions=(ProbeStop("status", 2),),
+                              phases=Phases(warmup=1.0, baseline=3.0, fault=30.0, recovery=5.0))
+    clock = FakeClock()
+    outcome, ledger, faults, journal = run(tmp_path, broken_while_faulted=True, clock=clock, exp=exp)
+    assert outcome.stopped_by == "probe 'status' fails 2x in a row"
+    assert "run.stopped" in journal.names() and not ledger.pending()
+    assert [c.action for c in faults.calls] == ["apply", "revert"]
+    assert clock.now < 1.0 + 3.0 + 30.0  # the fault phase did not run its 30 s
