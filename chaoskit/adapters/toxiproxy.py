@@ -29,8 +29,6 @@ from chaoskit.errors import BackendError, TargetNotFound, ToxiproxyUnavailable
 
 __all__ = ["ProxyState", "Toxic", "ToxiproxyClient"]
 
-TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
-
 
 @dataclass(frozen=True)
 class Toxic:
@@ -107,9 +105,6 @@ class ToxiproxyClient:
         response = self._call("POST", "/proxies", f"create proxy {name!r}", (201, 409),
                               json={"name": name, "listen": listen, "upstream": upstream, "enabled": True})
         return self.proxy(name) if response.status_code == 409 else ProxyState.from_api(response.json())
-
-    def delete_proxy(self, name: str) -> None:
-        self._call("DELETE", f"/proxies/{name}", f"delete proxy {name!r}", (204, 404))
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Enable or disable a proxy ("down" is not a toxic: a disabled proxy refuses connections)."""

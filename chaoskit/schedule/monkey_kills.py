@@ -160,9 +160,7 @@ class KillExecutor:
                                   f"needs chaoskit on the Docker host (root, host PID namespace, Linux >= 5.3)")
         elif main is None:
             return build("container.kill", {"signal": self.kill.signal}, target), None, state.get("Pid") or 0
-        fault = build("process.kill", {"name": main.name(), "signal": self.kill.signal}, target)
-        fault.state["pids"] = [main.pid]
-        return fault, main, main.pid
+        return build("process.kill", {"name": main.name(), "signal": self.kill.signal}, target), main, main.pid
 
     def restarted(self, record: KillRecord) -> bool:
         """Whether the container runs a main process other than the one killed (and is healthy, if it checks)."""

@@ -1,25 +1,7 @@
-"""Helpers for testing code built on chaoskit (and chaoskit itself), without Docker, Toxiproxy or real time.
-
-Public API, like ``structlog.testing``: a clock you move by hand, a fault
-that only records what was done to it (and fails when told to), probes whose
-readings a function decides, an in-memory journal, and the sample stack's
-HTTP API in memory. Together they drive :class:`chaoskit.run.runner.Runner`
-through baseline, fault, revert and recovery in milliseconds::
-
-    clock = FakeClock()
-    faults = FakeFaults(ledger)
-    probes = FakeProbes(lambda probe: {"status": 500 if faults.active else 200})
-    runner = Runner(experiment, Backends(), ledger, JournalCapture(), clock=clock, sleep=clock.sleep,
-                    build_fault=faults, observe_probe=probes)
-    outcome = runner.run()
-
-Each helper is small and independent: add new ones beside them.
-"""
+"""Fakes for driving a run without the world: a hand-moved clock, faults that record, scripted probes, a journal."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +10,13 @@ from typing import Any, ClassVar
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import Aborted, ApplyFailed, RevertFailed
 from chaoskit.faults.base import Fault, TargetRef
-from chaoskit.model.params import FaultSignature
+from chaoskit.model.params import FaultSignature, Params
 from chaoskit.model.probes import Probe
 from chaoskit.model.tolerance import evaluate_checks
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading
 
-__all__ = ["FakeClock", "FakeFault", "FakeFaults", "FakeProbes", "FakeStack", "FaultCall", "JournalCapture"]
+__all__ = ["FakeClock", "FakeFault", "FakeFaults", "FakeProbes", "FaultCall", "JournalCapture"]
 
 
 class FakeClock:
@@ -131,7 +113,7 @@ class FakeFaults:
         self.built: list[FakeFault] = []
 
     def __call__(self, kind: str, params: Mapping[str, Any], target: TargetRef | None = None) -> FakeFault:
-        fault = FakeFault(dict(params), target, calls=self.calls, ledger=self.ledger, fail_apply=self.fail_apply,
+        fault = FakeFault(Params(params), target, calls=self.calls, ledger=self.ledger, fail_apply=self.fail_apply,
                           revert_failures=self.revert_failures)
         self.built.append(fault)
         return fault
@@ -187,42 +169,3 @@ class JournalCapture:
     def names(self) -> list[str]:
         """The events' names, in order."""
         return [e["event"] for e in self.events]
-
-
-class FakeStack:
-    """The sample stack's HTTP API in memory, as its probes call it (their ``http`` seam).
-
-    Posts get ids from 100 up. A post shows in the follower's timeline once
-    ``visible`` is set, or from the ``visible_after``-th timeline poll on;
-    before that the timeline holds only an older tweet (id 7). With a
-    ``clock`` (a :class:`FakeClock`) every request takes 10 ms of it.
-    ``calls`` lists each request as (method, url, body).
-    """
-
-    FIRST_ID = 100
-
-    def __init__(self, clock: FakeClock | None = None, *, visible_after: int | None = None,
-                 post_status: int = 201, followers_status: int = 200):
-        self.clock = clock
-        self.visible = threading.Event()
-        self.visible_after = visible_after
-        self.post_status = post_status
-        self.followers_status = followers_status
-        self.next_id = self.FIRST_ID - 1
-        self.polls = 0
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def __call__(self, method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
-        self.calls.append((method, url, body))
-        if self.clock is not None:
-            self.clock.now += 0.01
-        if method == "POST":
-            self.next_id += 1
-            user = body.get("user_id") if isinstance(body, Mapping) else None
-            return self.post_status, json.dumps({"id": self.next_id, "user_id": user}).encode()
-        if "/followers" in url:
-            return self.followers_status, json.dumps({"celebrity": False, "followers": [42]}).encode()
-        self.polls += 1
-        shown = self.visible.is_set() or (self.visible_after is not None and self.polls >= self.visible_after)
-        tweets = [{"id": i} for i in range(self.FIRST_ID, self.next_id + 1)] if shown else [{"id": 7}]
-        return 200, json.dumps({"user_id": 2, "source": "cache", "tweets": tweets}).encode()
