@@ -61,7 +61,12 @@ class FaultAct:
         return self.recorded and not self.reverted
 
     def record(self) -> str:
-        """Durably record the fault (what reverting it needs, and where its backends are); returns the entry id."""
+        """Durably record the fault (what reverting it needs, and where its backends are); returns the entry id.
+
+        Once only: an act already recorded keeps its entry.
+        """
+        if self.entry_id is not None:
+            return self.entry_id
         revert = {**self.fault.record(), "docker_host": self.backends.docker_host,
                   "toxiproxy_url": self.backends.toxiproxy_url}
         self.entry_id = self.ledger.record_pending(FaultRecord(
@@ -76,8 +81,7 @@ class FaultAct:
         host, and reverts by starting the container). Errors propagate; the act
         stays recorded, so it is reverted like any other.
         """
-        if not self.recorded:
-            self.record()
+        self.record()
         if how is None:
             self.fault.apply(self.backends)
         else:
