@@ -35,7 +35,7 @@ from chaoskit.model.experiment import (
     FaultStep,
     Phases,
 )
-from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
+from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution, check_tls
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
 from chaoskit.model.probe_loader import ProbeChecker
 from chaoskit.model.probes import Hypothesis
@@ -62,7 +62,7 @@ TOP_KEYS = (
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
-             "realtime", "keep_cpus_awake")
+             "realtime", "keep_cpus_awake", "tls")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
@@ -199,12 +199,14 @@ class ExperimentChecker(ProbeChecker):
         realtime = self.on_off_auto(keys["realtime"]) if "realtime" in keys else False
         awake = self.on_off_auto(keys["keep_cpus_awake"]) if "keep_cpus_awake" in keys else False
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
+        tls = check_tls(self, keys["tls"]) if "tls" in keys else TlsSpec()
         requests = None
         if "requests" in keys:
             items = self.items(keys["requests"], nonempty=True)
             if items is not None:
                 requests = tuple(self.request(item, i) for i, item in enumerate(items))
-        if self.count() != before:
+        # A missing required key was recorded before ``before`` was counted: check the parts too.
+        if self.count() != before or rate is None or requests is None:
             return None
         # No problem was recorded, so every part was built (none is None).
         return LoadSpec(
@@ -219,6 +221,7 @@ class ExperimentChecker(ProbeChecker):
             max_lag_s=max_lag,
             realtime=cast("bool | Literal['auto']", realtime),
             keep_cpus_awake=cast("bool | Literal['auto']", awake),
+            tls=cast(TlsSpec, tls),
         )
 
     def on_off_auto(self, node: Located) -> bool | Literal["auto"] | None:
