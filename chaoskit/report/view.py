@@ -642,7 +642,7 @@ def _probe_rows(observations: Sequence[Mapping[str, Any]], probe_defs: Mapping[s
             units=units,
             phases=phases,
             comparisons=tuple(c for c in comparisons if c.probe == name),
-            # A per-second detection alone is no violation: the window judgement decides (chaoskit.run.windows).
+            # A per-second detection alone is no violation: the window judgement decides (chaoskit.run.judging).
             violated=any(_state(o) == "violated" and _phase_of(o) in ("FAULT", "AUDIT") and not o.get("detection")
                          for o in mine)
             or any(str(v.get("probe")) == name for v in _list(outcome.get("violations")) if isinstance(v, Mapping)),

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from chaoskit.measure.fanout_complete import CACHE_LIMIT, Sighting, check_fanout, judge_fanout
-
-from .test_probes_timeline import FakeClock
+from chaoskit.testing import FakeClock
 
 
 def test_absent_is_lost_present_is_unconfirmed_and_celebrities_are_skipped():

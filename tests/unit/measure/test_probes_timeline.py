@@ -9,37 +9,7 @@ from typing import Any
 import pytest
 
 from chaoskit.measure.probes_timeline import check_durability, fanout_lag, find_fanout_pair
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class FakeStack:
-    """Posts get ids from 100; a tweet reaches the follower's timeline `visible_after` polls later."""
-
-    def __init__(self, clock: FakeClock, visible_after: int = 3, post_status: int = 201) -> None:
-        self.clock = clock
-        self.visible_after = visible_after
-        self.post_status = post_status
-        self.polls = 0
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def __call__(self, method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
-        self.calls.append((method, url, body))
-        self.clock.now += 0.01  # every request takes 10 ms
-        if method == "POST":
-            return self.post_status, json.dumps({"id": 100, "user_id": body["user_id"]}).encode()
-        self.polls += 1
-        tweets = [{"id": 100}] if self.polls >= self.visible_after else [{"id": 7}]
-        return 200, json.dumps({"user_id": 2, "source": "cache", "tweets": tweets}).encode()
+from chaoskit.testing import FakeClock, FakeStack
 
 
 def test_fanout_lag_is_measured_from_the_201():

@@ -17,25 +17,8 @@ from chaoskit.model import parse_experiment
 from chaoskit.model.probes import SampleProbe
 from chaoskit.model.tolerance import Check, Threshold
 from chaoskit.run.stack_probes import DurabilityAudit, FanoutAudit, FanoutSampler, StackProbes, only_upper_bounds
+from chaoskit.testing import FakeStack
 from tests.support import wait_until
-
-
-class FakeStack:
-    """Posts get ids from 100 up; a tweet is in the follower's timeline once ``visible`` is set."""
-
-    def __init__(self) -> None:
-        self.visible = threading.Event()
-        self.next_id = 100
-        self.followers_status = 200
-
-    def __call__(self, method: str, url: str, body: Any, timeout_s: float) -> tuple[int, bytes]:
-        if method == "POST":
-            self.next_id += 1
-            return 201, json.dumps({"id": self.next_id}).encode()
-        if "/followers" in url:
-            return self.followers_status, json.dumps({"celebrity": False, "followers": [42]}).encode()
-        tweets = [{"id": i} for i in range(100, self.next_id + 1)] if self.visible.is_set() else []
-        return 200, json.dumps({"tweets": tweets}).encode()
 
 
 def lag_probe(tolerance: Any = Threshold(max=5.0), **params: Any) -> SampleProbe:
@@ -107,7 +90,7 @@ def test_a_tweet_never_shown_is_a_violation_saying_so(sampler):
     s.observe()
     reading = next_reading(s)
     assert not reading.judgement.ok and reading.subjects["value"] >= 0.05
-    assert reading.judgement.reason == "tweet 101 not in user 42's timeline after 0.05 s"
+    assert reading.judgement.reason == "tweet 100 not in user 42's timeline after 0.05 s"
 
 
 def test_stop_ends_the_polling_thread(sampler):

@@ -1,4 +1,4 @@
-"""Test helpers, public API: fakes of the world for tests of chaoskit and of faults written for it."""
+"""A target backend in memory, for tests of faults (and of anything that reaches targets through the seam)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import AllOf, Check, Relative, Threshold
-from chaoskit.run.windows import absolute_part, judge_window
+from chaoskit.run.judging import absolute_part, judge_window
 from tests.unit.measure.factory import bucket, steady
 
 BASELINE = [steady(i, 0.010 * (1 + 0.03 * ((i * 7) % 5 - 2))) for i in range(20)]

@@ -13,7 +13,6 @@ from typing import Any
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
-from chaoskit.faults.catalogue import from_record
 from chaoskit.log import get_logger
 from chaoskit.measure.validity import ValidityLimits
 from chaoskit.model.experiment import Experiment
@@ -21,13 +20,14 @@ from chaoskit.model.load import LoadSpec
 from chaoskit.model.probes import LATENCY_METRICS, Hypothesis, LoadProbe
 from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
 from chaoskit.report.journal import Journal
+from chaoskit.run.acts import FaultAct
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
 from chaoskit.verdict import Outcome
 
 __all__ = ["RunOutcome", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
 
-log = get_logger("chaoskit.session")
+log = get_logger("chaoskit.run")
 
 
 @dataclass(frozen=True)
@@ -139,17 +139,13 @@ def rollback_pending(ledger_path: str | None = None) -> tuple[list[str], list[st
     ledger = Ledger(ledger_path)
     reverted, failed = [], []
     for entry in ledger.pending():
-        record = dict(entry.revert)
-        backends = Backends(record.get("docker_host"), record.get("toxiproxy_url") or "http://127.0.0.1:8474")
-        fault = from_record(record)
+        act = FaultAct.from_entry(entry, ledger)
         try:
-            fault.revert(backends)
+            act.revert()
         except ChaoskitError as exc:
-            ledger.record_revert_failure(entry.id, str(exc))
             failed.append(f"{entry.describe()}: {exc}")
-            log.error("fault.revert_failed", fault=fault.describe(), error=str(exc))
+            log.error("fault.revert_failed", fault=act.fault.describe(), error=str(exc))
             continue
-        ledger.mark_reverted(entry.id)
-        reverted.append(fault.describe())
-        log.info("fault.reverted", fault=fault.describe(), by="rollback")
+        reverted.append(act.fault.describe())
+        log.info("fault.reverted", fault=act.fault.describe(), by="rollback")
     return reverted, failed

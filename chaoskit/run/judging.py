@@ -20,18 +20,19 @@ verdict comes from the whole window:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.judge import MetricJudgement, judge_metric
 from chaoskit.measure.stats import Decision
+from chaoskit.measure.window import WindowStats
 from chaoskit.model.probes import LoadProbe
-from chaoskit.model.tolerance import AllOf, Relative, Tolerance
+from chaoskit.model.tolerance import AllOf, Judgement, Relative, Tolerance, evaluate_checks
 from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["WindowJudgement", "absolute_part", "judge_window"]
+__all__ = ["WindowJudgement", "absolute_part", "judge_second", "judge_window", "numeric_subjects", "quoted"]
 
 _SEVERITY: dict[Decision, int] = {"within": 0, "inconclusive": 1, "violated": 2}
 
@@ -106,3 +107,26 @@ def judge_window(probe: LoadProbe, phase: str, baseline: Sequence[Bucket], windo
     decision: Decision = max((c.decision for c in checks), key=_SEVERITY.__getitem__, default="within")
     return WindowJudgement(probe.name, phase, decision, tuple(checks), len(window))
 
+
+
+def judge_second(probe: LoadProbe, window: WindowStats | None, baseline: Mapping[str, Any] | None, *,
+                 self_baseline: bool = False) -> tuple[Judgement, dict[str, Any]] | None:
+    """A load probe on the load's latest second, which only *detects* (see above); None before a second of load.
+
+    ``self_baseline``: with no baseline, relative tolerances compare the second with itself.
+    """
+    if window is None or window.sent == 0:
+        return None
+    subjects: dict[str, Any] = {probe.metric: window.metric(probe.metric)}
+    compared = subjects if baseline is None and self_baseline else baseline
+    return evaluate_checks(probe.checks, subjects, compared), subjects
+
+
+def numeric_subjects(subjects: Mapping[str, Any]) -> dict[str, float]:
+    """The subjects that are numbers (booleans are not): what baselines are medians of."""
+    return {k: float(v) for k, v in subjects.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def quoted(values: Mapping[str, Any] | None) -> Any:
+    """How an observation quotes its values: a single one as a plain number, several as they are."""
+    return next(iter(values.values())) if values and len(values) == 1 else values
