@@ -50,7 +50,7 @@ from chaoskit.errors import Aborted, ApplyFailed, ChaoskitError, TargetNotFound
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
-from chaoskit.model.probes import Hypothesis, LoadProbe, SampleProbe
+from chaoskit.model.probes import Hypothesis, LoadProbe, WriteProbe
 from chaoskit.model.tolerance import evaluate_checks
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
@@ -91,7 +91,7 @@ class SteadyStateObserver:
 
     def __init__(self, hypothesis: Hypothesis, backends: Backends, project: str | None, load: Any = None):
         for probe in hypothesis.probes:
-            if isinstance(probe, SampleProbe):
+            if isinstance(probe, WriteProbe):
                 raise ChaoskitError(f"probe {probe.name!r}: {probe.type} probes run in experiments (chaoskit run), "
                                     "not under the monkey")
         self.hypothesis = hypothesis
