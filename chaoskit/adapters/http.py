@@ -12,6 +12,7 @@ that failed, a CA file that cannot be read) is :class:`~chaoskit.errors.HttpUnav
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,6 +80,11 @@ def status_and_body(method: str, url: str, body: Any, timeout_s: float,
 def _tls_arguments(tls: TlsSettings | None) -> dict[str, Any]:
     if tls is None:
         return {}
+    if not tls.verify:
+        # The experiment asked for no verification: a warning on every request would only be noise.
+        from urllib3.exceptions import InsecureRequestWarning
+
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
     arguments: dict[str, Any] = {"verify": (tls.ca or True) if tls.verify else False}
     if tls.cert:
         arguments["cert"] = (tls.cert, tls.key) if tls.key else tls.cert
