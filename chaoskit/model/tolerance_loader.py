@@ -80,19 +80,9 @@ class ToleranceChecker(TargetChecker):
             regex = self.regex(keys["matches"])
             if regex is not None:
                 parts.append(regex)
-        relative: dict[str, float | None] = {}
-        for key in ("max_ratio", "min_ratio"):
-            if key in keys:
-                relative[key] = self.number(keys[key], above=0)
-        if "max_increase" in keys:
-            relative["max_increase"] = self.tolerance_number(keys["max_increase"], kind)
-        if "max_increase_points" in keys:
-            points = self.number(keys["max_increase_points"], minimum=0)
-            if "max_increase" in keys:
-                self.problem(keys["max_increase_points"], "give max_increase or max_increase_points, not both")
-            relative["max_increase"] = points / 100 if points is not None else None
-        if relative:
-            parts.append(Relative(**relative))  # type: ignore[arg-type]  # None only with a problem recorded
+        relative = self.relative(keys, kind)
+        if relative is not None:
+            parts.append(relative)
         if self.count() != before:
             return None
         return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
@@ -123,3 +113,19 @@ class ToleranceChecker(TargetChecker):
             self.problem(node, f"not a valid regular expression: {exc}")
             return None
         return Regex(pattern)
+
+    def relative(self, keys: dict[str, Located], kind: str) -> Relative | None:
+        """The part of a tolerance relative to the baseline (ratios, increases), if any."""
+        relative: dict[str, float | None] = {}
+        for key in ("max_ratio", "min_ratio"):
+            if key in keys:
+                relative[key] = self.number(keys[key], above=0)
+        if "max_increase" in keys:
+            relative["max_increase"] = self.tolerance_number(keys["max_increase"], kind)
+        if "max_increase_points" in keys:
+            points = self.number(keys["max_increase_points"], minimum=0)
+            if "max_increase" in keys:
+                self.problem(keys["max_increase_points"], "give max_increase or max_increase_points, not both")
+            relative["max_increase"] = points / 100 if points is not None else None
+        # None only with a problem recorded, which discards the whole tolerance.
+        return Relative(**relative) if relative else None  # type: ignore[arg-type]
