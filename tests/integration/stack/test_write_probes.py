@@ -30,12 +30,25 @@ steady_state:
   title: followers see new tweets, and no acknowledged tweet is lost
   probes:
     # User 7 is an ordinary user whom user 19 follows in the 2,000-user data set.
-    - {{name: fan-out lag, type: writes.visible, write: {{url: "{api}/tweets", json: {{user_id: 7, text: "{marker} lag {{seq}}"}}}},
-       read: "{api}/timeline/19?limit=200", tolerance: 20s}}
-    - {{name: no tweet lost, type: writes.readable, request: post, url: "{api}/tweets/{{id}}", tolerance: 0,
-       stored: {{target: {{service: postgres}}, cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}})"]}}}}
-    - {{name: no fan-out lost, type: writes.pending, tolerance: 0,
-       pending: {{target: {{service: postgres}}, cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}}) AND NOT fanned_out"]}}}}
+    - name: fan-out lag
+      type: writes.visible
+      write: {{url: "{api}/tweets", json: {{user_id: 7, text: "{marker} lag {{seq}}"}}}}
+      read: "{api}/timeline/19?limit=200"
+      tolerance: 20s
+    - name: no tweet lost
+      type: writes.readable
+      request: post
+      url: "{api}/tweets/{{id}}"
+      stored:
+        target: {{service: postgres}}
+        cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}})"]
+      tolerance: 0
+    - name: no fan-out lost
+      type: writes.pending
+      pending:
+        target: {{service: postgres}}
+        cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}}) AND NOT fanned_out"]
+      tolerance: 0
 method:
   - {{name: kill the worker, fault: container.kill, target: {{service: worker}}}}
 {extra}"""
