@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from matplotlib.image import imread
 
 from chaoskit.report.chart import COLORS, FAULT_ALPHA
-from chaoskit.report.command import report
+from chaoskit.cli.report import report
 from chaoskit.report.html_report import BADGE_COLORS
 from chaoskit.report.junit import ELEMENT_FOR
 from chaoskit.report.markdown import ICONS

@@ -1,6 +1,5 @@
 """``chaoskit report JOURNAL... [--format html|junit|markdown]``: render reports from journals alone.
 
-Registered on the main group by ``chaoskit.cli`` (``main.add_command(report)``).
 Rendering reads nothing but the journal files: no engine, no Toxiproxy, no
 network, so it runs anywhere the journals were copied to (a CI artifact).
 """
@@ -10,10 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from chaoskit.report.view import JournalUnreadable, Report, build_report
+if TYPE_CHECKING:
+    from chaoskit.report.view import Report
 
 __all__ = ["EXTENSIONS", "default_output", "render", "report", "write_report"]
 
@@ -51,6 +52,8 @@ def write_report(journals: Sequence[str | Path], fmt: str = "html", output: str 
     What ``chaoskit report`` does, for callers in Python (a game day writing
     its combined report). Raises :class:`JournalUnreadable` for a bad journal.
     """
+    from chaoskit.report.view import build_report
+
     built = build_report(journals, title=title)
     text = render(built, fmt)
     target = str(output) if output is not None else default_output(journals[0], fmt)
@@ -90,6 +93,8 @@ def report(journals: tuple[str, ...], fmt: str, output: str | None, title: str |
     whatever the verdicts (gate CI on `chaoskit run`'s exit code, or on the
     JUnit file); 2 when a journal cannot be read.
     """
+    from chaoskit.report.view import JournalUnreadable
+
     try:
         built, path = write_report(journals, fmt, output, title)
     except JournalUnreadable as exc:
