@@ -171,8 +171,8 @@ class VisibilitySampler:
 
 
 def store_lookup(backends: Backends, project: str | None, command: StoreCommand) -> Lookup:
-    """Ask the store through ``command`` (in the first container its target matches, via the engine) which of
-    the ids it lists; ``{ids}`` becomes a batch of them, comma-separated. ``LookupError`` when it cannot be asked."""
+    """Ask the store through ``command`` (in the first container its target matches, through the target backend)
+    which of the ids it lists; ``{ids}`` becomes a batch of them, comma-separated. ``LookupError`` when it cannot be asked."""
 
     def lookup(ids: Sequence[str]) -> set[str]:
         try:
@@ -182,7 +182,7 @@ def store_lookup(backends: Backends, project: str | None, command: StoreCommand)
                 batch = ",".join(ids[start:start + command.batch])
                 cmd = (["sh", "-c", command.cmd.replace(IDS_FIELD, batch)] if isinstance(command.cmd, str)
                        else [part.replace(IDS_FIELD, batch) for part in command.cmd])
-                code, output = backends.engine.exec(container.id, cmd)
+                code, output = backends.targets.exec(container.ref(), cmd)
                 if code != 0:
                     raise LookupError(f"{cmd[0]} in {container.name} exited {code}: {output.strip()[:200]}")
                 found.update(output.split())

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
 from chaoskit.model import parse_experiment
 from chaoskit.model.probes import PendingProbe, ReadableProbe, StoreCommand, VisibleProbe, WriteRequest
@@ -22,7 +23,9 @@ from chaoskit.run.write_probes import (
     only_upper_bounds,
     store_lookup,
 )
+from chaoskit.targets.container import Container
 from chaoskit.targets.selector import Selector
+from chaoskit.testing import FakeTargetBackend
 from tests.support import wait_until
 
 
@@ -182,34 +185,33 @@ def test_pending_unaskable_store_is_inconclusive():
     assert "the store could not be asked which writes are pending (psql exited 2)" in reading.judgement.reason
 
 
-class FakeEngine:
+class ScriptedBackend(FakeTargetBackend):
+    """One running postgres-like target whose command output is scripted by its last argument."""
+
     def __init__(self, outputs: dict[str, str], code: int = 0):
+        labels = {"com.docker.compose.service": "db", "com.docker.compose.project": "p"}
+        super().__init__([Container("c1", "db-1", labels=labels)])
         self.outputs, self.code, self.commands = outputs, code, []
 
-    def list_containers(self, labels=None):
-        return [{"Id": "c1", "Name": "/db-1", "State": {"Status": "running"},
-                 "Config": {"Labels": {"com.docker.compose.service": "db", "com.docker.compose.project": "p"}}}]
-
-    def exec(self, container_id, cmd):
-        self.commands.append(cmd)
-        return self.code, self.outputs.get(cmd[-1], "")
+    def exec(self, target, argv, detach=False):
+        self.commands.append(list(argv))
+        return self.code, self.outputs.get(argv[-1], "")
 
 
-class FakeBackends:
-    def __init__(self, engine):
-        self.engine = engine
+def backends(outputs: dict[str, str] | None = None, code: int = 0) -> Backends:
+    return Backends(targets=ScriptedBackend(outputs or {}, code))
 
 
 def test_store_lookup_batches_ids_into_the_command_and_reads_the_listed_ones():
     """{ids} becomes each batch (comma-separated); every word of the output is an id found; a failure says why."""
-    engine = FakeEngine({"SELECT 1,2": "1\n", "SELECT 3": "3\n"})
-    lookup = store_lookup(FakeBackends(engine), "p", StoreCommand(Selector(service="db"), ("q", "SELECT {ids}"), 2))
+    world = backends({"SELECT 1,2": "1\n", "SELECT 3": "3\n"})
+    lookup = store_lookup(world, "p", StoreCommand(Selector(service="db"), ("q", "SELECT {ids}"), 2))
     assert lookup(["1", "2", "3"]) == {"1", "3"}
-    assert engine.commands == [["q", "SELECT 1,2"], ["q", "SELECT 3"]]
-    shell = store_lookup(FakeBackends(engine), "p", StoreCommand(Selector(service="db"), "echo {ids}"))
+    assert world.targets.commands == [["q", "SELECT 1,2"], ["q", "SELECT 3"]]
+    shell = store_lookup(world, "p", StoreCommand(Selector(service="db"), "echo {ids}"))
     shell(["5"])
-    assert engine.commands[-1] == ["sh", "-c", "echo 5"]
-    failing = store_lookup(FakeBackends(FakeEngine({}, code=2)), "p", StoreCommand(Selector(service="db"), "x {ids}"))
+    assert world.targets.commands[-1] == ["sh", "-c", "echo 5"]
+    failing = store_lookup(backends(code=2), "p", StoreCommand(Selector(service="db"), "x {ids}"))
     with pytest.raises(LookupError, match="^sh in db-1 exited 2"):
         failing(["1"])
 
@@ -236,8 +238,7 @@ method:
 def test_preflight_builds_every_write_probe_from_the_loaded_values():
     """The sampler and both audits take the probes as loaded: request resolved, defaults applied."""
     experiment = parse_experiment(textwrap.dedent(EXPERIMENT))
-    probes = WriteProbes.prepare(experiment, FakeBackends(FakeEngine({})), time.monotonic, 1.0,  # type: ignore[arg-type]
-                                 http=FakeService())
+    probes = WriteProbes.prepare(experiment, backends(), time.monotonic, 1.0, http=FakeService())
     lag = probes.samplers["lag"]
     assert (lag.every_s, lag.probe.within_s) == (1.0, 60.0)
     lost, left = probes.audits
@@ -252,5 +253,4 @@ def test_preflight_refuses_in_one_line_a_store_it_cannot_find():
     """No container matches the store command's target: one line, naming the probe and the key."""
     experiment = parse_experiment(textwrap.dedent(EXPERIMENT).replace("service: db", "service: nowhere"))
     with pytest.raises(ChaoskitError, match=r"^probe 'left': pending: "):
-        WriteProbes.prepare(experiment, FakeBackends(FakeEngine({})), time.monotonic, 1.0,  # type: ignore[arg-type]
-                            http=FakeService())
+        WriteProbes.prepare(experiment, backends(), time.monotonic, 1.0, http=FakeService())
