@@ -14,7 +14,7 @@ from chaoskit.model.experiment import (
     FaultStep,
     Phases,
 )
-from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
+from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution
 from chaoskit.model.loader import load_experiment, parse_experiment
 from chaoskit.model.params import FaultSignature, ParamSpec, coerce_param
 from chaoskit.model.probes import (
@@ -29,7 +29,6 @@ from chaoskit.model.probes import (
     Probe,
     ReadableProbe,
     StoreCommand,
-    TlsSpec,
     ToxiproxyProbe,
     VisibleProbe,
     WriteProbe,

@@ -33,7 +33,7 @@ def probe_defs() -> dict[str, Any]:
         "tls": obj(
             {
                 "verify": {"anyOf": [{"type": "boolean"}, ref("variable")]},
-                "ca": {"type": "string", "description": "PEM file of the CAs the server is verified against"},
+                "ca": {"type": "string", "description": "PEM file of the CAs the server is verified against (relative: from the experiment's directory)"},
                 "cert": {"type": "string", "description": "PEM file of a client certificate (and its key)"},
                 "key": {"type": "string", "description": "PEM file of the client certificate's key"},
                 "server_name": {"type": "string", "description": "name sent (SNI) and verified instead of the "

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaoskit.model.load import TlsSpec
 from chaoskit.model.tolerance import Check
 from chaoskit.targets.selector import Selector
 
@@ -47,7 +48,6 @@ __all__ = [
     "Probe",
     "ReadableProbe",
     "StoreCommand",
-    "TlsSpec",
     "ToxiproxyProbe",
     "VisibleProbe",
     "WriteProbe",
@@ -61,19 +61,6 @@ PROBE_TYPES = ("http", "command", "container", "toxiproxy", "load", *WRITE_PROBE
 # Where a write's id goes in the URL templates and commands of the write probes.
 ID_FIELD = "{id}"
 IDS_FIELD = "{ids}"
-
-
-@dataclass(frozen=True)
-class TlsSpec:
-    """How an ``https://`` URL is spoken to: verify the server (against ``ca``, a PEM bundle, or the system's
-    store), present a client certificate, and check the certificate against ``server_name`` (also sent as SNI)
-    rather than the URL's host."""
-
-    verify: bool = True
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    server_name: str | None = None
 
 
 @dataclass(frozen=True)

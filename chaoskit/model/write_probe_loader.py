@@ -1,5 +1,5 @@
-"""The write audits in experiment files (``writes.visible``, ``writes.readable``, ``writes.pending``) and the TLS
-settings every HTTP probe takes.
+"""The write audits in experiment files (``writes.visible``, ``writes.readable``, ``writes.pending``), and ``tls:``
+on the probes that speak HTTP (read as the load's, :func:`chaoskit.model.load.check_tls`).
 
 Everything a write audit needs is checked here, once, with file, line and
 key: URL templates that hold ``{id}``, commands that hold ``{ids}``, the load
@@ -10,9 +10,9 @@ request whose captured ids an audit checks (named, or the only one with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
-from chaoskit.model.load import LoadSpec
+from chaoskit.model.load import LoadSpec, TlsSpec, check_tls
 from chaoskit.model.params import ParamSpec
 from chaoskit.model.probes import (
     ID_FIELD,
@@ -20,7 +20,6 @@ from chaoskit.model.probes import (
     PendingProbe,
     ReadableProbe,
     StoreCommand,
-    TlsSpec,
     VisibleProbe,
     WriteProbe,
     WriteRequest,
@@ -29,9 +28,8 @@ from chaoskit.model.source import Located
 from chaoskit.model.tolerance import Check
 from chaoskit.model.tolerance_loader import ToleranceChecker
 
-__all__ = ["TLS_KEYS", "WRITE_PROBE_KEYS", "WriteProbeChecker"]
+__all__ = ["WRITE_PROBE_KEYS", "WriteProbeChecker"]
 
-TLS_KEYS = ("verify", "ca", "cert", "key", "server_name")
 STORE_KEYS = ("target", "cmd", "batch")
 WRITE_KEYS = ("url", "method", "json", "headers", "capture")
 # Per write probe type: (keys beside name, type and tolerance; required ones).
@@ -44,7 +42,7 @@ WRITE_PROBE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 class WriteProbeChecker(ToleranceChecker):
-    """The checker, taught the write audits and ``tls:``."""
+    """The checker, taught the write audits and ``tls:`` on probes."""
 
     def write_probe(self, node: Located, keys: dict[str, Located], kind: str, name: str | None,
                     load: LoadSpec | None, has_load: bool, project: str | None) -> WriteProbe | None:
@@ -173,22 +171,7 @@ class WriteProbeChecker(ToleranceChecker):
         """``tls:`` of a probe, which only means something for its https:// URLs."""
         if "tls" not in keys:
             return None
-        tls = self.tls(keys["tls"])
+        tls = check_tls(self, keys["tls"])
         if tls is not None and not any(u is not None and u.startswith("https://") for u in urls):
             self.problem(keys["tls"], "tls: applies to https:// URLs, and this probe has none")
         return tls
-
-    def tls(self, node: Located) -> TlsSpec | None:
-        keys = self.mapping(node, TLS_KEYS)
-        if keys is None:
-            return None
-        before = self.count()
-        verify = self.boolean(keys["verify"]) if "verify" in keys else True
-        given: dict[str, Any] = {k: self.text(keys[k]) for k in ("ca", "cert", "key", "server_name") if k in keys}
-        if "key" in keys and "cert" not in keys:
-            self.problem(keys["key"], "key goes with cert: the client certificate it belongs to")
-        if verify is False and "ca" in keys:
-            self.problem(keys["ca"], "ca is what the server is verified against: it goes with verify: true")
-        if self.count() != before:
-            return None
-        return TlsSpec(verify=cast(bool, verify), **given)

@@ -17,7 +17,8 @@ import pytest
 from chaoskit.adapters import http as adapter
 from chaoskit.errors import BackendError, HttpUnavailable
 from chaoskit.model.experiment import Action
-from chaoskit.model.probes import HttpProbe, TlsSpec
+from chaoskit.model.load import TlsSpec
+from chaoskit.model.probes import HttpProbe
 from chaoskit.model.tolerance import Check, InRange
 from chaoskit.run.observe import observe
 from chaoskit.run.rollbacks import play
