@@ -5,7 +5,8 @@
     ├── TargetNotFound           a selector matched nothing, or fewer than required
     ├── BackendError             the Docker engine or Toxiproxy refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
-    │   └── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   └── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -31,6 +32,7 @@ __all__ = [
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
+    "HttpUnavailable",
     "LedgerNotClean",
     "LoadGeneratorFailed",
     "MeasurementError",
@@ -79,6 +81,10 @@ class EngineUnavailable(BackendError):
 
 
 class ToxiproxyUnavailable(BackendError):
+    pass
+
+
+class HttpUnavailable(BackendError):
     pass
 
 

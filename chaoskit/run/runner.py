@@ -28,7 +28,7 @@ from chaoskit.log import get_logger
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.window import WindowStats, seconds_of
 from chaoskit.model.experiment import Experiment, FaultStep
-from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
+from chaoskit.model.probes import LoadProbe, Probe, WriteProbe
 from chaoskit.report.journal import Journal
 from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
@@ -36,8 +36,8 @@ from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, q
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
-from chaoskit.run.stack_probes import StackProbes
 from chaoskit.run.stops import StopWatch
+from chaoskit.run.write_probes import WriteProbes
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
 
 __all__ = ["Runner", "PlannedFault"]
@@ -90,7 +90,7 @@ class Runner:
         self._windows: dict[str, tuple[float, float]] = {}
         self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
-        self._stack = StackProbes()  # the sample stack's probes, built by preflight
+        self._stack = WriteProbes()  # the write audits, built by preflight
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -104,7 +104,7 @@ class Runner:
         self.seed = seed
         rng = random.Random(seed)
         project = self.experiment.environment.compose_project
-        self._stack = StackProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
+        self._stack = WriteProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
         for step in self.experiment.method:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
@@ -150,6 +150,8 @@ class Runner:
                 log.error("run.error", error=error)
             finally:
                 self._stack.stop()
+                for event, fields in self._stack.summaries():
+                    self.journal.event(event, **fields)
                 try:
                     revert_done_at = self._revert_all() if any(p.applied_at is not None and p.reverted_at is None
                                                                for p in self.planned) else revert_done_at
@@ -226,15 +228,15 @@ class Runner:
                                      detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
 
     def _observe(self, probe: Probe, phase: str, baseline: dict[str, Any] | None) -> ProbeReading | None:
-        """One probe's reading this round; a sampled one (fan-out lag) may have none yet, a durability one never."""
-        if isinstance(probe, SampleProbe):
+        """One probe's reading this round; a sampled one (write visibility) may have none yet, an audit never."""
+        if isinstance(probe, WriteProbe):
             return self._stack.observe(probe, baseline, self_baseline=phase == "baseline")
         return self.observe_probe(probe, self.backends, self.experiment.environment.compose_project, baseline,
                                   self_baseline=phase == "baseline")
 
     def _audit(self) -> None:
         """Checks made once, after recovery, with the load stopped so every acknowledged write is in
-        (durability, fan-out completeness)."""
+        (writes readable, writes pending)."""
         if not self._stack.audits:
             return
         if self.load is not None:
@@ -374,7 +376,7 @@ class Runner:
 
         def tick(now: float) -> bool:
             last_round = self._last_round("recovery")
-            # A sampled probe (fan-out lag) holds once a measurement started in recovery held.
+            # A sampled probe (write visibility) holds once a measurement started in recovery held.
             if last_round and all(o.ok for o in last_round) and self._stack.held_since(start):
                 streak.append(last_round[0].t)
             else:

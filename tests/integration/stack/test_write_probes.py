@@ -1,4 +1,5 @@
-"""Fan-out lag, durability and fan-out completeness in real runs against the sample stack: journal and verdicts."""
+"""The write audits in real runs against the sample stack (fan-out lag, no tweet lost, no fan-out left pending):
+journal and verdicts."""
 
 from __future__ import annotations
 
@@ -28,9 +29,26 @@ load:
 steady_state:
   title: followers see new tweets, and no acknowledged tweet is lost
   probes:
-    - {{name: fan-out lag, type: timeline.fanout_lag, params: {{url: "{api}"}}, tolerance: 20s}}
-    - {{name: no tweet lost, type: timeline.durability, params: {{request: post}}, tolerance: 0}}
-    - {{name: no fan-out lost, type: timeline.fanout_complete, tolerance: 0}}
+    # User 7 is an ordinary user whom user 19 follows in the 2,000-user data set.
+    - name: fan-out lag
+      type: writes.visible
+      write: {{url: "{api}/tweets", json: {{user_id: 7, text: "{marker} lag {{seq}}"}}}}
+      read: "{api}/timeline/19?limit=200"
+      tolerance: 20s
+    - name: no tweet lost
+      type: writes.readable
+      request: post
+      url: "{api}/tweets/{{id}}"
+      stored:
+        target: {{service: postgres}}
+        cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}})"]
+      tolerance: 0
+    - name: no fan-out lost
+      type: writes.pending
+      pending:
+        target: {{service: postgres}}
+        cmd: [psql, -U, postgres, -AtX, -c, "SELECT id FROM tweets WHERE id IN ({{ids}}) AND NOT fanned_out"]
+      tolerance: 0
 method:
   - {{name: kill the worker, fault: container.kill, target: {{service: worker}}}}
 {extra}"""
@@ -51,8 +69,8 @@ def run(stack, tmp_path: Path, extra: str = "") -> tuple[subprocess.CompletedPro
     return result, json.loads(journal.read_text()), marker
 
 
-def durability_event(journal: dict) -> dict:
-    (event,) = [e for e in journal["events"] if e["event"] == "durability.checked"]
+def event_of(journal: dict, name: str) -> dict:
+    (event,) = [e for e in journal["events"] if e["event"] == name]
     return event
 
 
@@ -70,16 +88,20 @@ def test_a_worker_crash_shows_in_fanout_lag_and_loses_no_tweet(stack, tmp_path):
     assert all(isinstance(v, float) and 0 <= v < 20 for v in values), lags
     # Tweets posted while the worker was dead reached the timeline only after it was started again.
     assert max(values) >= 1.0 > min(values), values
-    event = durability_event(journal)
-    posted = int(stack.sql(f"SELECT count(*) FROM tweets WHERE text LIKE '{marker} %'")[0][0])
+    summary = event_of(journal, "writes.visible.summary")
+    assert summary["probe"] == "fan-out lag" and summary["visible"] >= len(lags) > 0, summary
+    assert summary["never_visible"] == 0 and summary["lag_max_s"] >= summary["lag_p50_s"] > 0, summary
+    event = event_of(journal, "writes.readable.checked")
+    posted = int(stack.sql(f"SELECT count(*) FROM tweets WHERE text LIKE '{marker} %' AND text NOT LIKE "
+                           f"'{marker} lag %'")[0][0])
     assert 0 < event["acknowledged"] == event["checked"] <= posted, event
-    assert (event["lost"], event["unverified"], event["not_in_database"]) == (0, 0, 0), event
+    assert (event["lost"], event["unverified"], event["not_stored"]) == (0, 0, 0), event
     audit, fanout = [o for o in journal["observations"] if o["phase"] == "AUDIT"]
     assert audit["probe"] == "no tweet lost" and audit["ok"] and audit["value"] == 0
     assert f"{event['acknowledged']} acknowledged by request 'post', {event['checked']} checked, 0 lost" in audit["detail"]
     # The restarted worker delivered every job the crash held up: nothing is left pending fan-out.
-    (complete,) = [e for e in journal["events"] if e["event"] == "fanout.checked"]
-    assert complete["acknowledged"] == event["acknowledged"] and complete["pending"] == complete["lost"] == 0, complete
+    complete = event_of(journal, "writes.pending.checked")
+    assert complete["acknowledged"] == event["acknowledged"] and complete["pending"] == 0, complete
     assert fanout["probe"] == "no fan-out lost" and fanout["ok"] and fanout["value"] == 0
 
 
@@ -95,5 +117,5 @@ def test_acknowledged_tweets_deleted_behind_the_api_are_a_failure(stack, tmp_pat
         stack.redis("FLUSHALL")
     assert result.returncode == 1, result.stdout + result.stderr[-3000:]
     assert "probe 'no tweet lost' violated after recovery" in result.stdout
-    event = durability_event(journal)
-    assert event["lost"] + event["not_in_database"] > 0 and event["checked"] == event["acknowledged"] > 0, event
+    event = event_of(journal, "writes.readable.checked")
+    assert event["lost"] + event["not_stored"] > 0 and event["checked"] == event["acknowledged"] > 0, event
