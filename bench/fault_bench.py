@@ -32,7 +32,7 @@ from chaoskit.faults.catalogue import build  # noqa: E402
 from chaoskit.log import configure  # noqa: E402
 from chaoskit.model.experiment import Experiment, FaultStep  # noqa: E402
 from chaoskit.model.probes import Hypothesis  # noqa: E402
-from chaoskit.report.journal import Journal  # noqa: E402
+from chaoskit.journal import RunJournal  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
 from chaoskit.run.runner import PlannedFault, Runner  # noqa: E402
 
@@ -153,7 +153,7 @@ def main() -> int:
         ):
             step = FaultStep(kind, params)
             experiment = Experiment(f"bench: revert 20 x {kind}", Hypothesis("none", ()), (step,))
-            runner = Runner(experiment, backends, Ledger(tmp / f"{kind}.jsonl"), Journal(experiment, tmp / "j.json"))
+            runner = Runner(experiment, backends, Ledger(tmp / f"{kind}.jsonl"), RunJournal(experiment, tmp / "j.json"))
             for target in targets:
                 fault = build(kind, params, TargetRef(target.id, target.name) if target else None)
                 fault.prepare(backends)

@@ -65,7 +65,7 @@ from chaoskit.model.probes import Hypothesis  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
 from chaoskit.schedule.monkey import PARALLEL, Monkey, NoProbes  # noqa: E402
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy  # noqa: E402
-from chaoskit.schedule.monkey_journal import MonkeyJournal  # noqa: E402
+from chaoskit.journal import MonkeyJournal  # noqa: E402
 
 IMAGE = "debian:bookworm-slim"
 BENCH = {"chaoskit.test": "1", "chaoskit.bench": "monkey"}

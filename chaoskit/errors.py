@@ -10,6 +10,7 @@
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
+    ├── JournalUnreadable        a journal file is missing, not a journal, or malformed (names file and what)
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -28,6 +29,7 @@ __all__ = [
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
+    "JournalUnreadable",
     "LedgerNotClean",
     "Problem",
     "RevertFailed",
@@ -89,6 +91,10 @@ class RevertFailed(FaultError):
 
 
 class LedgerNotClean(ChaoskitError):
+    pass
+
+
+class JournalUnreadable(ChaoskitError):
     pass
 
 

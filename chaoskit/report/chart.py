@@ -31,7 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from chaoskit.report.formatting import UNIT_PERCENT, UNIT_SECONDS, format_value
-from chaoskit.report.view import RunReport, Series
+from chaoskit.report.model import RunReport, Series
 
 __all__ = ["COLORS", "render_chart"]
 

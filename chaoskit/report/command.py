@@ -13,7 +13,9 @@ from pathlib import Path
 
 import click
 
-from chaoskit.report.view import JournalUnreadable, Report, build_report
+from chaoskit.errors import JournalUnreadable
+from chaoskit.report.build import build_report
+from chaoskit.report.model import Report
 
 __all__ = ["EXTENSIONS", "default_output", "render", "report", "write_report"]
 
@@ -93,7 +95,8 @@ def report(journals: tuple[str, ...], fmt: str, output: str | None, title: str |
     try:
         built, path = write_report(journals, fmt, output, title)
     except JournalUnreadable as exc:
-        raise click.BadParameter(str(exc), param_hint="JOURNAL") from exc
+        click.echo(f"chaoskit: invalid: {exc}", err=True)
+        sys.exit(2)
     if path is not None:
         click.echo(f"{built.verdict}: {built.title}", err=True)
         click.echo(str(path))

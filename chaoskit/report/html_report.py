@@ -23,7 +23,7 @@ from chaoskit.report.formatting import (
     is_number,
     unit_of,
 )
-from chaoskit.report.view import MEANING, PHASES, Entry, PhaseStats, ProbeRow, Report, RunReport, Suite
+from chaoskit.report.model import MEANING, PHASES, Entry, PhaseStats, ProbeRow, Report, RunReport, Suite
 
 __all__ = ["BADGE_COLORS", "badge", "render_html"]
 

@@ -32,7 +32,7 @@ from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
 from chaoskit.model.stop import MetricStop, ProbeStop
 from chaoskit.model.tolerance import Judgement, evaluate_checks
-from chaoskit.report.journal import Journal
+from chaoskit.journal import RunJournal
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
@@ -63,7 +63,7 @@ class Runner:
     experiment: Experiment
     backends: Backends
     ledger: Ledger
-    journal: Journal
+    journal: RunJournal
     load: Any = None  # a chaoskit.measure LoadGenerator, or None for probe-only experiments
     seed: int | None = None
     probe_interval_s: float = 1.0

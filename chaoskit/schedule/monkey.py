@@ -59,7 +59,7 @@ from chaoskit.measure.window import seconds_of
 from chaoskit.verdict import Phase, ProbeResult, Verdict, combine
 from chaoskit.run.windows import judge_window
 from chaoskit.schedule.monkey_config import MonkeyConfig, Schedule
-from chaoskit.schedule.monkey_journal import MonkeyJournal, plain
+from chaoskit.journal import MonkeyJournal, plain
 from chaoskit.schedule.monkey_policy import Action, Decision, MonkeyState, Tick, TickPlan, advance, decide
 from chaoskit.schedule.monkey_verdict import KillFacts, KillOutcome, Round, classify, recovered_at, settled
 from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container

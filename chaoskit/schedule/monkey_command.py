@@ -36,7 +36,7 @@ def run_monkey(
     from chaoskit.run.ledger import Ledger
     from chaoskit.schedule.monkey import Monkey, SteadyStateObserver
     from chaoskit.schedule.monkey_config import load_monkey_config
-    from chaoskit.schedule.monkey_journal import MonkeyJournal
+    from chaoskit.journal import MonkeyJournal
 
     config = load_monkey_config(config_path, variables=variables)
     if seed is None:

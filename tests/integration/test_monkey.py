@@ -23,7 +23,7 @@ from chaoskit.verdict import Verdict
 from chaoskit.schedule.monkey import Monkey, NoProbes
 from chaoskit.schedule.monkey_command import run_monkey
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.journal import MonkeyJournal
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]

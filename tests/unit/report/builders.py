@@ -233,3 +233,10 @@ class Page(HTMLParser):
     @property
     def visible(self) -> str:
         return " ".join(" ".join(self.text).split())
+
+
+def record(journal: dict[str, Any], path: str = "j.json"):
+    """A journal dict as the typed record the reports read."""
+    from chaoskit.journal import parse_journal
+
+    return parse_journal(copy.deepcopy(journal), path)

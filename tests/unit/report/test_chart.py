@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chaoskit.report.chart import COLORS, render_chart
-from chaoskit.report.view import run_report
+from chaoskit.report.runs import run_report
 from tests.unit.report import builders as b
 
 
 @pytest.fixture(scope="module")
 def load_svg() -> str:
-    return render_chart(run_report(b.run_journal()))
+    return render_chart(run_report(b.record(b.run_journal())))
 
 
 def test_chart_is_well_formed_svg(load_svg):
@@ -45,15 +45,15 @@ def test_chart_needs_no_font_and_no_network(load_svg):
 
 def test_chart_is_deterministic(load_svg):
     """The same journal renders to the same SVG bytes (no dates, fixed ids)."""
-    assert render_chart(run_report(b.run_journal())) == load_svg
+    assert render_chart(run_report(b.record(b.run_journal()))) == load_svg
 
 
 def test_without_load_probe_values_are_charted():
     """A probe-only run still gets a chart with the probe line and the fault window."""
-    svg = render_chart(run_report(b.run_journal(with_load=False)))
+    svg = render_chart(run_report(b.record(b.run_journal(with_load=False))))
     assert svg is not None and f"fill: {COLORS['fault']}" in svg and f"fill: {COLORS['violated']}" in svg
 
 
 def test_nothing_measured_means_no_chart():
     """A journal with neither load nor observations gives None (the page says why instead)."""
-    assert render_chart(run_report({"run_id": "x"})) is None
+    assert render_chart(run_report(b.record({"run_id": "x"}))) is None

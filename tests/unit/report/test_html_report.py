@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chaoskit.report.html_report import BADGE_COLORS, render_html
-from chaoskit.report.view import build_report
+from chaoskit.report.build import build_report
 from tests.unit.report import builders as b
 from tests.unit.report.builders import Page
 
@@ -80,7 +80,7 @@ def test_crashed_run_renders_as_error_with_its_partial_chart(tmp_path):
     """A journal with no verdict renders an ERROR badge, the incomplete-journal note and what was measured."""
     page = Page(render_html(build_report([b.write(tmp_path / "j.json", b.crashed_journal())])))
     assert any("v-ERROR" in a.get("class", "") for a in page.all("span"))
-    assert "incomplete journal" in page.visible and "not reverted in this journal" in page.visible
+    assert "crashed journal" in page.visible and "not reverted in this journal" in page.visible
     assert len(page.all("img")) == 1
 
 

@@ -16,7 +16,7 @@ from chaoskit.run.ledger import Ledger
 from chaoskit.verdict import Phase, ProbeResult, Verdict
 from chaoskit.schedule.monkey import Monkey, NoProbes
 from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.journal import MonkeyJournal
 from chaoskit.schedule.monkey_verdict import Round
 
 EPOCH = 1_749_024_000.0  # Wednesday 2025-06-04 08:00 UTC
