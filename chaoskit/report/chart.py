@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -31,7 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from chaoskit.report.formatting import UNIT_PERCENT, UNIT_SECONDS, format_value
-from chaoskit.report.model import RunReport, Series
+from chaoskit.report.model import Mark, RunReport, Series
 
 __all__ = ["COLORS", "render_chart"]
 
@@ -51,6 +51,7 @@ COLORS = {
 _CYCLE = ("#2471a3", "#7d3c98", "#16a085", "#b9770e", "#2c3e50", "#a93226", "#1f618d", "#7b7d7d")
 FAULT_ALPHA = 0.28
 WIDTH_IN = 10.0
+MARK_COLUMNS = 1500  # finer than a pixel: the chart is about 900 px wide on screen
 
 
 def render_chart(run: RunReport) -> str | None:
@@ -159,7 +160,7 @@ def _status_panel(ax, run: RunReport, probes: Sequence[str]) -> None:
     row = {name: i for i, name in enumerate(probes)}
     styles = {"held": ("o", 14), "violated": ("X", 36), "inconclusive": ("s", 16)}
     for state, (marker, size) in styles.items():
-        marks = [m for m in run.marks if m.state == state]
+        marks = _thinned([m for m in run.marks if m.state == state], max(run.end_t, 1.0))
         if marks:
             ax.scatter([m.t for m in marks], [row[m.probe] for m in marks], marker=marker, s=size,
                        color=COLORS[state], zorder=3, linewidths=0)
@@ -172,9 +173,9 @@ def _status_panel(ax, run: RunReport, probes: Sequence[str]) -> None:
 
 
 def _decorate(ax, run: RunReport, end: float) -> None:
-    for span in run.faults:
-        ax.axvspan(span.start, span.end if span.end is not None else end, color=COLORS["fault"], alpha=FAULT_ALPHA,
-                   linewidth=0, zorder=0)
+    windows = ((s.start, s.end if s.end is not None else end) for s in run.faults)
+    for start, stop in _merged(windows, gap=end / MARK_COLUMNS):
+        ax.axvspan(start, stop, color=COLORS["fault"], alpha=FAULT_ALPHA, linewidth=0, zorder=0)
     for span in run.phases[1:]:
         ax.axvline(span.start, color=COLORS["phase"], linewidth=0.8, linestyle=(0, (4, 3)), zorder=1)
     detect = _detected_at(run)
@@ -186,6 +187,29 @@ def _decorate(ax, run: RunReport, end: float) -> None:
     for t, _ in run.stop_events:
         ax.axvline(t, color=COLORS["stop"], linewidth=1.2, zorder=2)
     ax.grid(axis="y", color="#e5e7e9", linewidth=0.6)
+
+
+def _merged(spans: Iterable[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    """Fault windows that overlap or are less than ``gap`` apart (too close to tell apart) as one shaded stretch."""
+    out: list[tuple[float, float]] = []
+    for start, stop in sorted(spans):
+        if out and start <= out[-1][1] + gap:
+            out[-1] = (out[-1][0], max(out[-1][1], stop))
+        else:
+            out.append((start, stop))
+    return out
+
+
+def _thinned(marks: Sequence[Mark], end: float) -> list[Mark]:
+    """At most one mark per probe per MARK_COLUMNS-th of the run: more could not be told apart at any width."""
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for mark in marks:
+        column = (mark.probe, int(mark.t / end * MARK_COLUMNS))
+        if column not in seen:
+            seen.add(column)
+            kept.append(mark)
+    return kept
 
 
 def _detected_at(run: RunReport) -> float | None:

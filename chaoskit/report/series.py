@@ -45,7 +45,7 @@ def bucket_points(raw: Sequence[Mapping[str, Any]], epoch: float | None, notes: 
     for item in raw:
         try:
             bucket = Bucket.from_dict(item)
-            values = {m: bucket.metric(m) for m in LOAD_METRICS}
+            values = {m: _metric(bucket, m) for m in LOAD_METRICS}
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # noqa: PERF203 - per bucket
             unreadable += 1
             if unreadable <= 3:
@@ -61,6 +61,26 @@ def bucket_points(raw: Sequence[Mapping[str, Any]], epoch: float | None, notes: 
     if unreadable > 3:
         notes.append(f"{unreadable} load buckets in all could not be read")
     return sorted(points, key=lambda p: p[0])
+
+
+def _metric(bucket: Any, name: str) -> float | None:
+    """``bucket.metric(name)``, with latency quantiles found by numpy rather than hdrh's per-index Python loop.
+
+    Same definition as hdrh's ``get_value_at_percentile`` (the first index whose
+    cumulative count reaches the target, its highest equivalent value), about
+    a hundred times faster: a day of buckets is charted in seconds.
+    """
+    from chaoskit.measure.buckets import LATENCY_QUANTILES, _counts_view
+
+    hist = bucket.latency
+    counts = _counts_view(hist) if name in LATENCY_QUANTILES and hist.get_total_count() > 0 else None
+    if counts is None:
+        return bucket.metric(name)
+    import numpy as np
+
+    target = hist.get_target_count_at_percentile(LATENCY_QUANTILES[name])
+    index = int(np.searchsorted(np.cumsum(counts), target))
+    return hist.get_highest_equivalent_value(hist.get_value_from_index(index)) / 1e6
 
 
 def chart_series(buckets: Sequence[BucketPoint], observations: Sequence[Observation],
