@@ -37,7 +37,7 @@ from chaoskit.journal.records import (
 __all__ = ["Record", "parse_journal", "read_journal"]
 
 Record = RunRecord | GamedayRecord | MonkeyRecord
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 def read_journal(path: str | Path) -> Record:
@@ -175,7 +175,7 @@ class _Node:
         return tuple(self._get(key, lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v),
                                "a list of objects") or ())
 
-    def nodes(self, key: str, parse: Callable[[_Node], T]) -> tuple[T, ...]:
+    def nodes(self, key: str, parse: Callable[[_Node], _T]) -> tuple[_T, ...]:
         return tuple(parse(_Node(self.path, f"{self.where}{key}[{i}].", item))
                      for i, item in enumerate(self.maps(key)))
 

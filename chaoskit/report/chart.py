@@ -52,6 +52,7 @@ _CYCLE = ("#2471a3", "#7d3c98", "#16a085", "#b9770e", "#2c3e50", "#a93226", "#1f
 FAULT_ALPHA = 0.28
 WIDTH_IN = 10.0
 MARK_COLUMNS = 1500  # finer than a pixel: the chart is about 900 px wide on screen
+MAX_DOTS = 300
 
 
 def render_chart(run: RunReport) -> str | None:
@@ -119,7 +120,7 @@ def _latency_panel(ax, series: Sequence[Series], source: str) -> None:
         values.extend(y for y in ys if not math.isnan(y))
         color = COLORS.get(s.name, _CYCLE[i % len(_CYCLE)])
         width = 1.8 if s.name == "p99" else 1.3
-        ax.plot(xs, ys, color=color, linewidth=width, label=s.name, marker="" if source == "load" else ".",
+        ax.plot(xs, ys, color=color, linewidth=width, label=s.name, marker=_marker(source, xs),
                 markersize=4)
         if s.limit is not None:
             ax.axhline(s.limit * 1000.0, color=color, linewidth=0.9, linestyle=(0, (6, 3)), alpha=0.8,
@@ -141,7 +142,7 @@ def _other_panel(ax, series: Sequence[Series], source: str) -> None:
         top = max([top] + [y for y in ys if not math.isnan(y)])
         color = COLORS.get(s.name, _CYCLE[(i + 2) % len(_CYCLE)])
         label = "error rate" if s.name == "error_rate" else s.name
-        ax.plot(xs, ys, color=color, linewidth=1.4, label=label, marker="" if source == "load" else ".", markersize=4)
+        ax.plot(xs, ys, color=color, linewidth=1.4, label=label, marker=_marker(source, xs), markersize=4)
         if source == "load" and s.name == "error_rate":
             ax.fill_between(xs, ys, 0, color=color, alpha=0.12, linewidth=0)
         if s.limit is not None:
@@ -187,6 +188,11 @@ def _decorate(ax, run: RunReport, end: float) -> None:
     for t, _ in run.stop_events:
         ax.axvline(t, color=COLORS["stop"], linewidth=1.2, zorder=2)
     ax.grid(axis="y", color="#e5e7e9", linewidth=0.6)
+
+
+def _marker(source: str, xs: Sequence[float]) -> str:
+    """Dots on probe lines, where each is one observation; none on load lines or where dots would merge."""
+    return "." if source != "load" and len(xs) <= MAX_DOTS else ""
 
 
 def _merged(spans: Iterable[tuple[float, float]], gap: float) -> list[tuple[float, float]]:

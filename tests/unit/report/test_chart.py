@@ -57,3 +57,15 @@ def test_without_load_probe_values_are_charted():
 def test_nothing_measured_means_no_chart():
     """A journal with neither load nor observations gives None (the page says why instead)."""
     assert render_chart(run_report(b.record({"run_id": "x"}))) is None
+
+
+def test_many_faults_and_observations_stay_a_small_chart():
+    """Thousands of faults and observations: windows too close to tell apart are one shade, marks thinned."""
+    journal = b.run_journal(with_load=False)
+    journal["events"] += [{"t": 12 + i * 0.01, "event": ("fault.applied", "fault.reverted")[i % 2], "fault": "kill",
+                           "token": f"k{i // 2}"} for i in range(2000)]
+    journal["observations"] += [{"probe": "page", "phase": "FAULT", "t": 12 + i * 0.002, "ok": i % 2 == 0,
+                                 "value": {"latency": 0.01}} for i in range(5000)]
+    svg = render_chart(run_report(b.record(journal)))
+    small = render_chart(run_report(b.record(b.run_journal(with_load=False))))
+    assert svg is not None and small is not None and len(svg) < 3 * len(small)
