@@ -4,8 +4,11 @@ The journal is what a long, busy run leaves: EVENTS timeline events (faults
 applied and reverted in turn, phases, stop checks), as many probe
 observations over three probes, and one load bucket (two HDR histograms) per
 second of the run. It is written once, then ``chaoskit report``'s own path
-(read, build, render, write) is timed per format, with the CPU time the
-hypervisor took meanwhile (steal, from /proc/stat).
+(read, build, render, write) is timed per format: wall time, this process's
+CPU time, and what the machine did meanwhile (from /proc/stat: the share the
+hypervisor took, steal, and the share left idle; on a shared machine with
+no idle CPU the wall time is mostly waiting, the CPU time is the cost). The
+first row is importing the modules a cold ``chaoskit report`` imports.
 
     PYTHONPATH=. .venv/bin/python bench/report_bench.py [--events 20000] [--seconds 3600]
 """
@@ -13,25 +16,43 @@ hypervisor took meanwhile (steal, from /proc/stat).
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from chaoskit.measure.buckets import Bucket, new_histogram, record_many
-from chaoskit.report.command import EXTENSIONS, write_report
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# What a cold `chaoskit report --format html` imports (the load's buckets, the chart).
+MODULES = ("chaoskit.cli", "chaoskit.measure.buckets", "chaoskit.report.build", "chaoskit.report.html_report")
 
 
-def cpu_steal() -> tuple[int, int]:
-    """(all jiffies, steal jiffies) of every CPU, from /proc/stat's first line."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields), fields[7]
+def machine() -> list[int]:
+    """Jiffies of every CPU from /proc/stat's first line (user nice system idle iowait irq softirq steal ...)."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(label: str, act: Callable[[], object]) -> object:
+    """Run ``act`` and print its table row."""
+    before, cpu, start = machine(), cpu_s(), time.perf_counter()
+    result = act()
+    wall, used = time.perf_counter() - start, cpu_s() - cpu
+    delta = [b - a for a, b in zip(before, machine())]
+    total = max(1, sum(delta))
+    print(f"| {label} | {wall:.2f} | {used:.2f} | {100 * delta[7] / total:.1f} | {100 * delta[3] / total:.0f} |")
+    return result
 
 
 def at(t: float) -> str:
@@ -49,6 +70,8 @@ def experiment() -> dict[str, Any]:
 
 
 def journal(events: int, seconds: int) -> dict[str, Any]:
+    from chaoskit.measure.buckets import Bucket, new_histogram, record_many
+
     step = seconds / events
     timeline = []
     for i in range(events):
@@ -80,24 +103,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=3600, help="length of the run (one load bucket per second)")
     args = parser.parse_args()
+    print("| step | wall s | CPU s | steal % | machine idle % |")
+    print("|---|---|---|---|---|")
+    timed("imports", lambda: [importlib.import_module(m) for m in MODULES])
+    from chaoskit.report.command import EXTENSIONS, write_report
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.json"
         path.write_text(json.dumps(journal(args.events, args.seconds)))
-        size_mb = path.stat().st_size / 1e6
-        print(f"journal: {args.events} events, {args.events} observations, {args.seconds} load buckets, "
-              f"{size_mb:.1f} MB; {os.cpu_count()} CPUs")
-        print("| format | seconds | steal % | output MB |")
-        print("|---|---|---|---|")
         for fmt in EXTENSIONS:
-            before, start = cpu_steal(), time.perf_counter()
-            _, out = write_report([path], fmt, Path(tmp) / f"out{EXTENSIONS[fmt]}")
-            took = time.perf_counter() - start
-            after = cpu_steal()
-            steal = 100 * (after[1] - before[1]) / max(1, after[0] - before[0])
-            assert out is not None
-            print(f"| {fmt} | {took:.2f} | {steal:.1f} | {out.stat().st_size / 1e6:.2f} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MB")
+            timed(fmt, functools.partial(write_report, [path], fmt, Path(tmp) / f"out{EXTENSIONS[fmt]}"))
+        print(f"journal: {args.events} events, {args.events} observations, {args.seconds} load buckets, "
+              f"{path.stat().st_size / 1e6:.1f} MB; {os.cpu_count()} CPUs; "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
