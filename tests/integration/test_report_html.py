@@ -1,10 +1,11 @@
-"""The HTML report opens in headless Chromium (Debian's) with its chart and verdicts rendered, offline.
+"""The HTML report opens in headless Chromium (Debian's) with its charts and verdicts rendered, offline.
 
 Chromium runs with every outbound connection sent to a closed local port, so
 a report that needed the network would render broken here. Rendering is
-checked twice: in the DOM (the chart image, the verdict badges) and in the
-pixels of a screenshot (the badge colour, the shaded fault window, the p99
-line), which only appear if the browser actually drew them.
+checked twice: in the DOM after the page's script ran (uPlot's canvases, the
+verdict badges) and in the pixels of a screenshot (the badge colour, the
+shaded fault window, the p99 line), which only appear if the browser
+actually drew them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from matplotlib.image import imread
+from PIL import Image
 
 from chaoskit.report.chart import COLORS, FAULT_ALPHA
 from chaoskit.report.command import report
@@ -65,7 +66,7 @@ def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Page, np.ndarray]:
     shot = tmp_path / f"{page.stem}.png"
     taken = chromium(f"--screenshot={shot}", page.resolve().as_uri())
     assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
-    pixels = (imread(str(shot))[:, :, :3] * 255).round().astype(int)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     return Page(dumped.stdout), pixels
 
 
@@ -80,9 +81,10 @@ def count(pixels: np.ndarray, color: np.ndarray, tolerance: int = 6) -> int:
 
 
 def assert_rendered(dom: Page, pixels: np.ndarray, verdicts: set[str], charts: int) -> None:
-    images = [a for t, a in dom.tags if t == "img"]
-    assert len(images) == charts
-    assert all(a["src"].startswith("data:image/svg+xml;base64,") for a in images)
+    assert len(dom.charts()) == charts
+    # The script ran: uPlot built one plot per panel (latency, error rate, status strip) of every chart.
+    plots = [a for t, a in dom.tags if t == "div" and "uplot" in a.get("class", "").split()]
+    assert len(plots) == 3 * charts and len(dom.all("canvas")) == len(plots)
     badges = {a["class"].split("v-", 1)[1].split()[0] for t, a in dom.tags
               if t == "span" and "badge" in a.get("class", "")}
     assert verdicts <= badges

@@ -213,19 +213,37 @@ def gameday(folder: Path, runs: Sequence[tuple[str, dict[str, Any] | None]], tit
 
 
 class Page(HTMLParser):
-    """Tags with their attributes, and the visible text."""
+    """Tags with their attributes, the visible text (not scripts or styles), and the scripts."""
 
     def __init__(self, text: str):
         super().__init__()
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.text: list[str] = []
+        self.scripts: list[tuple[dict[str, str], str]] = []  # (attributes, content)
+        self._open: str | None = None
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._open = tag
+            if tag == "script":
+                self.scripts.append((dict(attrs), ""))
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self._open = None
 
     def handle_data(self, data):
-        self.text.append(data)
+        if self._open == "script":
+            attrs, content = self.scripts[-1]
+            self.scripts[-1] = (attrs, content + data)
+        elif self._open is None:
+            self.text.append(data)
+
+    def charts(self) -> list[dict]:
+        """The chart data of every chart on the page."""
+        return [json.loads(content) for attrs, content in self.scripts if attrs.get("class") == "chaoskit-chart"]
 
     def all(self, tag):
         return [a for t, a in self.tags if t == tag]
