@@ -192,3 +192,36 @@ def test_report_of_a_real_run_renders_in_chromium(tmp_path, web, toxiproxy):
 
     markdown = CliRunner().invoke(report, [str(journal), "--format", "markdown"], catch_exceptions=False)
     assert f"| Web under load behind a slow proxy | {ICONS[verdict]} **{verdict}** |" in markdown.output
+
+
+@pytest.mark.docker
+@needs_chromium
+def test_a_sigkilled_run_leaves_a_journal_reported_as_crashed(tmp_path, web, toxiproxy):
+    """`chaoskit run` killed with SIGKILL mid-fault: its journal reads, and every report says it crashed."""
+    from tests.integration.run.web_experiment import write_experiment
+
+    journal = tmp_path / "j.json"
+    env = {**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
+    proc = subprocess.Popen([sys.executable, "-m", "chaoskit", "run", str(write_experiment(tmp_path, 300, fault_s=60)),
+                             *web.vars, "--journal", str(journal)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server", timeout_s=30)
+        wait_until(lambda: '"event":"fault.applied"' in journal.read_text(), what="fault.applied journaled")
+        wait_until(lambda: journal.read_text().count('"phase":"FAULT"') >= 3, what="observations during the fault")
+    finally:
+        proc.kill()
+        proc.wait(10)
+        rollback = subprocess.run([sys.executable, "-m", "chaoskit", "rollback"], env=env, capture_output=True,
+                                  text=True, timeout=60)
+    assert rollback.returncode == 0 and toxiproxy.client.proxy("web").toxics == (), rollback.stderr
+
+    result = CliRunner().invoke(report, [str(journal)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    dom, pixels = open_in_chromium(journal.with_suffix(".html"), tmp_path)
+    text = " ".join(" ".join(dom.text).split())
+    assert "crashed" in text and "not reverted in this journal" in text
+    assert count(pixels, rgb(COLORS["fault"], FAULT_ALPHA), tolerance=4) > 20_000  # the fault, open to the end
+    for fmt in ("junit", "markdown"):
+        out = CliRunner().invoke(report, [str(journal), "--format", fmt, "-o", "-"], catch_exceptions=False).output
+        assert "crashed" in out and "TOLERATED" not in out, fmt
