@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -155,25 +156,33 @@ def _mutate(data: st.DataObject, document: dict) -> None:
         return
 
 
+GAMEDAY = {"gameday": "Tuesday", "source": "day.yaml", "started_at": b.at(0), "planned": 2, "finished_at": b.at(60),
+           "verdict": "FAILURE", "exit_code": 1,
+           "experiments": [{"file": "a.yaml", "title": "a", "verdict": "FAILURE", "exit_code": 1, "reasons": ["why"],
+                            "journal": "00-a.json"}]}
+MONKEY = {"kind": "monkey", "run_id": "monkey-1", "title": "monkey", "started_at": b.at(0), "finished_at": b.at(9),
+          "events": [{"t": 1.0, "at": b.at(1), "event": "monkey.kill", "container": "api-1"}],
+          "kills": [{"number": 1, "verdict": "TOLERATED"}], "summary": {"kills": 1}, "verdict": "TOLERATED",
+          "reasons": ["1 TOLERATED of 1 kill(s)"]}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_mutated_journals_read_or_are_refused(data):
-    """Any mutated journal either reads and renders (JUnit, Markdown) or raises JournalUnreadable."""
-    document = b.run_journal(with_load=data.draw(st.booleans()), fault_p99_s=0.8)
+def test_mutated_journals_read_or_are_refused(tmp_path_factory, data):
+    """Any mutated run, game-day or monkey journal either reads and renders (JUnit, Markdown) or is refused."""
+    kind = data.draw(st.sampled_from(["run", "run with load", "gameday", "monkey"]))
+    document = {"run": lambda: b.run_journal(with_load=False), "run with load": b.run_journal,
+                "gameday": lambda: copy.deepcopy(GAMEDAY), "monkey": lambda: copy.deepcopy(MONKEY)}[kind]()
     for _ in range(data.draw(st.integers(1, 3))):
         _mutate(data, document)
+    path = tmp_path_factory.mktemp("fuzz") / "j.json"
+    path.write_text(json.dumps(document))
     try:
-        record = parse_journal(document, "fuzz.json")
+        report = build_report([path])
     except JournalUnreadable:
         return
-    from chaoskit.report.build import run_entry
-    from chaoskit.report.model import Report, Suite
-
-    if isinstance(record, RunRecord):
-        entry = run_entry(record)
-        report = Report(entry.title, entry.verdict, (Suite("chaoskit", entry.verdict, (entry,)),))
-        render(report, "junit")
-        render(report, "markdown")
+    render(report, "junit")
+    render(report, "markdown")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
