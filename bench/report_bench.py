@@ -106,7 +106,7 @@ def main() -> None:
     print("| step | wall s | CPU s | steal % | machine idle % |")
     print("|---|---|---|---|---|")
     timed("imports", lambda: [importlib.import_module(m) for m in MODULES])
-    from chaoskit.report.command import EXTENSIONS, write_report
+    from chaoskit.cli.report import EXTENSIONS, write_report
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.json"

@@ -9,6 +9,9 @@
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
+    ├── MeasurementError         the measurement itself could not be made
+    │   ├── LoadGeneratorFailed  the load generator could not start or its thread died
+    │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
     ├── JournalUnreadable        a journal file is missing, not a journal, or malformed (names file and what)
     └── Aborted                  a signal or a stop condition ended the run
@@ -31,7 +34,10 @@ __all__ = [
     "FaultError",
     "JournalUnreadable",
     "LedgerNotClean",
+    "LoadGeneratorFailed",
+    "MeasurementError",
     "Problem",
+    "ProtocolError",
     "RevertFailed",
     "TargetNotFound",
     "ToxiproxyUnavailable",
@@ -88,6 +94,18 @@ class ApplyFailed(FaultError):
 
 class RevertFailed(FaultError):
     pass
+
+
+class MeasurementError(ChaoskitError):
+    pass
+
+
+class LoadGeneratorFailed(MeasurementError):
+    """The load generator could not start or its thread died: the measurement is not valid."""
+
+
+class ProtocolError(MeasurementError):
+    """The bytes received are not an HTTP/1.x response the parser can follow."""
 
 
 class LedgerNotClean(ChaoskitError):

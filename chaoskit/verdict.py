@@ -58,7 +58,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "EXIT_USAGE",
     "SEVERITY",
     "Observations",
     "Outcome",
@@ -69,8 +68,6 @@ __all__ = [
     "combine",
     "decide",
 ]
-
-EXIT_USAGE = 2
 
 
 class Verdict(enum.Enum):

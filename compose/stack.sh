@@ -15,7 +15,7 @@
 #   CHAOSKIT_PGDATA_MB [512]          size of Postgres's filesystem
 #   CHAOSKIT_USERS [10000], CHAOSKIT_SEED [42]   the data set
 #   CHAOSKIT_UP_TIMEOUT [180]         seconds to wait for health
-#   TIMELINE_* knobs: see README (passed to the containers by docker-compose.yml)
+#   TIMELINE_* knobs: see docs/sample-stack.md (passed to the containers by docker-compose.yml)
 # Exit codes: 0 done, 1 failed (the message says which step), 2 usage or missing prerequisite.
 set -euo pipefail
 

@@ -4,30 +4,34 @@ Two kinds of threshold, as the experiment model writes them
 (:mod:`chaoskit.model.tolerance`):
 
 * **absolute** (:class:`~chaoskit.model.tolerance.Threshold`, an SLO such as
-  ``p99 <= 0.25`` s or ``error_rate <= 0.01``): a fact about the window, so
-  the window's value (from its merged histograms) is compared with the
-  bound: *within* or *violated*;
+  ``p99 <= 0.25`` s or ``error_rate <= 0.01``): a claim about the window's
+  value over all its requests. Its interval is the window's quantile interval
+  (order statistics) or error-rate interval (Wilson), from the same requests
+  (:mod:`chaoskit.measure.intervals`): *violated* only when the whole interval
+  is beyond the limit, *within* when all of it is inside, *inconclusive* when
+  it straddles the limit;
 * **relative** (:class:`~chaoskit.model.tolerance.Relative`, such as
-  ``p99 <= 2 x baseline`` or ``error_rate <= baseline + 0.005``): a claim
-  that the fault window is not worse than the baseline beyond a tolerance,
-  so it is judged statistically on the per-second values: the tolerated
-  shift is ``(ratio - 1) x baseline median`` and/or ``increase``, and the
-  Hodges-Lehmann interval decides *within*, *violated* or *inconclusive*
-  (:func:`chaoskit.measure.stats.decide_shift`).
+  ``p99 <= 2 x baseline`` or ``error_rate <= baseline + 0.005``): the
+  tolerated difference is ``(ratio - 1) x the baseline window's value`` and/or
+  ``increase``; the interval of the difference of the two windows' values
+  decides the same way.
 
-Whatever the kind, the Mann-Whitney / Hodges-Lehmann comparison is computed
-and carried in the judgement, so every verdict reports it.
+Metrics without a per-request interval (throughput, achieved rate) are judged
+on their per-second values by the Hodges-Lehmann shift of the typical second.
+That Mann-Whitney / Hodges-Lehmann comparison of per-second values is carried
+in every judgement, labelled as what it answers: did the typical second change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket
+from chaoskit.measure.intervals import Interval, component_confidence, difference, proportion_interval, quantile_interval
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, Worse, compare, decide_shift
-from chaoskit.measure.window import summarize
+from chaoskit.measure.window import merge_histograms, summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 
 __all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "judge_metric", "per_second"]
@@ -52,87 +56,132 @@ class MetricJudgement:
     fault_value: float | None  # the fault window's value (merged histograms)
     baseline_value: float | None  # the baseline window's value
     bound: float | None = None  # the limit the fault value was held to, in the metric's unit
-    allowed_shift: float | None = None  # for relative tolerances: the tolerated per-second shift
-    shift: ShiftEstimate | None = None
+    allowed_shift: float | None = None  # for relative tolerances: the tolerated difference (fault - baseline)
+    shift: ShiftEstimate | None = None  # the typical second's shift (per-second values)
+    # What decided: the fault window's interval (absolute) or the difference's (relative); None where the
+    # metric has no per-request interval and the typical second's shift decided.
+    interval: Interval | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "decision": self.decision, "reason": self.reason,
                 "fault_value": self.fault_value, "baseline_value": self.baseline_value, "bound": self.bound,
-                "allowed_shift": self.allowed_shift, "shift": self.shift.to_dict() if self.shift else None}
+                "allowed_shift": self.allowed_shift, "shift": self.shift.to_dict() if self.shift else None,
+                "interval": self.interval.to_dict() if self.interval else None}
+
+
+def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:
+    """The interval of the window's value of ``metric`` over its requests; None for metrics without one."""
+    if not buckets:
+        return None
+    if metric in LATENCY_QUANTILES:
+        hist = merge_histograms(b.latency for b in buckets)
+        overflow = sum(b.overflow for b in buckets)
+        return quantile_interval(hist, LATENCY_QUANTILES[metric] / 100, confidence, overflow) if hist else None
+    if metric == "error_rate":
+        done = sum(b.completed for b in buckets)
+        return proportion_interval(sum(b.failed + b.timed_out for b in buckets), done, confidence)
+    return None
 
 
 def judge_metric(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket], fault: Sequence[Bucket],
                  confidence: float = DEFAULT_CONFIDENCE, compared: bool = True) -> MetricJudgement:
     """Judge ``metric`` over the ``fault`` buckets against ``tolerance`` (baseline: the ``baseline`` buckets).
 
-    ``compared=False`` skips the statistical comparison (a window judged against
-    itself), which only absolute tolerances can do without.
+    ``compared=False`` skips the comparisons with the baseline (a window judged
+    against itself), which only absolute tolerances can do without.
     """
-    fault_value = summarize(fault).metric(metric) if fault else None
-    baseline_value = summarize(baseline).metric(metric) if baseline else None
-    base_series, fault_series = per_second(baseline, metric), per_second(fault, metric)
-    shift = compare(base_series, fault_series, confidence) if compared and base_series and fault_series else None
-    return _judge(metric, tolerance, fault_value, baseline_value, shift)
+    window = _Window(metric, baseline, fault, confidence, compared)
+    return window.judge(tolerance)
 
 
-def _judge(metric: str, tolerance: Tolerance, fault_value: float | None, baseline_value: float | None,
-           shift: ShiftEstimate | None) -> MetricJudgement:
-    if isinstance(tolerance, AllOf):
-        parts = [_judge(metric, t, fault_value, baseline_value, shift) for t in tolerance.parts]
-        worst = max(parts, key=lambda j: _SEVERITY[j.decision])
-        return MetricJudgement(metric, worst.decision, "; ".join(p.reason for p in parts), fault_value,
-                               baseline_value, worst.bound, worst.allowed_shift, shift)
-    if isinstance(tolerance, Threshold):
-        return _absolute(metric, tolerance, fault_value, baseline_value, shift)
-    if isinstance(tolerance, Relative):
-        return _relative(metric, tolerance, fault_value, baseline_value, shift)
-    raise TypeError(f"a load metric takes a threshold or a relative tolerance, not {type(tolerance).__name__}")
+class _Window:
+    """The facts one judgement needs, computed once however many tolerances judge them."""
 
+    def __init__(self, metric: str, baseline: Sequence[Bucket], fault: Sequence[Bucket], confidence: float,
+                 compared: bool):
+        self.metric = metric
+        self.confidence = confidence
+        self.fault_value = summarize(fault).metric(metric) if fault else None
+        self.baseline_value = summarize(baseline).metric(metric) if baseline else None
+        base_series, fault_series = per_second(baseline, metric), per_second(fault, metric)
+        self.shift = compare(base_series, fault_series, confidence) if compared and base_series and fault_series \
+            else None
+        self.fault_interval = window_interval(metric, fault, confidence)
+        half = component_confidence(confidence)
+        fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
+        self.difference = difference(fault_half, base_half, confidence) if compared and fault_half and base_half \
+            else None
 
-def _absolute(metric: str, tolerance: Threshold, value: float | None, baseline_value: float | None,
-              shift: ShiftEstimate | None) -> MetricJudgement:
-    def judged(decision: Decision, reason: str, bound: float | None) -> MetricJudgement:
-        return MetricJudgement(metric, decision, _with_shift(reason, shift), value, baseline_value, bound, None, shift)
+    def judge(self, tolerance: Tolerance) -> MetricJudgement:
+        if isinstance(tolerance, AllOf):
+            parts = [self.judge(t) for t in tolerance.parts]
+            worst = max(parts, key=lambda j: _SEVERITY[j.decision])
+            return replace(worst, reason="; ".join(p.reason for p in parts))
+        if isinstance(tolerance, Threshold):
+            return self._absolute(tolerance)
+        if isinstance(tolerance, Relative):
+            return self._relative(tolerance)
+        raise TypeError(f"a load metric takes a threshold or a relative tolerance, not {type(tolerance).__name__}")
 
-    if value is None:
-        return judged("inconclusive", f"{metric}: no data in the fault window", tolerance.max)
-    if tolerance.max is not None and value > tolerance.max:
-        return judged("violated", f"{metric} {value:.4g} > {tolerance.max:g}", tolerance.max)
-    if tolerance.min is not None and value < tolerance.min:
-        return judged("violated", f"{metric} {value:.4g} < {tolerance.min:g}", tolerance.min)
-    return judged("within", f"{metric} {value:.4g} {tolerance}", tolerance.max if tolerance.max is not None
-                  else tolerance.min)
+    def _judged(self, decision: Decision, reason: str, bound: float | None, allowed: float | None = None,
+                interval: Interval | None = None) -> MetricJudgement:
+        if self.shift is not None:
+            reason = f"{reason}; typical second: {self.shift}"
+        return MetricJudgement(self.metric, decision, reason, self.fault_value, self.baseline_value, bound, allowed,
+                               self.shift, interval)
 
+    def _absolute(self, tolerance: Threshold) -> MetricJudgement:
+        metric, value, interval = self.metric, self.fault_value, self.fault_interval
+        if value is None:
+            return self._judged("inconclusive", f"{metric}: no data in the fault window", tolerance.max)
+        bound = tolerance.max if tolerance.max is not None else tolerance.min
+        if interval is None:  # no per-request interval (throughput, or a stall with nothing completed)
+            if tolerance.max is not None and value > tolerance.max:
+                return self._judged("violated", f"{metric} {value:.4g} > {tolerance.max:g}", tolerance.max)
+            if tolerance.min is not None and value < tolerance.min:
+                return self._judged("violated", f"{metric} {value:.4g} < {tolerance.min:g}", tolerance.min)
+            return self._judged("within", f"{metric} {value:.4g} {tolerance}", bound)
+        if tolerance.max is not None and interval.low > tolerance.max:
+            return self._judged("violated", f"{metric} {interval} > {tolerance.max:g}", tolerance.max, None, interval)
+        if tolerance.min is not None and interval.high < tolerance.min:
+            return self._judged("violated", f"{metric} {interval} < {tolerance.min:g}", tolerance.min, None, interval)
+        if (tolerance.max is None or interval.high <= tolerance.max) and (
+                tolerance.min is None or interval.low >= tolerance.min):
+            return self._judged("within", f"{metric} {interval} {tolerance}", bound, None, interval)
+        limit = tolerance.max if tolerance.max is not None and interval.high > tolerance.max else tolerance.min
+        return self._judged("inconclusive", f"{metric} {interval} straddles the limit {limit:g} ({tolerance})",
+                            limit, None, interval)
 
-def _relative(metric: str, tolerance: Relative, value: float | None, baseline_value: float | None,
-              shift: ShiftEstimate | None) -> MetricJudgement:
-    if shift is None:
-        return MetricJudgement(metric, "inconclusive", f"{metric}: no per-second values to compare with the baseline",
-                               value, baseline_value, None, None, None)
-    base = shift.baseline_median
-    # An upper bound (value <= ratio x baseline, <= baseline + increase) limits how much worse the
-    # window may get; a lower bound (min_ratio: throughput must not drop) how far it may fall.
-    bounds: list[tuple[float, Worse]] = []
-    upper = ([(tolerance.max_ratio - 1.0) * base] if tolerance.max_ratio is not None else []) + (
-        [tolerance.max_increase] if tolerance.max_increase is not None else [])
-    if upper:
-        bounds.append((min(upper), "higher"))
-    if tolerance.min_ratio is not None:
-        bounds.append(((tolerance.min_ratio - 1.0) * base, "lower"))
-    if not bounds:
-        raise ValueError("a relative tolerance needs max_ratio, min_ratio or max_increase")
-    decision, allowed = max(((decide_shift(shift, a, worse), a) for a, worse in bounds),
-                            key=lambda pair: _SEVERITY[pair[0]])
-    words = {"within": "within", "violated": "beyond", "inconclusive": "straddles"}[decision]
-    reason = (f"{metric} per-second shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
-              f"{words} tolerated {allowed:+.4g} ({tolerance}, baseline median {base:.4g})")
-    return MetricJudgement(metric, decision, _with_shift(reason, shift, detail=False), value, baseline_value,
-                           base + allowed, allowed, shift)
-
-
-def _with_shift(reason: str, shift: ShiftEstimate | None, detail: bool = True) -> str:
-    if shift is None:
-        return reason
-    if detail:
-        return f"{reason}; {shift}"
-    return f"{reason}; Mann-Whitney U={shift.u:g} p={shift.p_value:.3g}, {shift.confidence:.0%} CI"
+    def _relative(self, tolerance: Relative) -> MetricJudgement:
+        metric = self.metric
+        decider: Interval | ShiftEstimate
+        if self.difference is not None and self.baseline_value is not None:
+            decider, base = self.difference, self.baseline_value
+        elif self.shift is not None:
+            decider, base = self.shift, self.shift.baseline_median
+        else:
+            return self._judged("inconclusive", f"{metric}: no values to compare with the baseline", None)
+        # An upper bound (value <= ratio x baseline, <= baseline + increase) limits how much worse the
+        # window may get; a lower bound (min_ratio: throughput must not drop) how far it may fall.
+        bounds: list[tuple[float, Worse]] = []
+        upper = ([(tolerance.max_ratio - 1.0) * base] if tolerance.max_ratio is not None else []) + (
+            [tolerance.max_increase] if tolerance.max_increase is not None else [])
+        if upper:
+            bounds.append((min(upper), "higher"))
+        if tolerance.min_ratio is not None:
+            bounds.append(((tolerance.min_ratio - 1.0) * base, "lower"))
+        if not bounds:
+            raise ValueError("a relative tolerance needs max_ratio, min_ratio or max_increase")
+        decision, allowed = max(((decide_shift(decider, a, worse), a) for a, worse in bounds),
+                                key=lambda pair: _SEVERITY[pair[0]])
+        words = {"within": "within", "violated": "beyond", "inconclusive": "straddles"}[decision]
+        if isinstance(decider, Interval):
+            reason = (f"{metric} change vs baseline {self.difference} {words} tolerated {allowed:+.4g} "
+                      f"({tolerance}, baseline {base:.4g})")
+            return self._judged(decision, reason, base + allowed, allowed, self.difference)
+        shift = decider
+        reason = (f"{metric} per-second shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
+                  f"{words} tolerated {allowed:+.4g} ({tolerance}, baseline median {base:.4g})")
+        return MetricJudgement(metric, decision, f"{reason}; Mann-Whitney U={shift.u:g} p={shift.p_value:.3g}, "
+                               f"{shift.confidence:.0%} CI", self.fault_value, self.baseline_value, base + allowed,
+                               allowed, shift, None)

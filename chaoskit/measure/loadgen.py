@@ -59,11 +59,11 @@ from typing import Any
 
 import uvloop
 
-from chaoskit.errors import ChaoskitError
+from chaoskit.errors import LoadGeneratorFailed, ProtocolError
 from chaoskit.log import get_logger
 from chaoskit.measure.arrivals import ArrivalSchedule
 from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, BucketRecorder, BucketStore
-from chaoskit.measure.http1 import ProtocolError, ResponseParser
+from chaoskit.measure.http1 import ResponseParser
 from chaoskit.measure.mix import DRAW_CHUNK, RequestMix
 from chaoskit.measure.tuning import (
     CPU_LATENCY_DEVICE,
@@ -97,10 +97,6 @@ IDLE_CLOSE_S = 5.0
 TICK_S = 0.01
 # A request (intended time, request-kind index, bytes to write).
 Request = tuple[float, int, bytes]
-
-
-class LoadGeneratorFailed(ChaoskitError):
-    """The load generator could not start or its thread died: the measurement is not valid."""
 
 
 def _apply(key: str, setting: bool | str, tune: Callable[[], None], what: str, remedy: str, **fallback: str) -> bool:

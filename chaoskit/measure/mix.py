@@ -71,10 +71,6 @@ def _with_sentinels(value: object) -> object:
     return value
 
 
-def _render(pieces: Pieces, user: int, seq: int) -> str:
-    return "".join(p if isinstance(p, str) else str(user if p == _USER else seq) for p in pieces)
-
-
 @dataclass(frozen=True)
 class CompiledRequest:
     """One request kind, compiled: where it goes and how its bytes are made."""

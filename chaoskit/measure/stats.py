@@ -26,12 +26,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from scipy import stats as _scipy_stats
 
 __all__ = [
+    "Bounded",
     "DEFAULT_CONFIDENCE",
     "Decision",
     "ShiftEstimate",
@@ -174,8 +175,18 @@ def compare(baseline: Sequence[float], fault: Sequence[float], confidence: float
     )
 
 
-def decide_shift(shift: ShiftEstimate, allowed: float, worse: Worse = "higher") -> Decision:
-    """Judge the shift's interval against the tolerated shift ``allowed``.
+class Bounded(Protocol):
+    """Anything with an interval: a :class:`ShiftEstimate`, or a window's :class:`~chaoskit.measure.intervals.Interval`."""
+
+    @property
+    def low(self) -> float: ...
+
+    @property
+    def high(self) -> float: ...
+
+
+def decide_shift(shift: Bounded, allowed: float, worse: Worse = "higher") -> Decision:
+    """Judge an interval of a difference against the tolerated difference ``allowed``.
 
     ``worse="higher"`` (latency, errors): the shift may be at most ``allowed``.
     ``worse="lower"`` (throughput): the shift may be at least ``allowed``

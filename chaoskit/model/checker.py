@@ -8,6 +8,7 @@ subclasses add the parts of their own format.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -128,7 +129,13 @@ class Checker:
     ) -> Any:
         value = node.value
         what = "an integer" if integer else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(node, f"expected {what}; got {describe_kind(value)}")
+            return None
+        if not math.isfinite(value):
+            self.problem(node, f"expected a finite number; got {value!r}")
+            return None
+        if integer and int(value) != value:
             self.problem(node, f"expected {what}; got {describe_kind(value)}")
             return None
         if minimum is not None and value < minimum:

@@ -1,10 +1,18 @@
 """YAML text -> a tree of values that remember their key path and line, variables substituted.
 
 PyYAML's ``yaml.compose`` keeps each node's ``start_mark``; we walk the nodes
-ourselves (scalars are still resolved by PyYAML's SafeLoader, so ``10`` is an
-int and ``yes`` stays a string as in YAML 1.1 safe loading) and record, for
-every value, the path (``method[1].params.latency``) and the line of its key,
-which is where a person looks when a problem names it.
+ourselves and record, for every value, the path (``method[1].params.latency``)
+and the line of its key, which is where a person looks when a problem names it.
+
+Plain scalars are read as YAML 1.2's core schema reads them. PyYAML implements
+YAML 1.1, where ``yes``/``on`` are booleans, ``010`` is 8 and ``1:30`` is 90:
+where 1.1 and 1.2 disagree about a boolean or an integer the value is refused
+with a hint (write ``true``, ``10`` or quote it) rather than guessed; where only
+1.2 sees a number (``1e3``, ``0o10``) it is that number.
+
+Hostile input stays cheap: nesting is capped, aliases are counted as they
+expand (a "billion laughs" file is a problem, not a MemoryError) and integers
+are bounded, so every file gets problems, never a traceback.
 
 Variables: ``${name}`` in any string is replaced by the variable's value; a
 string that is exactly ``${name}`` takes the value with its type (so
@@ -15,6 +23,7 @@ overridden by the CLI's ``--var k=v`` (parsed as YAML scalars).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,9 +35,21 @@ from chaoskit.errors import Problem
 
 __all__ = ["Located", "parse_cli_vars", "read_source"]
 
+# libyaml's composer when PyYAML has it: the same nodes and marks, several times faster on large files.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _MAX_DEPTH = 64  # an alias loop or absurd nesting is a problem, not a RecursionError
+_MAX_VALUES = 10_000  # values after expanding aliases; real experiments have a few hundred
+_MAX_INT = 2**63  # beyond any count, port or byte size; larger ones overflow float() later
+_MAX_SCALAR = 65_536  # characters in one scalar: a path or a URL, not a payload
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+_TAG = "tag:yaml.org,2002:"
 
 
 @dataclass(frozen=True)
@@ -60,8 +81,9 @@ class Located:
 def parse_cli_vars(pairs: Iterable[str]) -> dict[str, Any]:
     """``["latency=300", "api=http://x"]`` -> ``{"latency": 300, "api": "http://x"}``.
 
-    Values are read as YAML scalars (``300`` is an int, ``true`` a bool); anything
-    that is not a scalar stays the string given. ``ValueError`` for a pair without ``=``.
+    Values are read as YAML 1.2 scalars (``300`` is an int, ``true`` a bool,
+    ``yes`` the string "yes"); anything else stays the string given.
+    ``ValueError`` for a pair without ``=``.
     """
     result: dict[str, Any] = {}
     for pair in pairs:
@@ -69,12 +91,24 @@ def parse_cli_vars(pairs: Iterable[str]) -> dict[str, Any]:
         name = name.strip()
         if not sep or not _VARIABLE_NAME.match(name):
             raise ValueError(f"--var expects NAME=VALUE, got {pair!r}")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            value = raw
-        result[name] = value if isinstance(value, (str, int, float, bool)) or value is None else raw
+        result[name] = _core_scalar(raw.strip(), default=raw)
     return result
+
+
+_NOT_CORE = object()
+
+
+def _core_scalar(text: str, default: Any = _NOT_CORE) -> Any:
+    """What YAML 1.2's core schema makes of a plain scalar; ``default`` when it is a string there."""
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None if text or default is _NOT_CORE else default
+    if text in _CORE_BOOL:
+        return _CORE_BOOL[text]
+    if _CORE_INT.fullmatch(text):
+        return int(text, 8) if text.startswith("0o") else int(text, 16) if text.startswith("0x") else int(text)
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text.replace(".", "", 1) if text.lstrip("+-")[1:2].isalpha() else text)  # .inf -> inf
+    return text if default is _NOT_CORE else default
 
 
 def read_source(
@@ -83,7 +117,9 @@ def read_source(
     """Parse ``text``; returns the located root, the variables in force, and every problem found."""
     problems: list[Problem] = []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
+    except RecursionError:
+        return None, {}, [Problem(source, None, "", f"nested too deeply (more than {_MAX_DEPTH} levels are refused)")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -126,6 +162,7 @@ class _Walker:
         self.variables_in_force: dict[str, Any] | None = None  # None while reading the variables block
         self.variables_block: Located | None = None  # walked once, without substitution
         self._constructor = yaml.SafeLoader("")
+        self._values = 0
 
     def problem(self, line: int | None, key: str, message: str) -> None:
         self.problems.append(Problem(self.source, line, key, message))
@@ -169,15 +206,24 @@ class _Walker:
         if depth > _MAX_DEPTH:
             self.problem(line, path, f"nested deeper than {_MAX_DEPTH} levels (an alias loop?)")
             return Located(None, path, line)
+        self._values += 1
+        if self._values == _MAX_VALUES:
+            self.problem(line, path, f"more than {_MAX_VALUES} values once aliases are expanded (an alias bomb?)")
+        if self._values >= _MAX_VALUES:
+            return Located(None, path, line)
         if isinstance(node, yaml.MappingNode):
             explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-            self._constructor.flatten_mapping(node)  # resolves YAML merge keys (<<): merged pairs come first
+            try:
+                self._constructor.flatten_mapping(node)  # resolves YAML merge keys (<<): merged pairs come first
+            except yaml.YAMLError as exc:
+                self.problem(line, path, f"bad merge key (<<): {getattr(exc, 'problem', None) or exc}")
+                return Located(None, path, line)
             merged = len(node.value) - explicit
             entries: dict[str, Located] = {}
             from_merge: set[str] = set()
             for index, (key_node, value_node) in enumerate(node.value):
                 key_line = key_node.start_mark.line + 1
-                key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
                 if not isinstance(key, str):
                     self.problem(key_line, path, f"expected a string key, got {key_node.value!r}"[:200])
                     continue
@@ -202,17 +248,54 @@ class _Walker:
                 for i, item in enumerate(node.value)
             ]
             return Located(items, path, line)
-        value = self._scalar(node)
+        value = self._scalar(node, path)
         if isinstance(value, str) and self.variables_in_force is not None and "$" in value:
             return self._substitute(value, path, line)
         return Located(value, path, line)
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node, path: str) -> Any:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.ScalarNode):  # an alias to a collection used as a key
+            self.problem(line, path, "expected a scalar")
+            return None
+        if len(node.value) > _MAX_SCALAR:
+            self.problem(line, path, f"a value of {len(node.value)} characters (at most {_MAX_SCALAR})")
+            return None
+        if "\0" in node.value:
+            self.problem(line, path, "a value with a NUL character")
+            return None
+        if not node.style and node.tag.startswith(_TAG):  # plain: PyYAML says None, libyaml ""
+            return self._plain_scalar(node, path)
         try:
             return self._constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            self.problem(node.start_mark.line + 1, "", f"bad scalar: {exc}")
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            self.problem(line, path, f"bad scalar: {exc}")
             return None
+
+    def _plain_scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        """An unquoted scalar, as YAML 1.2 reads it; refused where YAML 1.1 would read it otherwise."""
+        text, line, kind = node.value, node.start_mark.line + 1, node.tag[len(_TAG):]
+        value = _core_scalar(text)
+        if kind == "bool" and not isinstance(value, bool):
+            self.problem(line, path, f"{text!r} is a boolean only in YAML 1.1; write true or false, "
+                                     f"or quote it for the string")
+            return None
+        if kind in ("int", "float") and (isinstance(value, str) or isinstance(value, bool)):
+            self.problem(line, path, f"{text!r} is a number only in YAML 1.1 (underscores, 1:30 or 0b...); "
+                                     f"write it in decimal, or quote it for the string")
+            return None
+        if kind == "int" and text.lstrip("+-").startswith("0") and text.lstrip("+-") != "0" and value is not None \
+                and not text.startswith(("0o", "0x")):
+            self.problem(line, path, f"{text!r} has a leading zero: YAML 1.1 reads it as octal {int(text, 8)}, "
+                                     f"YAML 1.2 as {value}; write {value}, 0o{text.lstrip('+-0') or '0'} or quote it")
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
+            self.problem(line, path, f"an integer of {len(text)} digits is out of range")
+            return None
+        if isinstance(value, float) and math.isinf(value) and not text.lstrip("+-").startswith("."):
+            self.problem(line, path, f"{text[:20]}... is too large a number")
+            return None
+        return value
 
     def _substitute(self, text: str, path: str, line: int) -> Located:
         assert self.variables_in_force is not None

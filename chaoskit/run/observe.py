@@ -21,7 +21,7 @@ from chaoskit.errors import BackendError, TargetNotFound
 from chaoskit.model.probes import CommandProbe, ContainerProbe, HttpProbe, Probe, ToxiproxyProbe
 from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.targets.container import Container
-from chaoskit.targets.select import Selection, select
+from chaoskit.targets.resolve import Selection, select
 from chaoskit.targets.selector import Selector
 
 __all__ = ["ProbeReading", "containers_of", "observe", "resolve"]
@@ -36,8 +36,7 @@ class ProbeReading:
 
 def containers_of(backends: Backends, project: str | None) -> list[Container]:
     """Every container of the compose project (or on the engine), as pure descriptions."""
-    labels = {"com.docker.compose.project": project} if project else None
-    return [Container.from_inspect(a) for a in backends.engine.list_containers(labels)]
+    return backends.targets.list_targets(project)
 
 
 def resolve(backends: Backends, selector: Selector, project: str | None, rng: random.Random | int | None) -> Selection:

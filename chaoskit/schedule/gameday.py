@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from croniter import croniter
-
 from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.journal import GamedayJournal
 from chaoskit.model.source import Located, read_source
@@ -64,7 +62,15 @@ def is_gameday(text: str) -> bool:
 
 def next_fire(schedule: str, after: datetime) -> datetime:
     """The first time at or after ``after`` that the cron ``schedule`` fires (in ``after``'s time zone)."""
+    from croniter import croniter  # here, not at import: validating an experiment does not need it
+
     return croniter(schedule, after - timedelta(seconds=1)).get_next(datetime)
+
+
+def _is_cron(value: object) -> bool:
+    from croniter import croniter
+
+    return isinstance(value, str) and croniter.is_valid(value)
 
 
 def load_gameday(path: str | Path) -> GameDay:
@@ -94,7 +100,7 @@ def load_gameday(path: str | Path) -> GameDay:
     if title is None or not isinstance(title.value, str) or not title.value.strip():
         problems.append(Problem(source, root.line, "title", "a non-empty string is required"))
     schedule = top.get("schedule")
-    if schedule is not None and not (isinstance(schedule.value, str) and croniter.is_valid(schedule.value)):
+    if schedule is not None and not _is_cron(schedule.value):
         problem(schedule, f"expected a cron expression like '0 10 * * 2', got {schedule.plain()!r}")
     continue_on_error = top.get("continue_on_error")
     if continue_on_error is not None and not isinstance(continue_on_error.value, bool):

@@ -21,7 +21,7 @@ from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.verdict import Verdict
 from chaoskit.schedule.monkey import Monkey, NoProbes
-from chaoskit.schedule.monkey_command import run_monkey
+from chaoskit.cli.monkey import run_monkey
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy
 from chaoskit.journal import MonkeyJournal
 from tests.support import wait_until
@@ -146,7 +146,7 @@ def test_sigterm_mid_run_leaves_nothing_killed(run_container, tmp_path):
     targets, sentinel = start_targets(run_container, 2, tag)
     config = write_config(tmp_path, tag, sentinel.name, leashed=False, kill="{downtime: 60s}", mean="1m")
     ledger_path, journal = tmp_path / "ledger.jsonl", tmp_path / "j.json"
-    code = "from chaoskit.schedule.monkey_command import monkey; monkey()"
+    code = "from chaoskit.cli.monkey import monkey; monkey()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(config), "--seed", "2", "--time-scale", "600", "--journal", str(journal),
          "--ledger", str(ledger_path)],

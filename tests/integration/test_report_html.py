@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from chaoskit.report.chart import COLORS, FAULT_ALPHA
-from chaoskit.report.command import report
+from chaoskit.cli.report import report
 from chaoskit.report.html_report import BADGE_COLORS
 from chaoskit.report.junit import ELEMENT_FOR
 from chaoskit.report.markdown import ICONS

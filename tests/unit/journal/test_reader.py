@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from chaoskit.errors import ChaoskitError, JournalUnreadable
 from chaoskit.journal import RunJournal, RunRecord, parse_journal, read_journal
 from chaoskit.report.build import build_report
-from chaoskit.report.command import render
+from chaoskit.cli.report import render
 from tests.unit.report import builders as b
 
 ROOT = Path(__file__).resolve().parents[3]

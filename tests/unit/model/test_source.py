@@ -88,3 +88,56 @@ def test_parse_cli_vars_types_values() -> None:
     assert parse_cli_vars(["l=[1, 2]"]) == {"l": "[1, 2]"}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_cli_vars(["oops"])
+
+
+@pytest.mark.parametrize("text", ["yes", "no", "on", "off", "Y", "ON"])
+def test_yaml11_only_booleans_are_refused_with_a_hint(text: str) -> None:
+    """`yes`/`on` are booleans only in YAML 1.1: refused with the fix, never read as true silently."""
+    root, _, problems = read_source(f"a: {text}\n", "f.yaml")
+    if text == "Y":  # PyYAML's 1.1 resolver never took single letters: a plain string in both
+        assert problems == [] and root.value["a"].value == "Y"
+        return
+    assert [(p.line, p.key) for p in problems] == [(1, "a")]
+    assert "write true or false" in problems[0].message
+
+
+def test_leading_zero_integers_are_refused_with_both_readings() -> None:
+    """`010` is 8 in YAML 1.1 and 10 in 1.2: the problem names both and how to write each."""
+    _, _, problems = read_source("a: 010\n", "f.yaml")
+    assert len(problems) == 1 and "octal 8" in problems[0].message and "write 10, 0o10" in problems[0].message
+
+
+@pytest.mark.parametrize("text", ["1_000", "1:30", "0b11", "1_0.5"])
+def test_yaml11_only_numbers_are_refused(text: str) -> None:
+    """Underscores, sexagesimal and binary numbers exist only in YAML 1.1."""
+    _, _, problems = read_source(f"a: {text}\n", "f.yaml")
+    assert len(problems) == 1 and "only in YAML 1.1" in problems[0].message
+
+
+def test_yaml12_numbers_and_quoted_strings_are_read_as_written() -> None:
+    """`1e3` and `0o10` are numbers as in YAML 1.2; quoted `yes` and `010` stay strings."""
+    root, _, problems = read_source("a: 1e3\nb: 0o10\nc: 'yes'\nd: \"010\"\ne: true\nf: 0x1F\n", "f.yaml")
+    assert problems == []
+    assert root.plain() == {"a": 1000.0, "b": 8, "c": "yes", "d": "010", "e": True, "f": 31}
+
+
+def test_hostile_files_are_problems_not_crashes() -> None:
+    """Deep nesting, an alias bomb, a scalar merge key and huge numbers each give a problem quickly."""
+    for levels in (500, 5000):
+        deep = "a: " + "[" * levels + "]" * levels + "\n"
+        assert "nest" in read_source(deep, "f.yaml")[2][0].message
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
+    assert any("alias bomb" in p.message for p in read_source(bomb, "f.yaml")[2])
+    assert "bad merge key" in read_source("a:\n  <<: 3\n", "f.yaml")[2][0].message
+    assert "out of range" in read_source("a: " + "9" * 300 + "\n", "f.yaml")[2][0].message
+    assert "too large" in read_source("a: 1e400\n", "f.yaml")[2][0].message
+    assert "NUL" in read_source('a: "x\\0y"\n', "f.yaml")[2][0].message
+
+
+def test_cli_vars_are_read_as_yaml12() -> None:
+    """--var values follow YAML 1.2: `yes` is a string, `010` the integer 10."""
+    assert parse_cli_vars(["a=yes", "b=010", "c=true", "d=1e3", "e="]) == {
+        "a": "yes", "b": 10, "c": True, "d": 1000.0, "e": ""}

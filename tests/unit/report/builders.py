@@ -1,4 +1,4 @@
-"""Journals for report tests, built from small dicts in the journal's format (chaoskit.report.journal), and Page, a rendered report parsed.
+"""Journals for report tests, built from small dicts in the journal's format (chaoskit.journal), and Page, a rendered report parsed.
 
 Load buckets are real :class:`chaoskit.measure.buckets.Bucket` s serialised
 with ``to_dict``, so the reports decode the same HDR histograms a run writes.

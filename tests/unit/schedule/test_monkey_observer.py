@@ -19,15 +19,15 @@ def observer_with(seconds: list) -> SteadyStateObserver:
 
 
 def test_a_kill_is_judged_on_its_whole_window():
-    """3% errors in one second of ten is 0.3% over the kill's window: held; three such seconds of five: broken."""
-    seconds = [steady(i, 0.010) for i in range(12)]  # 2 s of ramp, 10 s of baseline
+    """5% errors in one second of ten is 0.5% over the kill's window: held; three such seconds of five: broken."""
+    seconds = [steady(i, 0.010, n=300) for i in range(12)]  # 2 s of ramp, 10 s of baseline
     observer = observer_with(seconds)
     observer.fix_baseline()
-    seconds += [steady(12 + i, 0.010, failed=3 if i == 4 else 0) for i in range(10)]
+    seconds += [steady(12 + i, 0.010, n=300, failed=15 if i == 4 else 0) for i in range(10)]
     (held,) = observer.judge_kill(MONO0 + 12, MONO0 + 22)
     assert held.ok and not held.inconclusive and not held.detection, held.detail
     assert "whole fault window (10 s)" in held.detail
-    seconds += [steady(22 + i, 0.010, failed=3 if i % 2 == 0 else 0) for i in range(5)]
+    seconds += [steady(22 + i, 0.010, n=300, failed=15 if i % 2 == 0 else 0) for i in range(5)]
     (broken,) = observer.judge_kill(MONO0 + 22, MONO0 + 27)
     assert not broken.ok and not broken.inconclusive, broken.detail
 

@@ -1,4 +1,4 @@
-"""``chaoskit monkey CONFIG``: the click command (registered on the main group by chaoskit.cli).
+"""``chaoskit monkey CONFIG``: run the Chaos Monkey of a config file.
 
 Thin: parse, load the config, wire the backends, ledger, journal and load,
 run :class:`~chaoskit.schedule.monkey.Monkey`, print the kills and exit with
@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import random
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
+
+from chaoskit.cli.common import (
+    LEDGER_OPTION,
+    TOXIPROXY_OPTION,
+    default_journal_path,
+    handle_errors,
+    parse_duration_option,
+    parse_vars,
+    with_toxiproxy,
+)
 
 __all__ = ["monkey", "run_monkey"]
 
@@ -29,8 +38,9 @@ def run_monkey(
     ignore_schedule: bool = False,
     journal_path: str | Path | None = None,
     ledger_path: str | None = None,
+    toxiproxy_url: str | None = None,
 ) -> Any:
-    """Load ``config_path`` and run the monkey; returns its :class:`MonkeyReport` (game days call this too)."""
+    """Load ``config_path`` and run the monkey; returns its :class:`MonkeyReport`."""
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import ChaoskitError
     from chaoskit.run.ledger import Ledger
@@ -38,7 +48,7 @@ def run_monkey(
     from chaoskit.schedule.monkey_config import load_monkey_config
     from chaoskit.journal import MonkeyJournal
 
-    config = load_monkey_config(config_path, variables=variables)
+    config = with_toxiproxy(load_monkey_config(config_path, variables=variables), toxiproxy_url)
     if seed is None:
         seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
     env = config.environment
@@ -63,25 +73,6 @@ def run_monkey(
                   duration_s=duration_s, ignore_schedule=ignore_schedule, observer=observer).run()
 
 
-def _default_journal_path(config_path: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return str(Path("journals") / f"{Path(config_path).stem}-{stamp}.json")
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    from chaoskit.model.units import parse_duration
-
-    if value is None:
-        return None
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if seconds <= 0:
-        raise click.BadParameter("expected a duration > 0")
-    return seconds
-
-
 @click.command("monkey")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
@@ -89,7 +80,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--seed", type=int, default=None,
               help="Seed of every decision (same seed, config and observations: same kills). Default: the file's, "
                    "else drawn and recorded in the journal.")
-@click.option("--duration", "duration_s", callback=_duration, default=None, metavar="DURATION",
+@click.option("--duration", "duration_s", callback=parse_duration_option, default=None, metavar="DURATION",
               help="Stop after this long (10m, 1h), then wait for the kills in flight to be judged. "
                    "Default: until SIGINT/SIGTERM.")
 @click.option("--leashed/--unleashed", default=None,
@@ -101,11 +92,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Treat the schedule window as always open (demos and CI; the other limits still apply).")
 @click.option("--journal", "journal_path", default=None, metavar="PATH",
               help="Where to write the monkey's journal (default: journals/NAME-TIMESTAMP.json).")
-@click.option("--ledger", "ledger_path", default=None, metavar="PATH",
-              help="Rollback ledger (default: $CHAOSKIT_LEDGER or /var/lib/chaoskit/ledger.jsonl).")
+@LEDGER_OPTION
+@TOXIPROXY_OPTION
+@handle_errors
 def monkey(config: str, variables: tuple[str, ...], seed: int | None, duration_s: float | None,
            leashed: bool | None, time_scale: float, ignore_schedule: bool, journal_path: str | None,
-           ledger_path: str | None) -> None:
+           ledger_path: str | None, toxiproxy_url: str | None) -> None:
     """Run the Chaos Monkey of CONFIG: kill opted-in containers at random, within limits, and judge each kill.
 
     Only containers carrying the config's opt-in labels are eligible, grouped
@@ -116,25 +108,16 @@ def monkey(config: str, variables: tuple[str, ...], seed: int | None, duration_s
     is recorded in the ledger first, restarted after its downtime, and judged
     TOLERATED / FAILURE / NOT_RECOVERED with its time to recover. Ctrl-C or
     SIGTERM starts every killed container again and writes the journal.
+
+    \b
+    Examples:
+      chaoskit monkey experiments/monkey.yaml --duration 10m
+      chaoskit monkey experiments/monkey.yaml --unleashed --ignore-schedule --time-scale 60 --duration 5m
     """
-    from chaoskit.cli import handle_errors  # at call time: chaoskit.cli imports this module
-
-    handle_errors(_monkey)(config, variables, seed, duration_s, leashed, time_scale, ignore_schedule,
-                           journal_path, ledger_path)
-
-
-def _monkey(config: str, variables: tuple[str, ...], seed: int | None, duration_s: float | None,
-            leashed: bool | None, time_scale: float, ignore_schedule: bool, journal_path: str | None,
-            ledger_path: str | None) -> None:
-    from chaoskit.model.source import parse_cli_vars
-
-    try:
-        overrides = parse_cli_vars(variables)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--var") from exc
-    report = run_monkey(config, variables=overrides, seed=seed, duration_s=duration_s, leashed=leashed,
+    report = run_monkey(config, variables=parse_vars(variables), seed=seed, duration_s=duration_s, leashed=leashed,
                         time_scale=time_scale, ignore_schedule=ignore_schedule,
-                        journal_path=journal_path or _default_journal_path(config), ledger_path=ledger_path)
+                        journal_path=journal_path or default_journal_path(config), ledger_path=ledger_path,
+                        toxiproxy_url=toxiproxy_url)
     for kill in report.kills:
         ttr = f"{kill['time_to_recover_s']:.1f}s" if kill.get("time_to_recover_s") is not None else "-"
         click.echo(f"kill {kill['number']}: {kill['container']} ({kill['group']}): {kill['verdict']}, "

@@ -1,4 +1,4 @@
-"""Selection: from a list of container descriptions and a selector to the containers to hit.
+"""Resolving a selector against the targets that exist: from their descriptions to the ones to hit.
 
 Pure: no engine, no clock. Randomness comes from the ``rng`` passed in (or a
 seed), and candidates are sorted by name before the draw, so the same seed over

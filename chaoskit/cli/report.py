@@ -1,6 +1,5 @@
 """``chaoskit report JOURNAL... [--format html|junit|markdown]``: render reports from journals alone.
 
-Registered on the main group by ``chaoskit.cli`` (``main.add_command(report)``).
 Rendering reads nothing but the journal files: no engine, no Toxiproxy, no
 network, so it runs anywhere the journals were copied to (a CI artifact).
 """
@@ -10,12 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from chaoskit.errors import JournalUnreadable
-from chaoskit.report.build import build_report
-from chaoskit.report.model import Report
+
+if TYPE_CHECKING:
+    from chaoskit.report.model import Report
 
 __all__ = ["EXTENSIONS", "default_output", "render", "report", "write_report"]
 
@@ -53,6 +54,8 @@ def write_report(journals: Sequence[str | Path], fmt: str = "html", output: str 
     What ``chaoskit report`` does, for callers in Python (a game day writing
     its combined report). Raises :class:`JournalUnreadable` for a bad journal.
     """
+    from chaoskit.report.build import build_report
+
     built = build_report(journals, title=title)
     text = render(built, fmt)
     target = str(output) if output is not None else default_output(journals[0], fmt)

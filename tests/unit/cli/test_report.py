@@ -1,4 +1,4 @@
-"""`chaoskit report`: formats, default output paths, unreadable journals."""
+"""`chaoskit report` (chaoskit.cli.report): formats, default output paths, unreadable journals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 from click.testing import CliRunner
 
-from chaoskit.report.command import default_output, report
+from chaoskit.cli.report import default_output, report
 from tests.unit.report import builders as b
 
 
@@ -74,7 +74,7 @@ def test_default_output_names():
 def test_rendering_imports_no_adapter_and_no_docker():
     """Reports render from journals alone: the renderers pull in neither docker nor chaoskit.adapters."""
     code = (
-        "import sys, chaoskit.report.command, chaoskit.report.html_report, chaoskit.report.junit,"
+        "import sys, chaoskit.cli.report, chaoskit.report.html_report, chaoskit.report.junit,"
         " chaoskit.report.markdown, chaoskit.report.chart;"
         "bad = sorted(m for m in sys.modules if m == 'docker' or m.startswith(('docker.', 'chaoskit.adapters',"
         " 'toxiproxy', 'chaoskit.run.runner', 'matplotlib.pyplot')));"
@@ -86,8 +86,9 @@ def test_rendering_imports_no_adapter_and_no_docker():
 
 def test_public_names_match_all():
     """Every function and class a report module defines publicly is in its __all__, and __all__ names only real ones."""
-    from chaoskit.report import (build, chart, command, findings, formatting, html_report, junit, markdown, model,
-                                 probes, runs, series, timing)
+    from chaoskit.cli import report as command  # the module
+    from chaoskit.report import build, chart, findings, formatting, html_report, junit, markdown, model, probes, runs, \
+        series, timing
 
     for module in (build, chart, command, findings, formatting, html_report, junit, markdown, model, probes, runs,
                    series, timing):
@@ -99,7 +100,7 @@ def test_public_names_match_all():
 
 def test_write_report_is_the_command_as_a_function(tmp_path):
     """write_report renders and writes in one call, for a game day writing its combined report."""
-    from chaoskit.report.command import write_report
+    from chaoskit.cli.report import write_report
 
     day = b.gameday(tmp_path, [("cache-down", b.run_journal(b.TOLERATED_VERDICT))])
     built, path = write_report([day], "junit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from chaoskit.schedule.monkey_command import monkey
+from chaoskit.cli.monkey import monkey
 
 
 def test_an_invalid_config_exits_2_with_file_line_key(tmp_path):
