@@ -169,7 +169,7 @@ MONKEY = {"kind": "monkey", "run_id": "monkey-1", "title": "monkey", "started_at
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_journals_read_or_are_refused(tmp_path_factory, data):
-    """Any mutated run, game-day or monkey journal either reads and renders (JUnit, Markdown) or is refused."""
+    """Any mutated run, game-day or monkey journal either reads and renders (every format) or is refused."""
     kind = data.draw(st.sampled_from(["run", "run with load", "gameday", "monkey"]))
     document = {"run": lambda: b.run_journal(with_load=False), "run with load": b.run_journal,
                 "gameday": lambda: copy.deepcopy(GAMEDAY), "monkey": lambda: copy.deepcopy(MONKEY)}[kind]()
@@ -181,23 +181,9 @@ def test_mutated_journals_read_or_are_refused(tmp_path_factory, data):
         report = build_report([path])
     except JournalUnreadable:
         return
+    assert "<html" in render(report, "html")
     render(report, "junit")
     render(report, "markdown")
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_mutated_journals_render_to_html(tmp_path_factory, data):
-    """What reads also renders to HTML, chart included."""
-    document = b.run_journal(with_load=False)
-    _mutate(data, document)
-    path = tmp_path_factory.mktemp("fuzz") / "j.json"
-    path.write_text(json.dumps(document))
-    try:
-        report = build_report([path])
-    except JournalUnreadable:
-        return
-    assert "<html" in render(report, "html")
 
 
 @settings(max_examples=150, deadline=None)
