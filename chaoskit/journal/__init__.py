@@ -47,5 +47,6 @@ __all__ = [
     "Step",
     "now",
     "parse_journal",
+    "plain",
     "read_journal",
 ]
