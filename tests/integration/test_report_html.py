@@ -85,6 +85,9 @@ def assert_rendered(dom: Page, pixels: np.ndarray, verdicts: set[str], charts: i
     # The script ran: uPlot built one plot per panel (latency, error rate, status strip) of every chart.
     plots = [a for t, a in dom.tags if t == "div" and "uplot" in a.get("class", "").split()]
     assert len(plots) == 3 * charts and len(dom.all("canvas")) == len(plots)
+    # Values on hover: the line panels (latency, error rate) each have uPlot's live legend.
+    legends = [a for t, a in dom.tags if t == "table" and "u-legend" in a.get("class", "").split()]
+    assert len(legends) == 2 * charts
     badges = {a["class"].split("v-", 1)[1].split()[0] for t, a in dom.tags
               if t == "span" and "badge" in a.get("class", "")}
     assert verdicts <= badges

@@ -241,3 +241,28 @@ def test_a_missing_file_is_refused_by_name(tmp_path):
     """A journal path that does not exist raises JournalUnreadable naming it."""
     with pytest.raises(JournalUnreadable, match="cannot read"):
         build_report([tmp_path / "nope.json"])
+
+
+def test_a_crashed_game_day_is_never_green(tmp_path):
+    """A game day whose journal ends before its verdict is marked crashed and combined with ERROR."""
+    from chaoskit.journal import GamedayJournal
+
+    b.write(tmp_path / "00-a.json", b.run_journal(b.TOLERATED_VERDICT))
+    day = GamedayJournal(tmp_path / "gameday.json", "Tuesday", "day.yaml", planned=3)
+    day.entry("a.yaml", "a", "TOLERATED", 0, ["held"], "00-a.json")
+    (suite,) = build_report([tmp_path / "gameday.json"]).suites
+    assert suite.crashed and suite.verdict == "ERROR" and [e.verdict for e in suite.entries] == ["TOLERATED"]
+    assert any("crashed game day" in n for n in suite.notes) and any("1 of 3 planned" in n for n in suite.notes)
+
+
+def test_a_monkey_journal_is_one_entry_with_its_verdict(tmp_path):
+    """A monkey's journal reports its verdict and reasons; a monkey that never finished is crashed, not green."""
+    from chaoskit.journal import MonkeyJournal
+
+    monkey = MonkeyJournal(tmp_path / "m.json", {"title": "monkey on api"})
+    monkey.kill({"number": 1, "verdict": "TOLERATED"})
+    (entry,) = build_report([tmp_path / "m.json"]).entries
+    assert entry.verdict == "ERROR" and entry.reasons[0].startswith("crashed")
+    monkey.finish(verdict="TOLERATED", reasons=["1 TOLERATED of 1 kill(s)"])
+    (entry,) = build_report([tmp_path / "m.json"]).entries
+    assert (entry.title, entry.verdict, entry.reasons) == ("monkey on api", "TOLERATED", ("1 TOLERATED of 1 kill(s)",))
