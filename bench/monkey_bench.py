@@ -67,7 +67,7 @@ from chaoskit.model.probes import Hypothesis  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
 from chaoskit.schedule.monkey import Monkey  # noqa: E402
 from chaoskit.schedule.monkey_config import PARALLEL, MonkeyConfig, MonkeyPolicy, MonkeySettings  # noqa: E402
-from chaoskit.schedule.monkey_journal import MonkeyJournal  # noqa: E402
+from chaoskit.journal import MonkeyJournal  # noqa: E402
 from chaoskit.schedule.monkey_observer import NoProbes  # noqa: E402
 
 IMAGE = "debian:bookworm-slim"

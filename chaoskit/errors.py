@@ -14,6 +14,7 @@
     │   ├── LoadGeneratorFailed  the load generator could not start (TLS failures among them) or its thread died
     │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
+    ├── JournalUnreadable        a journal file is missing, not a journal, or malformed (names file and what)
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -33,6 +34,7 @@ __all__ = [
     "ExperimentInvalid",
     "FaultError",
     "HttpUnavailable",
+    "JournalUnreadable",
     "LedgerNotClean",
     "LoadGeneratorFailed",
     "MeasurementError",
@@ -113,6 +115,10 @@ class ProtocolError(MeasurementError):
 
 
 class LedgerNotClean(ChaoskitError):
+    pass
+
+
+class JournalUnreadable(ChaoskitError):
     pass
 
 

@@ -46,7 +46,7 @@ def run_monkey(
     from chaoskit.run.ledger import Ledger
     from chaoskit.schedule.monkey import Monkey
     from chaoskit.schedule.monkey_config import MonkeySettings, load_monkey_config
-    from chaoskit.schedule.monkey_journal import MonkeyJournal
+    from chaoskit.journal import MonkeyJournal
     from chaoskit.schedule.monkey_observer import SteadyStateObserver
 
     config = with_toxiproxy(load_monkey_config(config_path, variables=variables), toxiproxy_url)

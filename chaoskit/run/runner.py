@@ -29,7 +29,7 @@ from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.window import WindowStats, seconds_of
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, WriteProbe
-from chaoskit.report.journal import Journal
+from chaoskit.journal import RunJournal
 from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
@@ -65,7 +65,7 @@ class Runner:
     experiment: Experiment
     backends: Backends
     ledger: Ledger
-    journal: Journal
+    journal: RunJournal
     load: Any = None  # a chaoskit.measure LoadGenerator, or None for probe-only experiments
     seed: int | None = None
     probe_interval_s: float = 1.0

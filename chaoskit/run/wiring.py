@@ -19,7 +19,7 @@ from chaoskit.model.experiment import Experiment
 from chaoskit.model.load import LoadSpec
 from chaoskit.model.probes import LATENCY_METRICS, Hypothesis, LoadProbe
 from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
-from chaoskit.report.journal import Journal
+from chaoskit.journal import RunJournal
 from chaoskit.run.acts import FaultAct
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
@@ -56,10 +56,10 @@ def environment_versions(backends: Backends) -> dict[str, Any]:
     return versions
 
 
-def _runner(experiment: Experiment, journal_path: Path, seed: int | None, ledger_path: str | None,
+def _runner(experiment: Experiment, journal_path: Path | None, seed: int | None, ledger_path: str | None,
             progress: Callable[..., None] | None = None) -> Runner:
     backends = backends_for(experiment)
-    journal = Journal(experiment, journal_path, environment=environment_versions(backends))
+    journal = RunJournal(experiment, journal_path, environment=environment_versions(backends))
     load = None
     if experiment.load is not None:
         from chaoskit.measure.loadgen import LoadGenerator
@@ -102,7 +102,7 @@ def _parts(tolerance: Tolerance) -> list[Tolerance]:
 
 def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:
     """A dry run: preflight (ledger, backends, targets) and the faults it would apply; nothing is applied."""
-    runner = _runner(experiment, Path("/dev/null"), seed, ledger_path)
+    runner = _runner(experiment, None, seed, ledger_path)  # a dry run writes no journal
     runner.preflight()
     lines = [f"plan: {experiment.title} (seed {runner.seed})"]
     phases = experiment.phases

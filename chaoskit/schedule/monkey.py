@@ -40,7 +40,7 @@ from chaoskit.log import get_logger
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.ledger import Ledger
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeySettings
-from chaoskit.schedule.monkey_journal import MonkeyJournal, plain
+from chaoskit.journal import MonkeyJournal, plain
 from chaoskit.schedule.monkey_kills import KillExecutor, KillRecord
 from chaoskit.schedule.monkey_observer import Observer, SteadyStateObserver
 from chaoskit.schedule.monkey_policy import Action, Decision, MonkeyState, Tick, TickPlan, advance, decide

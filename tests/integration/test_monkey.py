@@ -23,7 +23,7 @@ from chaoskit.verdict import Verdict
 from chaoskit.cli.monkey import run_monkey
 from chaoskit.schedule.monkey import Monkey
 from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy, MonkeySettings
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.journal import MonkeyJournal
 from chaoskit.schedule.monkey_observer import NoProbes
 from tests.support import wait_until
 

@@ -87,9 +87,11 @@ def test_rendering_imports_no_adapter_and_no_docker():
 def test_public_names_match_all():
     """Every function and class a report module defines publicly is in its __all__, and __all__ names only real ones."""
     from chaoskit.cli import report as command  # the module
-    from chaoskit.report import chart, findings, formatting, html_report, junit, markdown, view
+    from chaoskit.report import build, chart, findings, formatting, html_report, junit, markdown, model, probes, runs, \
+        series, timing
 
-    for module in (chart, command, findings, formatting, html_report, junit, markdown, view):
+    for module in (build, chart, command, findings, formatting, html_report, junit, markdown, model, probes, runs,
+                   series, timing):
         public = {n for n, v in vars(module).items()
                   if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == module.__name__}
         assert public <= set(module.__all__), (module.__name__, public - set(module.__all__))

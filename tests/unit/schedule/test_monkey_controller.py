@@ -16,7 +16,7 @@ from chaoskit.run.ledger import Ledger
 from chaoskit.verdict import Phase, ProbeResult, Verdict
 from chaoskit.schedule.monkey import Monkey
 from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy, MonkeySettings
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.journal import MonkeyJournal
 from chaoskit.schedule.monkey_observer import NoProbes
 from chaoskit.schedule.monkey_verdict import Round
 from chaoskit.testing import FakeClock

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chaoskit.report.view import JournalUnreadable, build_report, run_report, verdict_name
+from chaoskit.errors import JournalUnreadable
+from chaoskit.report.build import build_report
+from chaoskit.report.model import verdict_name
+from chaoskit.report.runs import run_report
 from tests.unit.report import builders as b
 
 
@@ -18,7 +21,7 @@ def value_at(s, t):
 
 def test_verdict_reasons_and_times_come_from_the_journal():
     """The verdict, its reasons, time to detect and the fault's times are read as the run wrote them."""
-    run = run_report(b.run_journal(), "j.json")
+    run = run_report(b.record(b.run_journal()))
     assert run.verdict == "FAILURE"
     assert run.reasons[0].startswith("hypothesis 'Timelines stay fast', probe 'p99' violated")
     assert run.time_to_detect_s == pytest.approx(2.95)
@@ -30,7 +33,7 @@ def test_verdict_reasons_and_times_come_from_the_journal():
 
 def test_fault_windows_pair_applied_and_reverted_events():
     """Each fault is shaded from its fault.applied to its fault.reverted event."""
-    run = run_report(b.run_journal())
+    run = run_report(b.record(b.run_journal()))
     assert [(s.label, s.start, s.end) for s in run.faults] == [("latency toxic on proxy postgres", 12.05, 27.0)]
     assert [s.label for s in run.phases] == ["warmup", "baseline", "fault", "recovery"]
     assert run.phases[-1].end == pytest.approx(37.0)
@@ -45,7 +48,7 @@ def test_overlapping_faults_are_matched_by_token():
         {"t": 5.0, "event": "fault.reverted", "fault": "kill api-2", "token": "b"},
         {"t": 6.0, "event": "fault.reverted", "fault": "kill api-1", "token": "a"},
     ]
-    run = run_report(journal)
+    run = run_report(b.record(journal))
     assert [(s.label, s.start, s.end) for s in run.faults] == [("kill api-1", 1.0, 6.0), ("kill api-2", 2.0, 5.0)]
 
 
@@ -54,14 +57,14 @@ def test_stop_condition_is_read_from_its_event():
     journal = b.run_journal()
     journal["events"].append({"t": 20.0, "at": b.at(20.0), "event": "run.stopped", "reason": "error_rate > 0.5 for 3s"})
     journal["verdict"]["stopped_by"] = "error_rate > 0.5 for 3s"
-    run = run_report(journal)
+    run = run_report(b.record(journal))
     assert run.stop_events == ((20.0, "error_rate > 0.5 for 3s"),)
     assert run.stopped_by == "error_rate > 0.5 for 3s"
 
 
 def test_load_buckets_give_p50_p99_and_error_rate_on_the_run_clock():
     """Buckets are decoded from their HDR histograms and placed at run time through the events' clock."""
-    run = run_report(b.run_journal(fault_errors=5))
+    run = run_report(b.record(b.run_journal(fault_errors=5)))
     assert run.series_source == "load"
     assert [s.name for s in run.series] == ["p50", "p99", "error_rate"]
     p99, errors = series(run, "p99"), series(run, "error_rate")
@@ -77,13 +80,13 @@ def test_bucket_t_in_the_journal_wins_over_the_wall_clock():
     journal = b.run_journal(with_t=True)
     for bucket in journal["load"]["buckets"]:
         bucket["t"] += 100.0
-    run = run_report(journal)
+    run = run_report(b.record(journal))
     assert series(run, "p50").points[0][0] == pytest.approx(100.5)
 
 
 def test_without_load_the_chart_shows_probe_timings():
     """No load block: the http probe's latency is charted instead, with its tolerance line, never nothing."""
-    run = run_report(b.run_journal(with_load=False))
+    run = run_report(b.record(b.run_journal(with_load=False)))
     assert run.series_source == "probes"
     assert [s.name for s in run.series] == ["page: latency"]
     assert series(run, "page: latency").limit == pytest.approx(0.15)
@@ -94,13 +97,13 @@ def test_a_load_probe_is_charted_under_its_own_name_when_buckets_are_missing():
     """A load probe's observations fall back to a line named by the probe (not 'p99: p99')."""
     journal = b.run_journal()
     del journal["load"]
-    names = [s.name for s in run_report(journal).series]
+    names = [s.name for s in run_report(b.record(journal)).series]
     assert "p99" in names and "page: latency" in names and "error rate" in names
 
 
 def test_probe_rows_summarise_each_phase():
     """Each probe's row has baseline, fault and recovery medians, violation counts and its tolerance."""
-    rows = {r.probe: r for r in run_report(b.run_journal()).probes}
+    rows = {r.probe: r for r in run_report(b.record(b.run_journal())).probes}
     assert list(rows) == ["p99", "error rate", "page"]
     p99 = rows["p99"]
     assert p99.tolerance == "p99 <= 500 ms"
@@ -117,7 +120,7 @@ def test_comparisons_from_the_load_carry_their_confidence():
     """The load's statistical comparisons become the probe's confidence intervals."""
     comparison = {"probe": "p99", "metric": "p99", "baseline_median": 0.012, "fault_median": 0.8, "shift": 0.788,
                   "ci_low": 0.7, "ci_high": 0.85, "confidence": 0.98, "p_value": 0.001, "decision": "worse"}
-    rows = {r.probe: r for r in run_report(b.run_journal(comparisons=[comparison])).probes}
+    rows = {r.probe: r for r in run_report(b.record(b.run_journal(comparisons=[comparison]))).probes}
     (c,) = rows["p99"].comparisons
     assert (c.low, c.high, c.confidence, c.shift, c.p_value, c.decision) == (0.7, 0.85, 0.98, 0.788, 0.001, "worse")
     assert rows["page"].comparisons == ()
@@ -125,14 +128,14 @@ def test_comparisons_from_the_load_carry_their_confidence():
 
 def test_a_violation_interval_is_used_when_there_is_no_comparison():
     """Without load comparisons, the interval a violation carries is the probe's CI."""
-    rows = {r.probe: r for r in run_report(b.run_journal()).probes}
+    rows = {r.probe: r for r in run_report(b.record(b.run_journal())).probes}
     (c,) = rows["p99"].comparisons
     assert (c.low, c.high, c.confidence) == (0.7, 0.85, None)
 
 
 def test_a_crashed_run_is_an_error_with_an_open_fault():
     """No verdict in the journal is reported as ERROR, never as a pass; the unreverted fault stays open."""
-    run = run_report(b.crashed_journal())
+    run = run_report(b.record(b.crashed_journal()))
     assert run.verdict == "ERROR"
     assert "did not finish" in run.reasons[0]
     assert not run.complete
@@ -144,7 +147,7 @@ def test_an_unknown_verdict_is_an_error():
     """A verdict name chaoskit does not know is ERROR, with a note saying so."""
     journal = b.run_journal()
     journal["verdict"]["verdict"] = "MAYBE"
-    run = run_report(journal)
+    run = run_report(b.record(journal))
     assert run.verdict == "ERROR"
     assert "MAYBE" in run.reasons[0] and run.notes
     assert verdict_name("tolerated") == "TOLERATED" and verdict_name(None) == "ERROR"
@@ -155,13 +158,13 @@ def test_lower_case_phases_are_read_as_well():
     journal = b.run_journal()
     for obs in journal["observations"]:
         obs["phase"] = obs["phase"].lower()
-    rows = {r.probe: r for r in run_report(journal).probes}
+    rows = {r.probe: r for r in run_report(b.record(journal)).probes}
     assert rows["p99"].phases["FAULT"].count == 15
 
 
 def test_a_nearly_empty_journal_still_reads():
     """A journal with only a run id reads as an ERROR run with nothing to chart."""
-    run = run_report({"run_id": "x1"})
+    run = run_report(b.record({"run_id": "x1"}))
     assert run.verdict == "ERROR" and run.title == "x1"
     assert run.series == () and run.marks == () and run.probes == ()
     assert any("nothing to chart" in n for n in run.notes)
@@ -171,7 +174,7 @@ def test_unreadable_buckets_are_noted_not_raised():
     """A bucket missing its histogram is skipped with a note; the others are still charted."""
     journal = b.run_journal()
     del journal["load"]["buckets"][3]["latency"]
-    run = run_report(journal)
+    run = run_report(b.record(journal))
     assert any("bucket 3" in n for n in run.notes)
     assert len(series(run, "p99").points) == int(b.END) - 1
 
@@ -223,7 +226,7 @@ def test_runs_a_game_day_lists_are_not_counted_twice(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not a JSON journal"),
     ("[1, 2]", "expected a JSON object"),
-    ('{"hello": 1}', "neither a run journal nor a game-day journal"),
+    ('{"hello": 1}', "neither a run, monkey nor game-day journal"),
 ])
 def test_files_that_are_not_journals_are_refused_by_name(tmp_path, content, message):
     """A file that is not a journal raises JournalUnreadable naming the file and the problem."""
@@ -238,3 +241,28 @@ def test_a_missing_file_is_refused_by_name(tmp_path):
     """A journal path that does not exist raises JournalUnreadable naming it."""
     with pytest.raises(JournalUnreadable, match="cannot read"):
         build_report([tmp_path / "nope.json"])
+
+
+def test_a_crashed_game_day_is_never_green(tmp_path):
+    """A game day whose journal ends before its verdict is marked crashed and combined with ERROR."""
+    from chaoskit.journal import GamedayJournal
+
+    b.write(tmp_path / "00-a.json", b.run_journal(b.TOLERATED_VERDICT))
+    day = GamedayJournal(tmp_path / "gameday.json", "Tuesday", "day.yaml", planned=3)
+    day.entry("a.yaml", "a", "TOLERATED", 0, ["held"], "00-a.json")
+    (suite,) = build_report([tmp_path / "gameday.json"]).suites
+    assert suite.crashed and suite.verdict == "ERROR" and [e.verdict for e in suite.entries] == ["TOLERATED"]
+    assert any("crashed game day" in n for n in suite.notes) and any("1 of 3 planned" in n for n in suite.notes)
+
+
+def test_a_monkey_journal_is_one_entry_with_its_verdict(tmp_path):
+    """A monkey's journal reports its verdict and reasons; a monkey that never finished is crashed, not green."""
+    from chaoskit.journal import MonkeyJournal
+
+    monkey = MonkeyJournal(tmp_path / "m.json", {"title": "monkey on api"})
+    monkey.kill({"number": 1, "verdict": "TOLERATED"})
+    (entry,) = build_report([tmp_path / "m.json"]).entries
+    assert entry.verdict == "ERROR" and entry.reasons[0].startswith("crashed")
+    monkey.finish(verdict="TOLERATED", reasons=["1 TOLERATED of 1 kill(s)"])
+    (entry,) = build_report([tmp_path / "m.json"]).entries
+    assert (entry.title, entry.verdict, entry.reasons) == ("monkey on api", "TOLERATED", ("1 TOLERATED of 1 kill(s)",))
