@@ -75,14 +75,15 @@ def test_faults_lists_the_plugin_with_its_distribution():
 
 
 def test_validate_checks_the_plugin_fault_with_file_and_line(tmp_path):
-    """A good step validates; a misspelt parameter is reported at its line with a did-you-mean."""
+    """The shipped example and a good step validate; a misspelt parameter is reported at its line with a did-you-mean."""
     good = experiment(tmp_path, "box", 2)
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("content:", "contents:"))
-    result = subprocess.run([sys.executable, "-m", "chaoskit", "validate", str(good), str(bad)],
+    shipped = PLUGIN / "maintenance-flag.yaml"
+    result = subprocess.run([sys.executable, "-m", "chaoskit", "validate", str(shipped), str(good), str(bad)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert f"ok: {good}" in result.stdout
+    assert f"ok: {shipped}" in result.stdout and f"ok: {good}" in result.stdout
     assert f"{bad}:15: method[0].params.contents: unknown parameter for example.file_marker; did you mean " \
            "'content'?" in result.stderr
 

@@ -200,3 +200,18 @@ def test_plugins_module_is_layer_zero():
     """chaoskit.plugins imports nothing of chaoskit, so every layer may discover its plugins."""
     source = Path(plugins.__file__).read_text(encoding="utf-8")
     assert "from chaoskit" not in source and "import chaoskit" not in source
+
+
+def test_plugins_page_quotes_the_example_package_verbatim():
+    """Every python, toml and yaml block of docs/plugins.md is a piece of the example package as it is."""
+    import re
+
+    package = ROOT / "examples" / "chaoskit-example-plugin"
+    sources = "\n".join(
+        "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                if not (path.suffix == ".yaml" and line.startswith("#")))
+        for path in sorted(package.rglob("*")) if path.suffix in {".py", ".toml", ".yaml"})
+    blocks = re.findall(r"```(?:python|toml|yaml)\n(.*?)```", (ROOT / "docs" / "plugins.md").read_text(), re.DOTALL)
+    assert len(blocks) == 6
+    for block in blocks:
+        assert block in sources, block
