@@ -10,7 +10,7 @@
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
     ├── MeasurementError         the measurement itself could not be made
-    │   ├── LoadGeneratorFailed  the load generator could not start or its thread died
+    │   ├── LoadGeneratorFailed  the load generator could not start (TLS failures among them) or its thread died
     │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
     └── Aborted                  a signal or a stop condition ended the run

@@ -88,6 +88,13 @@ def handle_errors(fn: _F) -> _F:
             hint = checkout_hint() if isinstance(exc, EngineUnavailable | ToxiproxyUnavailable) else ""
             click.echo(f"chaoskit: error: {exc}{hint}", err=True)
             sys.exit(ExitCode.ERROR)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug in chaoskit: ERROR, never FAILURE's exit code, and one line
+            if click.get_current_context().find_root().params.get("verbose"):
+                raise
+            click.echo(f"chaoskit: internal error: {type(exc).__name__}: {exc} (-v shows the traceback)", err=True)
+            sys.exit(ExitCode.ERROR)
 
     return wrapper  # type: ignore[return-value]
 

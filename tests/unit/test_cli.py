@@ -210,3 +210,32 @@ def test_public_names_match_all():
         commands = {n for n, v in vars(module).items() if isinstance(v, click.Command)}
         assert public | commands <= set(module.__all__), (module.__name__, (public | commands) - set(module.__all__))
         assert all(hasattr(module, n) for n in module.__all__), module.__name__
+
+
+def test_an_internal_error_is_error_with_one_line_not_failure(monkeypatch, tmp_path):
+    """A bug inside chaoskit ends with exit 6 (ERROR) and one line, never exit 1 (FAILURE's) with a traceback."""
+    from chaoskit.cli import validate as validate_module
+
+    def broken(path, overrides):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(validate_module, "validate_file", broken)
+    experiment = tmp_path / "x.yaml"
+    experiment.write_text("title: x\n")
+    result = CliRunner().invoke(main, ["validate", str(experiment)])
+    assert result.exit_code == 6, result.output
+    assert result.output.strip().splitlines() == ["chaoskit: internal error: KeyError: 'boom' (-v shows the traceback)"]
+
+
+def test_absurd_load_sizes_are_refused_at_validation(tmp_path):
+    """users.count: 1000000000 and rate: 1e9 are problems with their line, not a 7 GiB allocation at run time."""
+    from chaoskit.errors import ExperimentInvalid
+    from chaoskit.model.loader import parse_experiment
+
+    text = (Path(__file__).resolve().parents[2] / "experiments" / "control-no-op.yaml").read_text()
+    try:
+        parse_experiment(text, source="x.yaml", variables={"users": 1_000_000_000})
+    except ExperimentInvalid as exc:
+        assert any("load.users.count" in p.key and "<= 10,000,000" in p.message for p in exc.problems), exc.problems
+    else:
+        raise AssertionError("a billion users validated")
