@@ -21,7 +21,7 @@ def faults(as_json: bool) -> None:
 
     Faults come built in or from installed plugins (packages registering
     entry points under chaoskit.faults); a plugin that cannot be used is named
-    on stderr, and the rest of the list is unaffected.
+    in a plugin.refused warning on stderr, and the rest of the list is unaffected.
 
     \b
     Examples:
@@ -31,9 +31,7 @@ def faults(as_json: bool) -> None:
     """
     from chaoskit.faults.catalogue import catalogue
 
-    found = catalogue()
-    for problem in found.problems:
-        click.echo(f"chaoskit: {problem}", err=True)
+    found = catalogue()  # a refused plugin is logged (plugin.refused) on stderr, once
     if as_json:
         echo_json([{"type": kind, "origin": found.origins[kind], "target": cls.signature.target,
                     "doc": cls.signature.doc, "params": cls.signature.params, "one_of": cls.signature.one_of}

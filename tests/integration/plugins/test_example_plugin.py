@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,25 @@ def test_the_example_packages_own_tests_pass():
                             capture_output=True, text=True, timeout=120, cwd=PLUGIN)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
+
+
+def test_a_broken_plugin_beside_it_costs_only_itself(tmp_path):
+    """An installed distribution whose entry points cannot be used is refused in one warning line each;
+    the built-ins and the example plugin are still listed and usable."""
+    dist = tmp_path / "acme_chaos-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-chaos\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[chaoskit.faults]\nacme.touch = acme_chaos:Touch\n"
+                                           "container.kill = acme_chaos:Kill\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    result = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "faults", "--json"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    listed = {f["type"]: f["origin"] for f in json.loads(result.stdout)}
+    assert listed["container.kill"] == "built-in" and "example.file_marker" in listed and "acme.touch" not in listed
+    warnings = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(w["event"], w["problem"]) for w in warnings] == [
+        ("plugin.refused", "plugin acme-chaos 1.0 (entry point acme.touch = acme_chaos:Touch) refused: "
+                           "cannot be loaded: ModuleNotFoundError: No module named 'acme_chaos'"),
+        ("plugin.refused", "plugin acme-chaos 1.0 (entry point container.kill = acme_chaos:Kill) refused: "
+                           "'container.kill' is a built-in name")]
