@@ -95,7 +95,7 @@ def build(kind: str, params: Mapping[str, Any], target: TargetRef | None = None)
         cls = found.faults[kind]
     except KeyError:
         refused = [p for p in found.problems if f"(entry point {kind} = " in p]
-        hint = refused[0] if refused else "`chaoskit faults` lists them; a plugin's needs its package installed"
+        hint = refused[0] if refused else "`chaoskit faults` lists them (a plugin's fault needs its package installed)"
         raise ChaoskitError(f"unknown fault type {kind!r}: {hint}") from None
     try:
         typed = cls.signature.parse(params)
