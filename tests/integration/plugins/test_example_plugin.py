@@ -76,7 +76,7 @@ def test_faults_lists_the_plugin_with_its_distribution():
 
 
 def test_validate_checks_the_plugin_fault_with_file_and_line(tmp_path):
-    """The shipped example and a good step validate; a misspelt parameter is reported at its line with a did-you-mean."""
+    """The shipped example and a good step validate; a misspelt parameter is reported at its line."""
     good = experiment(tmp_path, "box", 2)
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("content:", "contents:"))
