@@ -5,7 +5,8 @@
     ├── TargetNotFound           a selector matched nothing, or fewer than required
     ├── BackendError             the Docker engine or Toxiproxy refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
-    │   └── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   └── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -13,6 +14,7 @@
     │   ├── LoadGeneratorFailed  the load generator could not start (TLS failures among them) or its thread died
     │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
+    ├── JournalUnreadable        a journal file is missing, not a journal, or malformed (names file and what)
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -31,6 +33,8 @@ __all__ = [
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
+    "HttpUnavailable",
+    "JournalUnreadable",
     "LedgerNotClean",
     "LoadGeneratorFailed",
     "MeasurementError",
@@ -82,6 +86,10 @@ class ToxiproxyUnavailable(BackendError):
     pass
 
 
+class HttpUnavailable(BackendError):
+    pass
+
+
 class FaultError(ChaoskitError):
     pass
 
@@ -107,6 +115,10 @@ class ProtocolError(MeasurementError):
 
 
 class LedgerNotClean(ChaoskitError):
+    pass
+
+
+class JournalUnreadable(ChaoskitError):
     pass
 
 

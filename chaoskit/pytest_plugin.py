@@ -60,7 +60,7 @@ def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
     from chaoskit.faults.catalogue import signatures
     from chaoskit.model.loader import load_experiment
-    from chaoskit.run.session import rollback_pending, run_experiment
+    from chaoskit.run.wiring import rollback_pending, run_experiment
 
     ledger = tmp_path / "chaoskit-ledger.jsonl"
 

@@ -42,7 +42,7 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
     from pathlib import Path
 
     from chaoskit.cli.report import write_report
-    from chaoskit.run.session import run_experiment
+    from chaoskit.run.wiring import run_experiment
     from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
 
     overrides = parse_vars(variables)

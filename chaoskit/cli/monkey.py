@@ -44,9 +44,10 @@ def run_monkey(
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import ChaoskitError
     from chaoskit.run.ledger import Ledger
-    from chaoskit.schedule.monkey import Monkey, SteadyStateObserver
-    from chaoskit.schedule.monkey_config import load_monkey_config
-    from chaoskit.schedule.monkey_journal import MonkeyJournal
+    from chaoskit.schedule.monkey import Monkey
+    from chaoskit.schedule.monkey_config import MonkeySettings, load_monkey_config
+    from chaoskit.journal import MonkeyJournal
+    from chaoskit.schedule.monkey_observer import SteadyStateObserver
 
     config = with_toxiproxy(load_monkey_config(config_path, variables=variables), toxiproxy_url)
     if seed is None:
@@ -58,19 +59,21 @@ def run_monkey(
         if duration_s is None:
             raise ChaoskitError("a monkey config with a load: block needs --duration "
                                 "(the load generator keeps every second of measurements in memory)")
+        from chaoskit.adapters.host import machine_steal_s
         from chaoskit.measure.loadgen import LoadGenerator
-        from chaoskit.run.session import validity_limits
+        from chaoskit.run.wiring import validity_limits
 
         load = LoadGenerator(config.load, max_duration_s=duration_s + config.baseline_s + config.recovery_budget_s + 60,
-                             validity=validity_limits(config.load, config.steady_state))
+                             validity=validity_limits(config.load, config.steady_state), steal_time=machine_steal_s)
     effective_leash = config.policy.leashed if leashed is None else leashed
     header = {"title": config.title, "source": str(config_path), "seed": seed, "leashed": effective_leash,
               "time_scale": time_scale, "ignore_schedule": ignore_schedule, "duration_s": duration_s,
               "config": config}
     journal = MonkeyJournal(journal_path, header)
     observer = SteadyStateObserver(config.steady_state, backends, env.compose_project, load)
-    return Monkey(config, backends, Ledger(ledger_path), journal, seed=seed, leashed=leashed, time_scale=time_scale,
-                  duration_s=duration_s, ignore_schedule=ignore_schedule, observer=observer).run()
+    settings = MonkeySettings(seed=seed, leashed=leashed, time_scale=time_scale, duration_s=duration_s,
+                              ignore_schedule=ignore_schedule)
+    return Monkey(config, backends, Ledger(ledger_path), journal, settings, observer=observer).run()
 
 
 @click.command("monkey")

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from chaoskit.errors import JournalUnreadable
+
 if TYPE_CHECKING:
-    from chaoskit.report.view import Report
+    from chaoskit.report.model import Report
 
 __all__ = ["EXTENSIONS", "default_output", "render", "report", "write_report"]
 
@@ -52,7 +54,7 @@ def write_report(journals: Sequence[str | Path], fmt: str = "html", output: str 
     What ``chaoskit report`` does, for callers in Python (a game day writing
     its combined report). Raises :class:`JournalUnreadable` for a bad journal.
     """
-    from chaoskit.report.view import build_report
+    from chaoskit.report.build import build_report
 
     built = build_report(journals, title=title)
     text = render(built, fmt)
@@ -93,12 +95,11 @@ def report(journals: tuple[str, ...], fmt: str, output: str | None, title: str |
     whatever the verdicts (gate CI on `chaoskit run`'s exit code, or on the
     JUnit file); 2 when a journal cannot be read.
     """
-    from chaoskit.report.view import JournalUnreadable
-
     try:
         built, path = write_report(journals, fmt, output, title)
     except JournalUnreadable as exc:
-        raise click.BadParameter(str(exc), param_hint="JOURNAL") from exc
+        click.echo(f"chaoskit: invalid: {exc}", err=True)
+        sys.exit(2)
     if path is not None:
         click.echo(f"{built.verdict}: {built.title}", err=True)
         click.echo(str(path))

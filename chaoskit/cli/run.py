@@ -43,7 +43,7 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
       chaoskit run experiments/cache-latency.yaml --var fault=60s --dry-run
       chaoskit run experiments/cache-down.yaml --journal out/cache.json && chaoskit report out/cache.json
     """
-    from chaoskit.run.session import plan_experiment, run_experiment
+    from chaoskit.run.wiring import plan_experiment, run_experiment
 
     experiment = load_experiment(file, parse_vars(variables), toxiproxy_url)
     if dry_run:
@@ -72,7 +72,7 @@ def rollback(ledger_path: str | None) -> None:
       chaoskit rollback
       CHAOSKIT_LEDGER=/tmp/ci-ledger.jsonl chaoskit rollback
     """
-    from chaoskit.run.session import rollback_pending
+    from chaoskit.run.wiring import rollback_pending
 
     reverted, failed = rollback_pending(ledger_path)
     for line in reverted:

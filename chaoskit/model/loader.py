@@ -6,7 +6,7 @@
 
 Validation collects *all* problems (unknown keys with a did-you-mean, wrong
 types, bad durations, undefined variables, unknown fault types, bad fault
-parameters and those of the sample stack's probes, inconsistent timings,
+parameters, write audits that cannot work (no request captures ids), inconsistent timings,
 references to probes or load requests that do not exist) and
 raises :class:`chaoskit.errors.ExperimentInvalid` with the list; nothing is
 built from an invalid file, so an invalid file applies no fault.
@@ -257,7 +257,7 @@ class ExperimentChecker(ProbeChecker):
         weight = self.number(keys["weight"], above=0) if "weight" in keys else 1.0
         headers = self.string_map(keys["headers"]) if "headers" in keys else {}
         body = keys["json"].plain() if "json" in keys else None
-        # A top-level key of each successful JSON answer to keep (the ids of posted tweets, for durability).
+        # A top-level key of each successful JSON answer to keep (ids of acknowledged writes, for write audits).
         capture = self.text(keys["capture"]) if "capture" in keys else None
         ok_status: tuple[int, ...] | None = (200, 201)
         if "ok_status" in keys:

@@ -9,15 +9,15 @@ decision and is a pure function of the cron expression and a given time.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from chaoskit.errors import ExperimentInvalid, Problem
+from chaoskit.journal import GamedayJournal
 from chaoskit.model.source import Located, read_source
 from chaoskit.verdict import Verdict, combine
 
@@ -151,26 +151,18 @@ def _entry(item: Located, base: Path, problem: Callable[[Located, str], None]) -
 
 def run_gameday(day: GameDay, journal_dir: Path, run_entry: Callable[[GameDayEntry, Path], EntryResult],
                 on_result: Callable[[EntryResult], None] = lambda r: None) -> tuple[Verdict, list[EntryResult], Path]:
-    """Run the entries in order (each through ``run_entry``), write the game-day journal; (verdict, results, path)."""
-    journal_dir.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc)
+    """Run the entries in order (each through ``run_entry``), journaling each as it ends; (verdict, results, path)."""
+    journal = GamedayJournal(journal_dir / "gameday.json", day.title, day.source, planned=len(day.entries))
     results: list[EntryResult] = []
     for index, entry in enumerate(day.entries):
         result = run_entry(entry, journal_dir / f"{index:02d}-{entry.experiment.stem}.json")
         results.append(result)
+        journal.entry(str(result.entry.experiment), result.title, result.verdict.name, result.verdict.exit_code,
+                      list(result.reasons), result.journal.name if result.journal else None)
         on_result(result)
         if result.verdict is Verdict.ABORTED and any("interrupted" in r for r in result.reasons):
             break  # a person or a supervisor said stop: the day ends
         if result.verdict is Verdict.ERROR and not day.continue_on_error:
             break
     verdict = combine(r.verdict for r in results)
-    path = journal_dir / "gameday.json"
-    path.write_text(json.dumps({
-        "gameday": day.title, "source": day.source, "started_at": started.isoformat(),
-        "finished_at": datetime.now(timezone.utc).isoformat(), "verdict": verdict.name,
-        "exit_code": verdict.exit_code, "planned": len(day.entries),
-        "experiments": [{"file": str(r.entry.experiment), "title": r.title, "verdict": r.verdict.name,
-                         "exit_code": r.verdict.exit_code, "reasons": list(r.reasons),
-                         "journal": r.journal.name if r.journal else None} for r in results],
-    }, indent=1))
-    return verdict, results, path
+    return verdict, results, journal.finish(verdict.name, verdict.exit_code)
