@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from chaoskit import plugins
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
 from chaoskit.faults import catalogue as catalogue_module
@@ -194,12 +193,6 @@ def test_help_and_the_catalogue_import_do_not_discover_plugins():
     assert imported_after(help_code, ("importlib.metadata", "chaoskit_example_plugin")) == []
     # pytest itself imports importlib.metadata, so only the plugin's own module is telling here.
     assert imported_after("import chaoskit.pytest_plugin", ("chaoskit_example_plugin",)) == []
-
-
-def test_plugins_module_is_layer_zero():
-    """chaoskit.plugins imports nothing of chaoskit, so every layer may discover its plugins."""
-    source = Path(plugins.__file__).read_text(encoding="utf-8")
-    assert "from chaoskit" not in source and "import chaoskit" not in source
 
 
 def test_plugins_page_quotes_the_example_package_verbatim():
