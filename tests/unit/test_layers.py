@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "chaoskit"
 
 # Lower numbers are lower layers; a module may import its own package and anything in a lower layer.
 LAYERS = {
-    "__init__": 0, "errors": 0, "log": 0, "verdict": 0,
+    "__init__": 0, "errors": 0, "log": 0, "verdict": 0, "plugins": 0,
     "model": 1, "targets": 1, "adapters": 1,
     "measure": 2, "faults": 2, "journal": 2,
     "report": 3,
