@@ -3,9 +3,10 @@
     ChaoskitError
     ├── ExperimentInvalid        the file failed validation (every problem, with file:line and key)
     ├── TargetNotFound           a selector matched nothing, or fewer than required
-    ├── BackendError             the Docker engine or Toxiproxy refused an operation
+    ├── BackendError             the Docker engine, Toxiproxy or Prometheus refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
-    │   └── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   └── PrometheusUnavailable the Prometheus server did not answer
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -30,6 +31,7 @@ __all__ = [
     "FaultError",
     "LedgerNotClean",
     "Problem",
+    "PrometheusUnavailable",
     "RevertFailed",
     "TargetNotFound",
     "ToxiproxyUnavailable",
@@ -73,6 +75,10 @@ class EngineUnavailable(BackendError):
 
 
 class ToxiproxyUnavailable(BackendError):
+    pass
+
+
+class PrometheusUnavailable(BackendError):
     pass
 
 
