@@ -24,6 +24,7 @@ in every judgement, labelled as what it answers: did the typical second change.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,7 +35,7 @@ from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, 
 from chaoskit.measure.window import merge_histograms, summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 
-__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "judge_metric", "per_second"]
+__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "judge_metric", "judge_values", "per_second"]
 
 # Metrics where less is worse; for every other metric (latency, errors) more is worse.
 WORSE_WHEN_LOWER = frozenset({"throughput", "achieved_rate"})
@@ -90,27 +91,50 @@ def judge_metric(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket], 
     ``compared=False`` skips the comparisons with the baseline (a window judged
     against itself), which only absolute tolerances can do without.
     """
-    window = _Window(metric, baseline, fault, confidence, compared)
+    half = component_confidence(confidence)
+    fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
+    window = _Window(
+        metric, confidence,
+        fault_value=summarize(fault).metric(metric) if fault else None,
+        baseline_value=summarize(baseline).metric(metric) if baseline else None,
+        shift=_shift(per_second(baseline, metric), per_second(fault, metric), confidence, compared),
+        fault_interval=window_interval(metric, fault, confidence),
+        difference=difference(fault_half, base_half, confidence) if compared and fault_half and base_half else None,
+    )
     return window.judge(tolerance)
 
 
+def judge_values(metric: str, tolerance: Tolerance, baseline: Sequence[float], fault: Sequence[float],
+                 confidence: float = DEFAULT_CONFIDENCE, compared: bool = True) -> MetricJudgement:
+    """Judge a metric known only by its readings (a Prometheus query's, say), like throughput.
+
+    No per-request interval exists: a window's value is the mean of its
+    readings (for a rate, the window's average), held directly to an absolute
+    limit, and relative tolerances are decided by the Hodges-Lehmann shift of
+    the typical reading against the baseline's, with its confidence interval.
+    """
+    window = _Window(metric, confidence, fault_value=statistics.fmean(fault) if fault else None,
+                     baseline_value=statistics.fmean(baseline) if baseline else None,
+                     shift=_shift(baseline, fault, confidence, compared), typical="reading")
+    return window.judge(tolerance)
+
+
+def _shift(baseline: Sequence[float], fault: Sequence[float], confidence: float, compared: bool) -> ShiftEstimate | None:
+    return compare(baseline, fault, confidence) if compared and baseline and fault else None
+
+
+@dataclass(frozen=True)
 class _Window:
     """The facts one judgement needs, computed once however many tolerances judge them."""
 
-    def __init__(self, metric: str, baseline: Sequence[Bucket], fault: Sequence[Bucket], confidence: float,
-                 compared: bool):
-        self.metric = metric
-        self.confidence = confidence
-        self.fault_value = summarize(fault).metric(metric) if fault else None
-        self.baseline_value = summarize(baseline).metric(metric) if baseline else None
-        base_series, fault_series = per_second(baseline, metric), per_second(fault, metric)
-        self.shift = compare(base_series, fault_series, confidence) if compared and base_series and fault_series \
-            else None
-        self.fault_interval = window_interval(metric, fault, confidence)
-        half = component_confidence(confidence)
-        fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
-        self.difference = difference(fault_half, base_half, confidence) if compared and fault_half and base_half \
-            else None
+    metric: str
+    confidence: float
+    fault_value: float | None
+    baseline_value: float | None
+    shift: ShiftEstimate | None  # the typical second's (or reading's) shift
+    fault_interval: Interval | None = None
+    difference: Interval | None = None
+    typical: str = "second"
 
     def judge(self, tolerance: Tolerance) -> MetricJudgement:
         if isinstance(tolerance, AllOf):
@@ -126,7 +150,7 @@ class _Window:
     def _judged(self, decision: Decision, reason: str, bound: float | None, allowed: float | None = None,
                 interval: Interval | None = None) -> MetricJudgement:
         if self.shift is not None:
-            reason = f"{reason}; typical second: {self.shift}"
+            reason = f"{reason}; typical {self.typical}: {self.shift}"
         return MetricJudgement(self.metric, decision, reason, self.fault_value, self.baseline_value, bound, allowed,
                                self.shift, interval)
 
@@ -180,7 +204,7 @@ class _Window:
                       f"({tolerance}, baseline {base:.4g})")
             return self._judged(decision, reason, base + allowed, allowed, self.difference)
         shift = decider
-        reason = (f"{metric} per-second shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
+        reason = (f"{metric} per-{self.typical} shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
                   f"{words} tolerated {allowed:+.4g} ({tolerance}, baseline median {base:.4g})")
         return MetricJudgement(metric, decision, f"{reason}; Mann-Whitney U={shift.u:g} p={shift.p_value:.3g}, "
                                f"{shift.confidence:.0%} CI", self.fault_value, self.baseline_value, base + allowed,

@@ -28,7 +28,7 @@ from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.judge import MetricJudgement, judge_metric
 from chaoskit.measure.stats import Decision
 from chaoskit.model.probes import LoadProbe
-from chaoskit.model.tolerance import AllOf, Relative, Tolerance
+from chaoskit.model.tolerance import absolute_part
 from chaoskit.verdict import Phase, ProbeResult
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_window"]
@@ -82,16 +82,6 @@ class WindowJudgement:
                 "baseline_value": check.baseline_value,
             })
         return out
-
-
-def absolute_part(tolerance: Tolerance) -> Tolerance | None:
-    """The tolerance without its relative parts (what a baseline can be held to), or None if nothing is left."""
-    if isinstance(tolerance, Relative):
-        return None
-    if isinstance(tolerance, AllOf):
-        parts = tuple(p for p in (absolute_part(t) for t in tolerance.parts) if p is not None)
-        return None if not parts else parts[0] if len(parts) == 1 else AllOf(parts)
-    return tolerance
 
 
 def judge_window(probe: LoadProbe, phase: str, baseline: Sequence[Bucket], window: Sequence[Bucket]) -> WindowJudgement:
