@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chaoskit.errors import Problem
@@ -67,3 +69,16 @@ def test_problems_name_file_line_and_key(probe_yaml, expected):
     assert probe is None
     assert len(problems) == 1, problems
     assert expected in str(problems[0])
+
+
+def test_the_shipped_prometheus_only_experiment_probes_parse():
+    """Every probe of experiments/prometheus-only.yaml is a valid prometheus probe."""
+    path = Path(__file__).resolve().parents[3] / "experiments" / "prometheus-only.yaml"
+    root, _, problems = read_source(path.read_text(), str(path))
+    assert root is not None and not problems
+    found: list[Problem] = []
+    nodes = root.value["steady_state"].value["probes"].value
+    probes = [prometheus_probe(Checker(str(path), found), node) for node in nodes]
+    assert found == []
+    assert [(p.name, p.every_s) for p in probes if p] == [("error ratio", 1.0), ("replicas up", 1.0)]
+    assert probes[0] is not None and probes[0].url == "http://127.0.0.1:9090"
