@@ -20,6 +20,9 @@ Metrics without a per-request interval (throughput, achieved rate) are judged
 on their per-second values by the Hodges-Lehmann shift of the typical second.
 That Mann-Whitney / Hodges-Lehmann comparison of per-second values is carried
 in every judgement, labelled as what it answers: did the typical second change.
+Readings of a Prometheus query are judged the same way (:func:`judge_values`):
+the mean reading against an absolute limit, the typical reading's shift for
+relative tolerances.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from chaoskit.measure.intervals import Interval, component_confidence, differenc
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, Worse, compare, decide_shift
 from chaoskit.measure.window import merge_histograms, summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
+from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "judge_metric", "judge_values", "per_second"]
+__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "decisive", "judge_metric", "judge_values", "per_second",
+           "window_result"]
 
 # Metrics where less is worse; for every other metric (latency, errors) more is worse.
 WORSE_WHEN_LOWER = frozenset({"throughput", "achieved_rate"})
@@ -68,6 +73,23 @@ class MetricJudgement:
                 "fault_value": self.fault_value, "baseline_value": self.baseline_value, "bound": self.bound,
                 "allowed_shift": self.allowed_shift, "shift": self.shift.to_dict() if self.shift else None,
                 "interval": self.interval.to_dict() if self.interval else None}
+
+
+def decisive(checks: Sequence[MetricJudgement]) -> MetricJudgement | None:
+    """The check that decided a window (the worst), whose numbers the verdict quotes."""
+    return max(checks, key=lambda c: _SEVERITY[c.decision], default=None)
+
+
+def window_result(probe: str, phase: str, decision: Decision, checks: Sequence[MetricJudgement], span: str,
+                  t: float, hypothesis: str) -> ProbeResult:
+    """A window's judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
+    check = decisive(checks)
+    shift = check.shift if check is not None else None
+    return ProbeResult(probe=probe, phase=Phase(phase), t=t, ok=decision == "within",
+                       value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
+                       detail=f"whole {phase} window ({span}): {'; '.join(c.reason for c in checks)}",
+                       hypothesis=hypothesis, interval=(shift.low, shift.high) if shift is not None else None,
+                       inconclusive=decision == "inconclusive")
 
 
 def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:

@@ -35,7 +35,7 @@ from typing import Any, cast
 from chaoskit.measure import detection
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.detection import Clock, Limit, baseline_band, limit_for
-from chaoskit.measure.judge import MetricJudgement, judge_values, per_second
+from chaoskit.measure.judge import MetricJudgement, decisive, judge_values, per_second, window_result
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, Worse
 from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance, absolute_part
@@ -45,7 +45,6 @@ __all__ = ["SCALAR", "Reading", "ReadingsJudgement", "judge_readings", "limits_f
            "series_of", "time_to_detect", "time_to_recover"]
 
 SCALAR = "scalar"  # the series name of a query that gives a scalar
-_SEVERITY: dict[Decision, int] = {"within": 0, "inconclusive": 1, "violated": 2}
 
 
 @dataclass(frozen=True)
@@ -117,18 +116,12 @@ class ReadingsJudgement:
 
     @property
     def decisive(self) -> MetricJudgement | None:
-        return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
+        return decisive(self.checks)
 
     def as_result(self, t: float, hypothesis: str) -> ProbeResult:
         """The judgement as the observation the verdicts read (at ``t``), quoting the series that decided."""
-        check = self.decisive
-        shift = check.shift if check is not None else None
-        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
-                           value=check.fault_value if check else None,
-                           baseline=check.baseline_value if check else None,
-                           detail=f"whole {self.phase} window ({self.readings} readings): {self.reason}",
-                           hypothesis=hypothesis, interval=(shift.low, shift.high) if shift is not None else None,
-                           inconclusive=self.decision == "inconclusive")
+        return window_result(self.probe, self.phase, self.decision, self.checks, f"{self.readings} readings", t,
+                             hypothesis)
 
 
 def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Reading], window: Sequence[Reading],
@@ -154,8 +147,9 @@ def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Readin
         checks.append(MetricJudgement(probe.query, "inconclusive",
                                       f"no readings in the {phase} window{why or ' (the query gave no series)'}",
                                       None, None))
-    decision = max((c.decision for c in checks), key=_SEVERITY.__getitem__)
-    return ReadingsJudgement(probe.name, phase, decision, tuple(checks), len(window))
+    worst = decisive(checks)
+    assert worst is not None  # checks is never empty here
+    return ReadingsJudgement(probe.name, phase, worst.decision, tuple(checks), len(window))
 
 
 def limits_for(probe: PrometheusProbe, baseline: Sequence[Reading]) -> dict[str, Limit]:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.judge import MetricJudgement, judge_metric
+from chaoskit.measure.judge import MetricJudgement, decisive, judge_metric, window_result
 from chaoskit.measure.stats import Decision
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import absolute_part
-from chaoskit.verdict import Phase, ProbeResult
+from chaoskit.verdict import ProbeResult
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_window"]
 
@@ -53,17 +53,11 @@ class WindowJudgement:
     @property
     def decisive(self) -> MetricJudgement | None:
         """The check that decided (the worst), whose numbers the verdict quotes."""
-        return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
+        return decisive(self.checks)
 
     def as_result(self, t: float, hypothesis: str) -> ProbeResult:
         """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
-        check = self.decisive
-        shift = check.shift if check is not None else None
-        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
-                           value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
-                           detail=f"whole {self.phase} window ({self.buckets} s): {self.reason}", hypothesis=hypothesis,
-                           interval=(shift.low, shift.high) if shift is not None else None,
-                           inconclusive=self.decision == "inconclusive")
+        return window_result(self.probe, self.phase, self.decision, self.checks, f"{self.buckets} s", t, hypothesis)
 
     def comparisons(self) -> list[dict[str, Any]]:
         """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""

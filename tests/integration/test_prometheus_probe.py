@@ -9,8 +9,6 @@ bound the issue sets (3 s from the fault).
 
 from __future__ import annotations
 
-import http.client
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.prometheus_bench import Traffic
 from chaoskit.adapters.toxiproxy import ToxiproxyClient
 from chaoskit.measure.prometheus_poll import Poller
 from chaoskit.measure.readings import Reading, judge_readings, time_to_detect, time_to_recover
@@ -57,26 +56,11 @@ def scene(run_container, network, tmp_path: Path) -> Scene:
 @pytest.fixture
 def traffic(scene: Scene) -> Iterator[None]:
     """Short requests through the proxy, one connection each (Toxiproxy counts bytes when a connection closes)."""
-    stop = threading.Event()
-
-    def send() -> None:
-        deadline = time.monotonic() + 150
-        while not stop.is_set() and time.monotonic() < deadline:
-            conn = http.client.HTTPConnection("127.0.0.1", scene.proxy_port, timeout=1)
-            try:
-                conn.request("GET", "/")
-                conn.getresponse().read()
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            stop.wait(0.02)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
+    sender = Traffic(scene.proxy_port, limit_s=150)
+    sender.start()
     yield
-    stop.set()
-    thread.join()
+    sender.stop.set()
+    sender.join()
 
 
 def poll_for(poller: Poller, seconds: float, every_s: float = 0.25) -> list[Reading]:
