@@ -39,8 +39,7 @@ from chaoskit.measure.window import merge_histograms, summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "decisive", "judge_metric", "judge_values", "per_second",
-           "window_result"]
+__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "WindowJudgement", "judge_metric", "judge_values", "per_second"]
 
 # Metrics where less is worse; for every other metric (latency, errors) more is worse.
 WORSE_WHEN_LOWER = frozenset({"throughput", "achieved_rate"})
@@ -75,21 +74,58 @@ class MetricJudgement:
                 "interval": self.interval.to_dict() if self.interval else None}
 
 
-def decisive(checks: Sequence[MetricJudgement]) -> MetricJudgement | None:
-    """The check that decided a window (the worst), whose numbers the verdict quotes."""
-    return max(checks, key=lambda c: _SEVERITY[c.decision], default=None)
+@dataclass(frozen=True)
+class WindowJudgement:
+    """One probe over one phase's window (a load metric, or each series of a query): the worst check decides."""
 
+    probe: str
+    phase: str  # baseline, fault or recovery
+    decision: Decision
+    checks: tuple[MetricJudgement, ...]
+    span: str  # what the window held: "10 s" of load, "40 readings" of a query
 
-def window_result(probe: str, phase: str, decision: Decision, checks: Sequence[MetricJudgement], span: str,
-                  t: float, hypothesis: str) -> ProbeResult:
-    """A window's judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
-    check = decisive(checks)
-    shift = check.shift if check is not None else None
-    return ProbeResult(probe=probe, phase=Phase(phase), t=t, ok=decision == "within",
-                       value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
-                       detail=f"whole {phase} window ({span}): {'; '.join(c.reason for c in checks)}",
-                       hypothesis=hypothesis, interval=(shift.low, shift.high) if shift is not None else None,
-                       inconclusive=decision == "inconclusive")
+    @classmethod
+    def of(cls, probe: str, phase: str, checks: Sequence[MetricJudgement], span: str) -> WindowJudgement:
+        """The judgement its checks make: the worst of them decides (no checks: within)."""
+        decision = max((c.decision for c in checks), key=_SEVERITY.__getitem__, default="within")
+        return cls(probe, phase, decision, tuple(checks), span)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(c.reason for c in self.checks)
+
+    @property
+    def decisive(self) -> MetricJudgement | None:
+        """The check that decided (the worst), whose numbers the verdict quotes."""
+        return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
+
+    def as_result(self, t: float, hypothesis: str) -> ProbeResult:
+        """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
+        check = self.decisive
+        shift = check.shift if check is not None else None
+        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
+                           value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
+                           detail=f"whole {self.phase} window ({self.span}): {self.reason}", hypothesis=hypothesis,
+                           interval=(shift.low, shift.high) if shift is not None else None,
+                           inconclusive=self.decision == "inconclusive")
+
+    def comparisons(self) -> list[dict[str, Any]]:
+        """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""
+        out = []
+        for check in self.checks:
+            if check.shift is None:
+                continue
+            s = check.shift
+            out.append({
+                "probe": self.probe, "phase": self.phase, "metric": check.metric, "decision": check.decision,
+                "shift": s.estimate, "ci_low": s.low, "ci_high": s.high, "confidence": s.confidence,
+                "achieved_confidence": s.achieved_confidence, "p_value": s.p_value, "u": s.u,
+                "baseline_median": s.baseline_median, "fault_median": s.fault_median,
+                "baseline_n": s.baseline_n, "fault_n": s.fault_n, "method": s.method,
+                "allowed_shift": check.allowed_shift, "fault_value": check.fault_value,
+                "baseline_value": check.baseline_value,
+            })
+        return out
 
 
 def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:

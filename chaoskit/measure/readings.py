@@ -35,13 +35,13 @@ from typing import Any, cast
 from chaoskit.measure import detection
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.detection import Clock, Limit, baseline_band, limit_for
-from chaoskit.measure.judge import MetricJudgement, decisive, judge_values, per_second, window_result
-from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, Worse
+from chaoskit.measure.judge import MetricJudgement, WindowJudgement, judge_values, per_second
+from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Worse
 from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance, absolute_part
 from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["SCALAR", "Reading", "ReadingsJudgement", "judge_readings", "limits_for", "reading_result",
+__all__ = ["SCALAR", "Reading", "judge_readings", "limits_for", "reading_result",
            "series_of", "time_to_detect", "time_to_recover"]
 
 SCALAR = "scalar"  # the series name of a query that gives a scalar
@@ -62,16 +62,10 @@ class Reading:
         return self.t
 
     @property
-    def end(self) -> float:
-        return self.t
-
-    @property
     def start_mono(self) -> float:
         return self.t_mono
 
-    @property
-    def end_mono(self) -> float:
-        return self.t_mono
+    end, end_mono = start, start_mono  # a moment: it ends where it starts
 
     def metric(self, series: str) -> float | None:
         return self.values.get(series)
@@ -100,36 +94,12 @@ def _worse(tolerance: Tolerance) -> Worse:
     return "higher" if upper else "lower"
 
 
-@dataclass(frozen=True)
-class ReadingsJudgement:
-    """One Prometheus probe over one phase's window: every series judged, the worst decides."""
-
-    probe: str
-    phase: str  # baseline, fault or recovery
-    decision: Decision
-    checks: tuple[MetricJudgement, ...]  # one per series (its metric is the series)
-    readings: int  # polls in the window, failed ones included
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(c.reason for c in self.checks)
-
-    @property
-    def decisive(self) -> MetricJudgement | None:
-        return decisive(self.checks)
-
-    def as_result(self, t: float, hypothesis: str) -> ProbeResult:
-        """The judgement as the observation the verdicts read (at ``t``), quoting the series that decided."""
-        return window_result(self.probe, self.phase, self.decision, self.checks, f"{self.readings} readings", t,
-                             hypothesis)
-
-
 def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Reading], window: Sequence[Reading],
-                   confidence: float = DEFAULT_CONFIDENCE) -> ReadingsJudgement:
+                   confidence: float = DEFAULT_CONFIDENCE) -> WindowJudgement:
     """Judge ``probe`` over ``window`` (the ``baseline`` window itself when ``phase`` is baseline)."""
     tolerance = absolute_part(probe.tolerance) if phase == "baseline" else probe.tolerance
     if tolerance is None:  # only relative parts: the baseline holds against itself
-        return ReadingsJudgement(probe.name, phase, "within", (), len(window))
+        return WindowJudgement.of(probe.name, phase, (), f"{len(window)} readings")
     checks = []
     compared = phase != "baseline"
     failed = [r.error for r in window if r.error]
@@ -147,9 +117,7 @@ def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Readin
         checks.append(MetricJudgement(probe.query, "inconclusive",
                                       f"no readings in the {phase} window{why or ' (the query gave no series)'}",
                                       None, None))
-    worst = decisive(checks)
-    assert worst is not None  # checks is never empty here
-    return ReadingsJudgement(probe.name, phase, worst.decision, tuple(checks), len(window))
+    return WindowJudgement.of(probe.name, phase, checks, f"{len(window)} readings")
 
 
 def limits_for(probe: PrometheusProbe, baseline: Sequence[Reading]) -> dict[str, Limit]:
