@@ -17,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${CHAOSKIT_VENV:-$ROOT/.venv}"
 STATE="${CHAOSKIT_STATE:-/var/lib/chaoskit}"
 LOGDIR="${CHAOSKIT_LOGDIR:-/var/log/chaoskit}"
+TLS_DIR="${CHAOSKIT_TLS_DIR:-$STATE/tls}"
 TOXIPROXY_VERSION=2.12.0
 TOXIPROXY_IMAGE="chaoskit/toxiproxy:$TOXIPROXY_VERSION"
 BASE_IMAGE=debian:bookworm-slim
@@ -163,6 +164,31 @@ project_images() {
     done
 }
 
+# A CA of the machine's own and a certificate it signed for the sample stack's nginx
+# (HTTPS on 127.0.0.1:${CHAOSKIT_API_TLS_PORT:-8443}). Experiments trust it with
+# load.tls.ca: $TLS_DIR/ca.crt. Made once; kept while the server certificate is valid.
+make_tls() {
+    local dir="$TLS_DIR"
+    if [ -s "$dir/server.crt" ] && openssl x509 -checkend 86400 -noout -in "$dir/server.crt" >/dev/null 2>&1; then
+        return
+    fi
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    say "making a CA and nginx's certificate in $dir"
+    mkdir -p "$dir" || fail "mkdir $dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=chaoskit sample stack CA" \
+            -keyout ca.key -out ca.crt
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+        printf 'subjectAltName=DNS:localhost,DNS:nginx,IP:127.0.0.1\n' >server.ext
+        openssl x509 -req -days 825 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -extfile server.ext -out server.crt
+        rm -f server.csr server.ext
+        chmod 600 ca.key server.key  # nginx reads its key as root, before its workers start
+        chmod 644 ca.crt server.crt
+    ) >"$LOGDIR/tls.log" 2>&1 || fail "openssl (log: $LOGDIR/tls.log)"
+}
+
 # The HTML report's test opens it in a real browser.
 browser() {
     command -v chromium >/dev/null 2>&1 || apt_install chromium fonts-dejavu-core
@@ -182,6 +208,7 @@ main() {
     base_image
     toxiproxy_image
     project_images
+    make_tls
     if [ "$job" = test ]; then browser; fi
     case "$job" in
         gameday)

@@ -27,7 +27,7 @@ The rule, in order (the first that applies decides):
    reached followers' timelines) -> FAILURE: the earliest violation, naming the
    hypothesis and probe, seconds after the fault was applied (or "after
    recovery" for an audit), and the value against its baseline. A load probe
-   is judged over the whole fault window (:mod:`chaoskit.run.windows`, with
+   is judged over the whole fault window (:mod:`chaoskit.run.judging`, with
    the statistical comparison for relative tolerances); its per-second
    readings (``detection``) only date the violation (time to detect): a noisy
    second alone is no FAILURE.
@@ -58,7 +58,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "EXIT_USAGE",
     "SEVERITY",
     "Observations",
     "Outcome",
@@ -69,8 +68,6 @@ __all__ = [
     "combine",
     "decide",
 ]
-
-EXIT_USAGE = 2
 
 
 class Verdict(enum.Enum):

@@ -3,7 +3,8 @@
 Containers on a local engine are ordinary host processes and their files are
 reachable from the host, so process and disk faults work from here rather
 than by exec-ing tools that an image may not have (and that a stopped
-container cannot run, which matters most at revert time).
+container cannot run, which matters most at revert time). The only module
+that imports psutil.
 """
 
 from __future__ import annotations
@@ -13,19 +14,54 @@ import functools
 import os
 import signal as signals
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch
 from chaoskit.errors import BackendError
 
-__all__ = ["FilesystemUsage", "container_path_on_host", "container_process", "filesystem_usage", "kill_processes",
-           "processes_in", "allocate_file", "remove_file", "signal_container_process"]
+__all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file", "filesystem_usage",
+           "remove_file", "signal_container_process", "signal_processes"]
 
 
-def processes_in(pids: list[int] | None) -> Iterator[psutil.Process]:
+def count_processes(pids: list[int] | None, match: ProcessMatch) -> int:
+    """How many of the processes with these host PIDs (every host process when None) match."""
+    return len(_matching(pids, match))
+
+
+def signal_processes(pids: list[int] | None, match: ProcessMatch, signal: str) -> int:
+    """Send ``signal`` to each matching process (of these host PIDs, or of the host); how many received it."""
+    return len(_kill(_matching(pids, match), signal))
+
+
+def _matching(pids: list[int] | None, match: ProcessMatch) -> list[psutil.Process]:
+    me = os.getpid()
+    found = [p for p in _processes_in(pids) if p.pid != me and _matches(p, match)]
+    if match.descendants:
+        found += [child for p in found for child in _children(p)]
+    return found
+
+
+def _matches(proc: psutil.Process, match: ProcessMatch) -> bool:
+    # Processes come and go while we look; a vanished one simply does not match.
+    try:
+        if match.name is not None and proc.name() != match.name:
+            return False
+        return match.cmdline_contains is None or match.cmdline_contains in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _processes_in(pids: list[int] | None) -> Iterator[psutil.Process]:
     """The processes with these host PIDs (those still alive); every host process when ``pids`` is None."""
     if pids is None:
         yield from psutil.process_iter()
@@ -37,7 +73,7 @@ def processes_in(pids: list[int] | None) -> Iterator[psutil.Process]:
             continue
 
 
-def kill_processes(processes: list[psutil.Process], signal: str) -> list[int]:
+def _kill(processes: list[psutil.Process], signal: str) -> list[int]:
     """Send ``signal`` to each process; the pids that received it (gone ones are skipped)."""
     signum = signals.Signals[signal]
     sent = []
@@ -62,7 +98,7 @@ def container_process(container_id: str, pid: int) -> psutil.Process | None:
     """
     if pid <= 0 or not _pidfds_work() or not _in_cgroup_of(pid, container_id):
         return None
-    for proc in processes_in([pid]):
+    for proc in _processes_in([pid]):
         try:
             proc.name()  # read now (psutil keeps it): callers describe the process by it after it is gone
         except psutil.NoSuchProcess:
@@ -122,30 +158,37 @@ def _pidfds_work() -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class FilesystemUsage:
-    total_bytes: int
-    free_bytes: int
-
-    @property
-    def used_fraction(self) -> float:
-        return 1 - self.free_bytes / self.total_bytes if self.total_bytes else 0.0
-
-
 def filesystem_usage(path: Path) -> FilesystemUsage:
     st = os.statvfs(path)
     # f_bavail: what an unprivileged writer (postgres) can still use; the root reserve does not help it.
     return FilesystemUsage(total_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)
 
 
-def allocate_file(path: Path, size: int) -> None:
-    """Create ``path`` holding ``size`` bytes of real blocks, at once where the filesystem allows."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+def fill_file(path: Path, size: int) -> None:
+    """Create ``path`` holding ``size`` bytes of real blocks, at once where the filesystem allows.
+
+    A file already there is left as it is (a second fill is no fill), and a
+    filesystem that fills up first is not an error: filling it is the point.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise BackendError(f"fill {path}: {exc}") from exc
+    try:
+        _allocate(fd, size)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise BackendError(f"fill {path}: {exc}") from exc
+
+
+def _allocate(fd: int, size: int) -> None:
     try:
         try:
             os.posix_fallocate(fd, 0, size)
         except OSError as exc:
-            if exc.errno not in (95,):  # EOPNOTSUPP: fall back to writing zeros
+            if exc.errno != errno.EOPNOTSUPP:  # fall back to writing zeros
                 raise
             chunk = b"\0" * (1 << 20)
             written = 0
@@ -161,6 +204,23 @@ def remove_file(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+class HostFiles:
+    """The file half of a target backend, for files the host reaches by path (``location`` is a host path)."""
+
+    def filesystem_usage(self, location: str) -> FilesystemUsage:
+        return filesystem_usage(Path(location).parent)
+
+    def fill_file(self, location: str, size: int) -> None:
+        fill_file(Path(location), size)
+
+    def remove_file(self, location: str) -> None:
+        remove_file(Path(location))
+
+
+# What faults without a target (acting on chaoskit's own host) use.
+HOST_FILES = HostFiles()
 
 
 def container_path_on_host(attrs: dict[str, Any], path: str) -> Path:

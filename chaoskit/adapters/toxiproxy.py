@@ -21,15 +21,14 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from chaoskit.errors import BackendError, TargetNotFound, ToxiproxyUnavailable
 
-__all__ = ["ProxyState", "Toxic", "ToxiproxyClient"]
+if TYPE_CHECKING:  # imported by the client, not here: faults import Toxic, and validating needs no HTTP library
+    import requests
 
-TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
+__all__ = ["ProxyState", "Toxic", "ToxiproxyClient"]
 
 
 @dataclass(frozen=True)
@@ -74,12 +73,16 @@ class ToxiproxyClient:
         self.timeout_s = timeout_s
         self.removal_deadline_s = removal_deadline_s
         self._clock = clock
+        import requests
+
         self._http = requests.Session()
         # Toxiproxy answers 403 to a User-Agent that looks like a browser.
         self._http.headers["User-Agent"] = "chaoskit"
 
     def _call(self, method: str, path: str, what: str, ok: tuple[int, ...], json: Any = None,
               timeout_s: float | None = None) -> requests.Response:
+        import requests
+
         try:
             response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s)
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -107,9 +110,6 @@ class ToxiproxyClient:
         response = self._call("POST", "/proxies", f"create proxy {name!r}", (201, 409),
                               json={"name": name, "listen": listen, "upstream": upstream, "enabled": True})
         return self.proxy(name) if response.status_code == 409 else ProxyState.from_api(response.json())
-
-    def delete_proxy(self, name: str) -> None:
-        self._call("DELETE", f"/proxies/{name}", f"delete proxy {name!r}", (204, 404))
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Enable or disable a proxy ("down" is not a toxic: a disabled proxy refuses connections)."""

@@ -1,11 +1,17 @@
 """The contract every fault honours.
 
-A fault is built from its parameters and one concrete target, captures in
-:meth:`Fault.prepare` whatever it will need to undo itself, and is then
-*recorded* (its :meth:`Fault.record`, fsync'd to the ledger) before
+A fault is built from its parameters (parsed once, against its signature,
+into :class:`~chaoskit.model.params.Params`) and one concrete target,
+captures in :meth:`Fault.prepare` whatever it will need to undo itself, and is
+then *recorded* (its :meth:`Fault.record`, fsync'd to the ledger) before
 :meth:`Fault.apply` touches anything. :meth:`Fault.revert` must work from the
 record alone, in another process after a crash, and both apply and revert are
 idempotent: doing either twice is the same as doing it once.
+
+Faults reach their target only through ``backends.targets`` (a
+:class:`~chaoskit.adapters.target_backend.TargetBackend`), Toxiproxy through
+``backends.toxiproxy``, and the host (faults without a target) through
+:mod:`chaoskit.adapters.host`.
 """
 
 from __future__ import annotations
@@ -17,20 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from chaoskit.adapters.backends import Backends
-from chaoskit.model.params import FaultSignature
+from chaoskit.model.params import FaultSignature, Params
+from chaoskit.targets.container import TargetRef
 
 __all__ = ["Fault", "TargetRef"]
-
-
-@dataclass(frozen=True)
-class TargetRef:
-    """The one container a fault instance acts on (none for host and Toxiproxy faults)."""
-
-    id: str
-    name: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name}
 
 
 @dataclass
@@ -38,22 +34,19 @@ class Fault(ABC):
     kind: ClassVar[str]
     signature: ClassVar[FaultSignature]
 
-    params: Mapping[str, Any]
+    params: Params
     target: TargetRef | None = None
-    # Facts captured by prepare() that revert() needs (network aliases, file paths).
+    # Facts captured by prepare() that revert() needs (network aliases, file locations).
     state: dict[str, Any] = field(default_factory=dict)
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-
-    def param(self, name: str) -> Any:
-        value = self.params.get(name)
-        if value is None:
-            spec = self.signature.param(name)
-            value = spec.default if spec else None
-        return value
 
     @property
     def target_label(self) -> str:
         return self.target.name if self.target else "host"
+
+    def _target(self) -> TargetRef:
+        assert self.target is not None, f"{self.kind} always has a target"
+        return self.target
 
     @abstractmethod
     def describe(self) -> str:
@@ -70,7 +63,7 @@ class Fault(ABC):
 
     def record(self) -> dict[str, Any]:
         """Everything needed to rebuild this instance and revert it in another process."""
-        return {"kind": self.kind, "params": _plain(dict(self.params)),
+        return {"kind": self.kind, "params": self.params.plain(),
                 "target": self.target.to_dict() if self.target else None,
                 "state": _plain(self.state), "token": self.token}
 

@@ -29,16 +29,21 @@ def signatures() -> dict[str, FaultSignature]:
 
 
 def build(kind: str, params: Mapping[str, Any], target: TargetRef | None = None) -> Fault:
+    """A fault of ``kind``; ``params`` as the loader parsed them, or plain values parsed here."""
     try:
         cls = CATALOGUE[kind]
     except KeyError:
         raise ChaoskitError(f"unknown fault type {kind!r}; `chaoskit faults` lists them") from None
-    return cls(params=dict(params), target=target)
+    try:
+        typed = cls.signature.parse(params)
+    except ValueError as exc:
+        raise ChaoskitError(f"{kind}: {exc}") from None
+    return cls(params=typed, target=target)
 
 
 def from_record(record: Mapping[str, Any]) -> Fault:
     """Rebuild a fault from its ledger record, in whatever process needs to revert it."""
-    target = TargetRef(**record["target"]) if record.get("target") else None
+    target = TargetRef.from_dict(record["target"]) if record.get("target") else None
     fault = build(record["kind"], record.get("params") or {}, target)
     fault.state = dict(record.get("state") or {})
     fault.token = record["token"]

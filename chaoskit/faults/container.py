@@ -1,4 +1,4 @@
-"""Container faults through the Docker engine: kill, stop, restart, pause, network partition."""
+"""Container faults through the target backend: kill, stop, restart, pause, network partition."""
 
 from __future__ import annotations
 
@@ -6,26 +6,23 @@ from chaoskit.adapters.backends import Backends
 from chaoskit.errors import TargetNotFound
 from chaoskit.model.params import FaultSignature, ParamSpec
 
-from .base import Fault
+from .base import Fault, TargetRef
 
 __all__ = ["ContainerDisconnect", "ContainerKill", "ContainerPause", "ContainerRestart", "ContainerStop"]
 
-
-class _ContainerFault(Fault):
-    def _id(self) -> str:
-        assert self.target is not None, "container faults always have a target"
-        return self.target.id
-
-    def _ensure_running(self, backends: Backends) -> None:
-        """The shared revert of faults that take a container down: start it unless it runs."""
-        state = backends.engine.inspect(self._id())["State"]
-        if state.get("Paused"):
-            backends.engine.unpause(self._id())
-        elif not state.get("Running"):
-            backends.engine.start(self._id())
+_GRACE = ParamSpec("timeout", "duration", default=10.0, min=0, doc="grace period before SIGKILL")
 
 
-class ContainerKill(_ContainerFault):
+def _ensure_running(backends: Backends, target: TargetRef) -> None:
+    """The shared revert of faults that take a container down: start it unless it runs."""
+    state = backends.targets.state(target)
+    if state == "paused":
+        backends.targets.unpause(target)
+    elif state == "stopped":
+        backends.targets.start(target)
+
+
+class ContainerKill(Fault):
     kind = "container.kill"
     signature = FaultSignature(
         params=(ParamSpec("signal", "signal", default="SIGKILL", doc="signal sent to the container's main process"),),
@@ -33,20 +30,20 @@ class ContainerKill(_ContainerFault):
     )
 
     def describe(self) -> str:
-        return f"kill {self.target_label} with {self.param('signal')}"
+        return f"kill {self.target_label} with {self.params['signal']}"
 
     def apply(self, backends: Backends) -> None:
-        if backends.engine.inspect(self._id())["State"].get("Running"):
-            backends.engine.kill(self._id(), self.param("signal"))
+        if backends.targets.state(self._target()) != "stopped":
+            backends.targets.kill(self._target(), self.params["signal"])
 
     def revert(self, backends: Backends) -> None:
-        self._ensure_running(backends)
+        _ensure_running(backends, self._target())
 
 
-class ContainerStop(_ContainerFault):
+class ContainerStop(Fault):
     kind = "container.stop"
     signature = FaultSignature(
-        params=(ParamSpec("timeout", "duration", default=10.0, min=0, doc="grace period before SIGKILL"),),
+        params=(_GRACE,),
         doc="Stop the container gracefully (SIGTERM, then SIGKILL). Revert: start it again.",
     )
 
@@ -54,16 +51,16 @@ class ContainerStop(_ContainerFault):
         return f"stop {self.target_label}"
 
     def apply(self, backends: Backends) -> None:
-        backends.engine.stop(self._id(), int(self.param("timeout")))
+        backends.targets.stop(self._target(), self.params["timeout"])
 
     def revert(self, backends: Backends) -> None:
-        self._ensure_running(backends)
+        _ensure_running(backends, self._target())
 
 
-class ContainerRestart(_ContainerFault):
+class ContainerRestart(Fault):
     kind = "container.restart"
     signature = FaultSignature(
-        params=(ParamSpec("timeout", "duration", default=10.0, min=0, doc="grace period before SIGKILL"),),
+        params=(_GRACE,),
         doc="Restart the container (a brief outage and a cold start). Revert: make sure it runs.",
     )
 
@@ -71,13 +68,13 @@ class ContainerRestart(_ContainerFault):
         return f"restart {self.target_label}"
 
     def apply(self, backends: Backends) -> None:
-        backends.engine.restart(self._id(), int(self.param("timeout")))
+        backends.targets.restart(self._target(), self.params["timeout"])
 
     def revert(self, backends: Backends) -> None:
-        self._ensure_running(backends)
+        _ensure_running(backends, self._target())
 
 
-class ContainerPause(_ContainerFault):
+class ContainerPause(Fault):
     kind = "container.pause"
     signature = FaultSignature(
         doc="Freeze every process of the container (an unresponsive service: connections open, no answers). "
@@ -88,15 +85,15 @@ class ContainerPause(_ContainerFault):
         return f"pause {self.target_label}"
 
     def apply(self, backends: Backends) -> None:
-        if not backends.engine.inspect(self._id())["State"].get("Paused"):
-            backends.engine.pause(self._id())
+        if backends.targets.state(self._target()) != "paused":
+            backends.targets.pause(self._target())
 
     def revert(self, backends: Backends) -> None:
-        if backends.engine.inspect(self._id())["State"].get("Paused"):
-            backends.engine.unpause(self._id())
+        if backends.targets.state(self._target()) == "paused":
+            backends.targets.unpause(self._target())
 
 
-class ContainerDisconnect(_ContainerFault):
+class ContainerDisconnect(Fault):
     kind = "container.disconnect"
     signature = FaultSignature(
         params=(ParamSpec("network", "str", required=True, doc="network to cut the container from"),),
@@ -104,23 +101,20 @@ class ContainerDisconnect(_ContainerFault):
     )
 
     def describe(self) -> str:
-        return f"disconnect {self.target_label} from {self.param('network')}"
-
-    def _networks(self, backends: Backends) -> dict:
-        return backends.engine.inspect(self._id())["NetworkSettings"]["Networks"] or {}
+        return f"disconnect {self.target_label} from {self.params['network']}"
 
     def prepare(self, backends: Backends) -> None:
-        network = self.param("network")
-        attached = self._networks(backends)
+        network = self.params["network"]
+        attached = backends.targets.networks(self._target())
         if network not in attached:
             raise TargetNotFound(f"{self.target_label} is not on network {network!r} (it is on: {', '.join(attached) or 'none'})")
         # Compose's service-name alias is how peers find the container again after the reconnect.
-        self.state["aliases"] = [a for a in attached[network].get("Aliases") or [] if a != self._id()[:12]]
+        self.state["aliases"] = list(attached[network])
 
     def apply(self, backends: Backends) -> None:
-        if self.param("network") in self._networks(backends):
-            backends.engine.disconnect(self._id(), self.param("network"))
+        if self.params["network"] in backends.targets.networks(self._target()):
+            backends.targets.disconnect(self._target(), self.params["network"])
 
     def revert(self, backends: Backends) -> None:
-        if self.param("network") not in self._networks(backends):
-            backends.engine.connect_network(self._id(), self.param("network"), self.state.get("aliases", ()))
+        if self.params["network"] not in backends.targets.networks(self._target()):
+            backends.targets.connect(self._target(), self.params["network"], self.state.get("aliases", ()))

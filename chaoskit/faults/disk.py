@@ -6,7 +6,8 @@ import math
 from pathlib import Path
 
 from chaoskit.adapters.backends import Backends
-from chaoskit.adapters.host import allocate_file, container_path_on_host, filesystem_usage, remove_file
+from chaoskit.adapters.host import HOST_FILES, HostFiles
+from chaoskit.adapters.target_backend import TargetBackend
 from chaoskit.errors import ApplyFailed
 from chaoskit.model.params import FaultSignature, ParamSpec
 
@@ -46,38 +47,34 @@ class DiskFill(Fault):
     )
 
     def describe(self) -> str:
-        amount = f"{self.param('percent'):.0%}" if self.param("percent") is not None else f"+{self.param('bytes')} bytes"
-        return f"fill the filesystem of {self.param('path')} in {self.target_label} to {amount}"
+        percent = self.params.get("percent")
+        amount = f"{percent:.0%}" if percent is not None else f"+{self.params['bytes']} bytes"
+        return f"fill the filesystem of {self.params['path']} in {self.target_label} to {amount}"
 
-    def _directory(self, backends: Backends) -> Path:
-        if self.target is None:
-            return Path(self.param("path"))
-        return container_path_on_host(backends.engine.inspect(self.target.id), self.param("path"))
+    def _files(self, backends: Backends) -> HostFiles | TargetBackend:
+        return backends.targets if self.target else HOST_FILES
 
     def prepare(self, backends: Backends) -> None:
-        directory = self._directory(backends)
-        usage = filesystem_usage(directory)
-        cap = self.param("max_filesystem_bytes")
-        if usage.total_bytes > cap and not self.param("force"):
+        name = f".chaoskit-fill-{self.token}"
+        path = self.params["path"]
+        # Where the fill file goes, recorded so revert works from the record even with the target stopped.
+        location = (backends.targets.file_location(self.target, path, name) if self.target
+                    else str(Path(path) / name))
+        usage = self._files(backends).filesystem_usage(location)
+        cap = self.params["max_filesystem_bytes"]
+        if usage.total_bytes > cap and not self.params["force"]:
             raise ApplyFailed(
-                f"the filesystem behind {self.param('path')} in {self.target_label} is {usage.total_bytes >> 20} MiB, "
+                f"the filesystem behind {path} in {self.target_label} is {usage.total_bytes >> 20} MiB, "
                 f"over the safety cap of {cap >> 20} MiB; set force: true (or raise max_filesystem_bytes) to fill it"
             )
-        # The host-side path of the fill file, so revert works even with the container stopped.
-        self.state["fill_file"] = str(directory / f".chaoskit-fill-{self.token}")
+        self.state["fill_file"] = location
 
     def apply(self, backends: Backends) -> None:
-        fill_file = Path(self.state["fill_file"])
-        if fill_file.exists():
-            return
-        usage = filesystem_usage(fill_file.parent)
-        size = bytes_to_fill(usage.total_bytes, usage.free_bytes, self.param("percent"), self.param("bytes"))
+        files, location = self._files(backends), self.state["fill_file"]
+        usage = files.filesystem_usage(location)
+        size = bytes_to_fill(usage.total_bytes, usage.free_bytes, self.params.get("percent"), self.params.get("bytes"))
         if size:
-            try:
-                allocate_file(fill_file, size)
-            except OSError as exc:
-                if exc.errno != 28:  # ENOSPC is the point of the exercise
-                    raise ApplyFailed(f"fill {fill_file}: {exc}") from exc
+            files.fill_file(location, size)
 
     def revert(self, backends: Backends) -> None:
-        remove_file(Path(self.state["fill_file"]))
+        self._files(backends).remove_file(self.state["fill_file"])

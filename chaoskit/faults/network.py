@@ -31,22 +31,22 @@ class _ToxicFault(Fault):
     attributes: ClassVar[tuple[tuple[str, str], ...]]
 
     def _toxic(self) -> Toxic:
-        attrs: dict[str, Any] = {api: self.param(name) for name, api in self.attributes}
-        return Toxic(name=f"chaoskit-{self.token}", type=self.toxic_type, stream=self.param("stream"),
-                     toxicity=self.param("toxicity"), attributes=attrs)
+        attrs: dict[str, Any] = {api: self.params[name] for name, api in self.attributes}
+        return Toxic(name=f"chaoskit-{self.token}", type=self.toxic_type, stream=self.params["stream"],
+                     toxicity=self.params["toxicity"], attributes=attrs)
 
     def describe(self) -> str:
-        attrs = ", ".join(f"{name}={self.param(name)}" for name, _ in self.attributes)
-        return f"{self.toxic_type} toxic on proxy {self.param('proxy')} ({self.param('stream')}{', ' + attrs if attrs else ''})"
+        attrs = ", ".join(f"{name}={self.params[name]}" for name, _ in self.attributes)
+        return f"{self.toxic_type} toxic on proxy {self.params['proxy']} ({self.params['stream']}{', ' + attrs if attrs else ''})"
 
     def prepare(self, backends: Backends) -> None:
-        backends.toxiproxy.proxy(self.param("proxy"))  # a missing proxy fails here, before the record
+        backends.toxiproxy.proxy(self.params["proxy"])  # a missing proxy fails here, before the record
 
     def apply(self, backends: Backends) -> None:
-        backends.toxiproxy.add_toxic(self.param("proxy"), self._toxic())
+        backends.toxiproxy.add_toxic(self.params["proxy"], self._toxic())
 
     def revert(self, backends: Backends) -> None:
-        backends.toxiproxy.remove_toxic(self.param("proxy"), f"chaoskit-{self.token}")
+        backends.toxiproxy.remove_toxic(self.params["proxy"], f"chaoskit-{self.token}")
 
 
 def _toxic_fault(kind: str, toxic_type: str, doc: str, *params: tuple[ParamSpec, str]) -> type[_ToxicFault]:
@@ -87,13 +87,13 @@ class NetworkDown(Fault):
                                doc="Take a proxy down: it refuses connections and drops open ones. Revert: enable it.")
 
     def describe(self) -> str:
-        return f"take proxy {self.param('proxy')} down"
+        return f"take proxy {self.params['proxy']} down"
 
     def prepare(self, backends: Backends) -> None:
-        backends.toxiproxy.proxy(self.param("proxy"))
+        backends.toxiproxy.proxy(self.params["proxy"])
 
     def apply(self, backends: Backends) -> None:
-        backends.toxiproxy.set_enabled(self.param("proxy"), False)
+        backends.toxiproxy.set_enabled(self.params["proxy"], False)
 
     def revert(self, backends: Backends) -> None:
-        backends.toxiproxy.set_enabled(self.param("proxy"), True)
+        backends.toxiproxy.set_enabled(self.params["proxy"], True)

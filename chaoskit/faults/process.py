@@ -1,20 +1,19 @@
-"""Process faults (psutil, from the host): kill by name, and runaway CPU or memory hogs.
+"""Process faults: kill by name, and runaway CPU or memory hogs.
 
-Hogs run inside the target container (so its cgroup limits apply, as they
-would to a real runaway process) under coreutils ``timeout``: even if
-chaoskit itself dies and nobody runs ``chaoskit rollback``, a hog ends on its
-own after ``max_duration``. Each hog's command line carries the fault's token,
-which is how revert finds it.
+Processes are found and signalled by the target backend (or, without a
+target, on the host) by what they match, never by PIDs chosen here. Hogs run
+inside the target container (so its cgroup limits apply, as they would to a
+real runaway process) under coreutils ``timeout``: even if chaoskit itself
+dies and nobody runs ``chaoskit rollback``, a hog ends on its own after
+``max_duration``. Each hog's command line carries the fault's token, which is
+how revert finds it.
 """
 
 from __future__ import annotations
 
-import os
-
-import psutil
-
+from chaoskit.adapters import host
 from chaoskit.adapters.backends import Backends
-from chaoskit.adapters.host import kill_processes, processes_in
+from chaoskit.adapters.target_backend import ProcessMatch
 from chaoskit.errors import TargetNotFound
 from chaoskit.model.params import FaultSignature, ParamSpec
 
@@ -26,17 +25,19 @@ _MAX_DURATION = ParamSpec("max_duration", "duration", default=600.0, min=1,
                           doc="the hog ends by itself after this long, even if chaoskit dies")
 
 
-class _InContainer(Fault):
-    def _processes(self, backends: Backends) -> list[psutil.Process]:
-        """Processes of the target container (or of the host), as the engine lists them."""
+class _Processes(Fault):
+    def _count(self, backends: Backends, match: ProcessMatch) -> int:
         if self.target is None:
-            return list(processes_in(None))
-        if not backends.engine.inspect(self.target.id)["State"].get("Running"):
-            return []
-        return list(processes_in(backends.engine.pids(self.target.id)))
+            return host.count_processes(None, match)
+        return backends.targets.count_processes(self.target, match)
+
+    def _signal(self, backends: Backends, match: ProcessMatch, signal: str) -> int:
+        if self.target is None:
+            return host.signal_processes(None, match, signal)
+        return backends.targets.signal_processes(self.target, match, signal)
 
 
-class ProcessKill(_InContainer):
+class ProcessKill(_Processes):
     kind = "process.kill"
     signature = FaultSignature(
         params=(ParamSpec("name", "str", required=True, doc="process name (as ps shows it)"),
@@ -48,51 +49,39 @@ class ProcessKill(_InContainer):
     )
 
     def describe(self) -> str:
-        return f"kill processes named {self.param('name')!r} in {self.target_label} with {self.param('signal')}"
-
-    def _matching(self, backends: Backends) -> list:
-        me = os.getpid()
-        return [p for p in self._processes(backends) if p.pid != me and _name_of(p) == self.param("name")]
+        return f"kill processes named {self.params['name']!r} in {self.target_label} with {self.params['signal']}"
 
     def prepare(self, backends: Backends) -> None:
-        matching = self._matching(backends)
-        if not matching:
-            raise TargetNotFound(f"no process named {self.param('name')!r} in {self.target_label}")
-        self.state["pids"] = [p.pid for p in matching]
+        matched = self._count(backends, ProcessMatch(name=self.params["name"]))
+        if not matched:
+            raise TargetNotFound(f"no process named {self.params['name']!r} in {self.target_label}")
+        self.state["matched"] = matched
 
     def apply(self, backends: Backends) -> None:
-        kill_processes(self._matching(backends), self.param("signal"))
+        self._signal(backends, ProcessMatch(name=self.params["name"]), self.params["signal"])
 
     def revert(self, backends: Backends) -> None:
-        if self.target is None:
-            return
-        state = backends.engine.inspect(self.target.id)["State"]
-        if not state.get("Running"):
-            backends.engine.start(self.target.id)
+        if self.target is not None and backends.targets.state(self.target) == "stopped":
+            backends.targets.start(self.target)
 
 
-class _Hog(_InContainer):
-    def _marker(self) -> str:
-        return f"chaoskit-hog-{self.token}"
+class _Hog(_Processes):
+    def _match(self) -> ProcessMatch:
+        return ProcessMatch(cmdline_contains=f"chaoskit-hog-{self.token}", descendants=True)
 
     def _scripts(self) -> list[str]:
         """One shell script per hog process."""
         raise NotImplementedError
 
     def apply(self, backends: Backends) -> None:
-        if self._running(backends):
+        if self._count(backends, self._match()):
             return
         for script in self._scripts():
-            backends.engine.exec(self.target.id, ["timeout", str(int(self.param("max_duration"))), "sh", "-c",
-                                                  f": {self._marker()}; {script}"], detach=True)
-
-    def _running(self, backends: Backends) -> list[psutil.Process]:
-        return [p for p in self._processes(backends) if self._marker() in " ".join(_cmdline(p))]
+            backends.targets.exec(self._target(), ["timeout", str(int(self.params["max_duration"])), "sh", "-c",
+                                                   f": {self._match().cmdline_contains}; {script}"], detach=True)
 
     def revert(self, backends: Backends) -> None:
-        hogs = self._running(backends)
-        descendants = [c for p in hogs for c in _children(p)]
-        kill_processes(hogs + descendants, "SIGKILL")
+        self._signal(backends, self._match(), "SIGKILL")
 
 
 class ProcessCpuHog(_Hog):
@@ -105,10 +94,10 @@ class ProcessCpuHog(_Hog):
     )
 
     def describe(self) -> str:
-        return f"run {self.param('workers')} CPU hog(s) in {self.target_label}"
+        return f"run {self.params['workers']} CPU hog(s) in {self.target_label}"
 
     def _scripts(self) -> list[str]:
-        return ["while :; do :; done"] * int(self.param("workers"))
+        return ["while :; do :; done"] * self.params["workers"]
 
 
 class ProcessMemoryHog(_Hog):
@@ -121,30 +110,8 @@ class ProcessMemoryHog(_Hog):
     )
 
     def describe(self) -> str:
-        return f"hold {self.param('megabytes')} MB of memory in {self.target_label}"
+        return f"hold {self.params['megabytes']} MB of memory in {self.target_label}"
 
     def _scripts(self) -> list[str]:
-        seconds = int(self.param("max_duration"))
-        return [f"(head -c {int(self.param('megabytes'))}M /dev/zero; sleep {seconds}) | tail >/dev/null"]
-
-
-# Processes come and go while we look; a vanished one simply does not match.
-def _name_of(proc: psutil.Process) -> str:
-    try:
-        return proc.name()
-    except psutil.Error:
-        return ""
-
-
-def _cmdline(proc: psutil.Process) -> list[str]:
-    try:
-        return proc.cmdline()
-    except psutil.Error:
-        return []
-
-
-def _children(proc: psutil.Process) -> list[psutil.Process]:
-    try:
-        return proc.children(recursive=True)
-    except psutil.Error:
-        return []
+        seconds = int(self.params["max_duration"])
+        return [f"(head -c {self.params['megabytes']}M /dev/zero; sleep {seconds}) | tail >/dev/null"]

@@ -5,14 +5,16 @@ Each fault in the catalogue declares a :class:`FaultSignature` made of
 signature`` and checks every step against it, so an unknown fault type or a bad
 parameter is reported with its file, line and key before anything runs.
 
-``coerce_param`` is the one place a raw YAML value becomes a typed value: the
-loader uses it for experiment files, and the CLI or the monkey can use it for
-their own inputs.
+``coerce_param`` is the one place a raw YAML value becomes a typed value, and
+:meth:`FaultSignature.complete` the one place defaults are applied: the loader
+parses each experiment file's values once into a frozen :class:`Params`, and
+:meth:`FaultSignature.parse` does the same for values that come from elsewhere
+(a ledger record, a caller building a fault in code).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +30,7 @@ __all__ = [
     "FaultSignature",
     "ParamSpec",
     "ParamType",
+    "Params",
     "TargetKind",
     "coerce_param",
     "param_table",
@@ -115,6 +118,75 @@ class FaultSignature:
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
 
+    def unmet(self, given: Collection[str]) -> list[tuple[str | None, str]]:
+        """What ``given`` (the names supplied) lacks: (the parameter concerned or None, what it needs) each."""
+        missing: list[tuple[str | None, str]] = [
+            (spec.name, f"needs parameter {spec.describe()}") for spec in self.params
+            if spec.required and spec.name not in given
+        ]
+        for group in self.one_of:
+            named = [name for name in group if name in given]
+            if len(named) != 1:
+                got = f"got {' and '.join(named)}" if named else "got none"
+                missing.append((None, f"needs exactly one of {' | '.join(group)}; {got}"))
+        return missing
+
+    def complete(self, typed: Mapping[str, Any]) -> Params:
+        """``typed`` (values already checked) with every default filled in: the one place defaults are applied."""
+        defaults = {spec.name: spec.default for spec in self.params if spec.default is not None}
+        return Params({**defaults, **{k: v for k, v in typed.items() if v is not None}})
+
+    def parse(self, raw: Mapping[str, Any]) -> Params:
+        """Check, type and complete plain values (a ledger record's, a caller's); ``ValueError`` names the problem.
+
+        A :class:`Params` is returned as it is: it was parsed when it was made.
+        """
+        if isinstance(raw, Params):
+            return raw
+        typed: dict[str, Any] = {}
+        for name, value in raw.items():
+            spec = self.param(name)
+            if spec is None:
+                expected = ", ".join(p.name for p in self.params) or "no parameters"
+                raise ValueError(f"unknown parameter {name!r} (expected: {expected})")
+            if value is not None:
+                try:
+                    typed[name] = coerce_param(spec, value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        for _, problem in self.unmet(typed):
+            raise ValueError(problem)
+        return self.complete(typed)
+
+
+class Params(Mapping[str, Any]):
+    """Parameters checked against a signature: typed values, defaults applied, read-only.
+
+    Built by :meth:`FaultSignature.complete` or :meth:`FaultSignature.parse`;
+    a parameter neither given nor defaulted is absent (``params.get(name)`` is None).
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None):
+        self._values = dict(values or {})
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def plain(self) -> dict[str, Any]:
+        """A JSON-ready copy (tuples become lists), as the ledger stores it."""
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in self._values.items()}
+
 
 def signature_of(declared: FaultSignature | Sequence[ParamSpec]) -> FaultSignature:
     """Accept a bare list of ParamSpecs as a signature whose target is optional."""
@@ -165,13 +237,13 @@ def _coerce_type(spec: ParamSpec, value: Any) -> Any:
         return parse_signal(value)
     if kind == "list[str]":
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
             raise ValueError(f"expected a list of strings, got {value!r}")
         return tuple(items)
     if kind == "argv":
         if isinstance(value, str) and value.strip():
             return value
-        if isinstance(value, list) and value and all(isinstance(i, str) for i in value):
+        if isinstance(value, (list, tuple)) and value and all(isinstance(i, str) for i in value):
             return tuple(value)
         raise ValueError(f"expected a command: a non-empty list of strings, or a string for sh -c, got {value!r}")
     if kind == "any":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chaoskit.model.checker import Checker, describe_kind, suggest
@@ -69,7 +70,8 @@ class TargetChecker(Checker):
         signature: FaultSignature | None,
         project: str | None,
         default_state: str | None,
-    ) -> tuple[Selector | None, dict[str, Any]]:
+    ) -> tuple[Selector | None, Mapping[str, Any]]:
+        """The selector and the parameters, typed and completed with their defaults (see :class:`Params`)."""
         target = self.selector(keys["target"], project, default_state) if "target" in keys else None
         raw: dict[str, Located] = {}
         if "params" in keys:
@@ -115,27 +117,13 @@ class TargetChecker(Checker):
             value = self.param_value(value_node, spec)
             if value is not None:
                 params[key] = value
-        for spec in signature.params:
-            if spec.name in raw:
-                continue
-            if spec.required:
-                self.problem(
-                    keys.get("params", node),
-                    f"{kind} needs parameter {spec.describe()}",
-                    path=f"{params_path}.{spec.name}",
-                )
-            elif spec.default is not None:
-                params[spec.name] = spec.default
-        for group in signature.one_of:
-            named = [name for name in group if name in raw]
-            if len(named) != 1:
-                got = f"got {' and '.join(named)}" if named else "got none"
-                self.problem(
-                    keys.get("params", node),
-                    f"{kind} needs exactly one of {' | '.join(group)}; {got}",
-                    path=params_path,
-                )
-        return target, params
+        for name, problem in signature.unmet(raw):
+            self.problem(
+                keys.get("params", node),
+                f"{kind} {problem}",
+                path=f"{params_path}.{name}" if name else params_path,
+            )
+        return target, signature.complete(params)
 
     def param_value(self, node: Located, spec: ParamSpec) -> Any:
         if node.value is None:

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from chaoskit.schedule.monkey_config import MonkeyPolicy, Schedule
 from chaoskit.targets.container import Container
-from chaoskit.targets.select import service_key
+from chaoskit.targets.resolve import service_key
 
 __all__ = [
     "Action",

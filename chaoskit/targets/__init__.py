@@ -1,4 +1,4 @@
-"""Pure target selection over container descriptions the adapters produce."""
+"""Pure target selection over target descriptions a target backend produces."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from chaoskit.targets.container import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,
     Container,
+    TargetRef,
 )
-from chaoskit.targets.select import (
+from chaoskit.targets.resolve import (
     Selection,
     ServiceKey,
     group_by_service,
@@ -24,6 +25,7 @@ __all__ = [
     "Selection",
     "Selector",
     "ServiceKey",
+    "TargetRef",
     "group_by_service",
     "parse_selector",
     "select",

@@ -1,4 +1,4 @@
-"""A container as selection sees it: a plain description, parsed from Docker's JSON.
+"""A container as selection sees it (a plain description, parsed from Docker's JSON), and the ref a fault keeps.
 
 The adapter lists containers and hands the raw dicts to :meth:`Container.from_inspect`
 (``GET /containers/{id}/json``, the SDK's ``container.attrs``) or
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Container"]
+__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Container", "TargetRef"]
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
@@ -22,6 +22,28 @@ COMPOSE_NUMBER_LABEL = "com.docker.compose.container-number"
 
 # "Up 3 seconds (healthy)", "Up 2 minutes (health: starting)", "Up 1 hour (unhealthy)".
 _SUMMARY_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """The one target a fault instance acts on, as its ledger record keeps it.
+
+    ``id`` is what the target backend addresses it by (a Docker container id);
+    ``name`` is for people. ``where`` holds whatever else a backend needs to
+    find the target again from the record alone (a Kubernetes namespace, pod
+    UID, container name and node, say); Docker needs nothing more than the id.
+    """
+
+    id: str
+    name: str
+    where: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, **({"where": dict(self.where)} if self.where else {})}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetRef:
+        return cls(id=data["id"], name=data["name"], where=dict(data.get("where") or {}))
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,10 @@ class Container:
     @property
     def short_id(self) -> str:
         return self.id[:12]
+
+    def ref(self) -> TargetRef:
+        """What a fault on this container records."""
+        return TargetRef(self.id, self.name)
 
     def describe(self) -> str:
         """``chaoskit-api-1 (chaoskit/api, running, healthy)`` for messages and tables."""

@@ -13,7 +13,7 @@ or as one string on the command line (``chaoskit targets``) and in files::
 Matching (name glob, compose service and project, labels) says which
 containers are *candidates*; ``count`` / ``percent`` say how many of them to
 pick (all when neither is given); ``max_fraction`` / ``max_count`` cap the
-pick. See :mod:`chaoskit.targets.select`.
+pick. See :mod:`chaoskit.targets.resolve`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from chaoskit.adapters.backends import Backends
+from chaoskit.adapters.docker_backend import DockerBackend
 from chaoskit.errors import ApplyFailed, TargetNotFound
 from chaoskit.faults.base import TargetRef
 from chaoskit.faults.catalogue import build, from_record
@@ -18,9 +19,8 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def backends(engine, toxiproxy) -> Backends:
-    backends = Backends(toxiproxy_url=toxiproxy.api_url)
-    backends.__dict__["engine"] = engine  # share the session's connection
-    return backends
+    # The session's engine connection, behind the Docker target backend faults use.
+    return Backends(toxiproxy_url=toxiproxy.api_url, targets=DockerBackend(engine))
 
 
 @pytest.fixture

@@ -171,6 +171,7 @@ def _stack_env(project: str, api_port: int, toxiproxy_port: int) -> dict[str, st
         CHAOSKIT_PROJECT=project,
         CHAOSKIT_API_PORT=str(api_port),
         CHAOSKIT_TOXIPROXY_PORT=str(toxiproxy_port),
+        CHAOSKIT_API_TLS_PORT=str(_free_port()),  # nginx's HTTPS port: not the shared stack's
         CHAOSKIT_PROMETHEUS_PORT=str(_free_port()),
         CHAOSKIT_STATE=str(STATE),
         CHAOSKIT_USERS=str(USERS),

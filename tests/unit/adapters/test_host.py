@@ -6,12 +6,14 @@ not in the container's cgroup, which is what these processes stand for.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from chaoskit.adapters.host import container_process, signal_container_process
+from chaoskit.adapters.host import container_process, count_processes, fill_file, signal_container_process
+from chaoskit.adapters.target_backend import ProcessMatch
 
 A_CONTAINER = "0" * 64  # no process on the host is in a cgroup named after it
 
@@ -46,3 +48,19 @@ def test_a_gone_process_is_not_signalled():
 def test_no_pid_is_not_a_process():
     """The engine's Pid of a stopped container is 0: never a process to signal."""
     assert container_process(A_CONTAINER, 0) is None
+
+
+def test_fill_file_leaves_an_existing_file_as_it_is(tmp_path) -> None:
+    """A second fill of the same file allocates nothing more (apply is idempotent)."""
+    target = tmp_path / "fill"
+    fill_file(target, 4096)
+    fill_file(target, 1 << 20)
+    assert target.stat().st_size == 4096
+
+
+def test_processes_match_by_name_and_marker_but_never_chaoskit_itself(bystander) -> None:
+    """count_processes over given PIDs matches name and command-line marker; chaoskit's own process never."""
+    pids = [bystander.pid, os.getpid()]
+    assert count_processes(pids, ProcessMatch(name="sleep")) == 1
+    assert count_processes(pids, ProcessMatch(cmdline_contains="sleep 60")) == 1
+    assert count_processes(pids, ProcessMatch(cmdline_contains="pytest")) == 0

@@ -64,3 +64,39 @@ def test_bare_param_list_is_a_signature_with_optional_target() -> None:
     sig = signature_of([ParamSpec("a")])
     assert isinstance(sig, FaultSignature) and sig.target == "optional" and sig.param("a") is not None
     assert sig.param("b") is None
+
+
+SIG = FaultSignature(
+    params=(ParamSpec("path", "str", required=True), ParamSpec("percent", "fraction"), ParamSpec("bytes", "bytes"),
+            ParamSpec("force", "bool", default=False), ParamSpec("argv", "argv")),
+    one_of=(("percent", "bytes"),),
+)
+
+
+def test_complete_applies_defaults_and_freezes() -> None:
+    """complete() fills in defaults, leaves out unset optional parameters and gives a read-only Params."""
+    params = SIG.complete({"path": "/x", "percent": 0.5, "bytes": None})
+    assert params == {"path": "/x", "percent": 0.5, "force": False} and params.get("bytes") is None
+    with pytest.raises(TypeError):
+        params["force"] = True  # type: ignore[index]
+
+
+def test_parse_types_plain_values_and_round_trips_through_plain() -> None:
+    """parse() types values as the loader would, and its plain() form parses back to the same Params."""
+    params = SIG.parse({"path": "/x", "bytes": "1KiB", "argv": ["ls", "-l"]})
+    assert params == {"path": "/x", "bytes": 1024, "force": False, "argv": ("ls", "-l")}
+    assert params.plain()["argv"] == ["ls", "-l"]
+    assert SIG.parse(params.plain()) == params and SIG.parse(params) is params
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"bytes": 1}, "needs parameter path"),
+    ({"path": "/x"}, "needs exactly one of percent | bytes; got none"),
+    ({"path": "/x", "percent": 0.1, "bytes": 1}, "got percent and bytes"),
+    ({"path": "/x", "bytes": "lots"}, "bytes: expected a size"),
+    ({"path": "/x", "bytes": 1, "extra": 1}, "unknown parameter 'extra'"),
+])
+def test_parse_refuses_what_the_loader_refuses(raw: dict, message: str) -> None:
+    """parse() refuses missing, conflicting, badly typed and unknown parameters, saying which."""
+    with pytest.raises(ValueError, match=message):
+        SIG.parse(raw)

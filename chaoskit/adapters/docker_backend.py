@@ -1,0 +1,86 @@
+"""The Docker engine as a :class:`~chaoskit.adapters.target_backend.TargetBackend`.
+
+Lifecycle and networks go through the engine's API; processes and files
+through the host (:mod:`chaoskit.adapters.host`), since a local engine's
+containers are host processes whose files the host can reach, running or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from chaoskit.adapters import host
+from chaoskit.adapters.docker_engine import DockerEngine
+from chaoskit.adapters.target_backend import ProcessMatch, TargetState
+from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container, TargetRef
+
+__all__ = ["DockerBackend"]
+
+
+class DockerBackend(host.HostFiles):
+    """Targets are the containers of one Docker engine; the constructor does no I/O.
+
+    File locations are host paths, so the file operations are the host's.
+    """
+
+    kind = "docker"
+
+    def __init__(self, engine: DockerEngine):
+        self.engine = engine
+
+    def list_targets(self, project: str | None = None,
+                     labels: Mapping[str, str | None] | None = None) -> list[Container]:
+        wanted = {**(labels or {}), **({COMPOSE_PROJECT_LABEL: project} if project else {})}
+        return [Container.from_inspect(attrs) for attrs in self.engine.list_containers(wanted or None)]
+
+    def state(self, target: TargetRef) -> TargetState:
+        state = self.engine.inspect(target.id)["State"]
+        # A paused container is Running too, as far as the engine says.
+        return "paused" if state.get("Paused") else "running" if state.get("Running") else "stopped"
+
+    def kill(self, target: TargetRef, signal: str) -> None:
+        self.engine.kill(target.id, signal)
+
+    def stop(self, target: TargetRef, timeout_s: float) -> None:
+        self.engine.stop(target.id, int(timeout_s))
+
+    def start(self, target: TargetRef) -> None:
+        self.engine.start(target.id)
+
+    def restart(self, target: TargetRef, timeout_s: float) -> None:
+        self.engine.restart(target.id, int(timeout_s))
+
+    def pause(self, target: TargetRef) -> None:
+        self.engine.pause(target.id)
+
+    def unpause(self, target: TargetRef) -> None:
+        self.engine.unpause(target.id)
+
+    def networks(self, target: TargetRef) -> dict[str, tuple[str, ...]]:
+        attached = self.engine.inspect(target.id)["NetworkSettings"]["Networks"] or {}
+        # The engine adds the short id as an alias of its own; reconnecting adds it again.
+        return {name: tuple(a for a in net.get("Aliases") or () if a != target.id[:12])
+                for name, net in attached.items()}
+
+    def disconnect(self, target: TargetRef, network: str) -> None:
+        self.engine.disconnect(target.id, network)
+
+    def connect(self, target: TargetRef, network: str, aliases: Sequence[str] = ()) -> None:
+        self.engine.connect_network(target.id, network, aliases)
+
+    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False) -> tuple[int | None, str]:
+        return self.engine.exec(target.id, argv, detach=detach)
+
+    def count_processes(self, target: TargetRef, match: ProcessMatch) -> int:
+        return host.count_processes(self._pids(target), match)
+
+    def signal_processes(self, target: TargetRef, match: ProcessMatch, signal: str) -> int:
+        return host.signal_processes(self._pids(target), match, signal)
+
+    def _pids(self, target: TargetRef) -> list[int]:
+        if self.state(target) == "stopped":
+            return []
+        return self.engine.pids(target.id)
+
+    def file_location(self, target: TargetRef, directory: str, name: str) -> str:
+        return str(host.container_path_on_host(self.engine.inspect(target.id), directory) / name)
