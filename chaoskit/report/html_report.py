@@ -19,6 +19,7 @@ from chaoskit.report.chart import COLORS, chart_script, chart_spec
 from chaoskit.report.formatting import (
     format_duration,
     format_interval,
+    format_recovery,
     format_shift,
     format_value,
     is_number,
@@ -153,7 +154,7 @@ def _overview(report: Report) -> str:
             rows.append(
                 f"<tr><td>{_e(suite.name)}</td><td><a href=\"#run-{index}\">{_e(entry.title)}</a></td>"
                 f"<td>{badge(entry.verdict)}</td><td class=\"num\">{format_duration(entry.time_to_detect_s)}</td>"
-                f"<td class=\"num\">{format_duration(entry.time_to_recover_s)}</td>"
+                f"<td class=\"num\">{format_recovery(entry.time_to_recover_s)}</td>"
                 f"<td>{_e(entry.reasons[0] if entry.reasons else '')}</td></tr>")
     notes = [n for s in report.suites for n in s.notes]
     return ('<section class="card"><h2>Experiments</h2><table><thead><tr><th>Suite</th><th>Experiment</th>'
@@ -194,7 +195,7 @@ def _run_section(run: RunReport, anchor: str, heading: bool, listed: Entry | Non
 
 def _figures(run: RunReport) -> str:
     figures = [("time to detect", format_duration(run.time_to_detect_s)),
-               ("time to recover", format_duration(run.time_to_recover_s))]
+               ("time to recover", format_recovery(run.time_to_recover_s))]
     if run.fault_applied_at is not None:
         figures.append(("fault applied at", f"{run.fault_applied_at:.1f} s"))
     if run.reverted_at is not None:

@@ -37,7 +37,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from chaoskit.report.findings import evidence
-from chaoskit.report.formatting import format_duration
+from chaoskit.report.formatting import format_duration, format_recovery
 from chaoskit.report.model import MEANING, Entry, Report, Suite
 
 __all__ = ["ELEMENT_FOR", "render_junit"]
@@ -136,7 +136,7 @@ def _details(entry: Entry) -> list[str]:
     lines += ["", "reasons:", *(f"  - {r}" for r in entry.reasons)]
     if run is not None:
         lines.append(f"time to detect: {format_duration(run.time_to_detect_s)}; "
-                     f"time to recover: {format_duration(run.time_to_recover_s)}")
+                     f"time to recover: {format_recovery(run.time_to_recover_s)}")
         if run.measurement_problems:
             lines += ["measurement problems:", *(f"  - {p}" for p in run.measurement_problems)]
     return lines
@@ -152,7 +152,7 @@ def _summary(entry: Entry) -> list[str]:
         return lines
     lines.append(f"journal: {run.path} (run {run.run_id or '?'})")
     lines.append(f"time to detect: {format_duration(run.time_to_detect_s)}; "
-                 f"time to recover: {format_duration(run.time_to_recover_s)}")
+                 f"time to recover: {format_recovery(run.time_to_recover_s)}")
     for span in run.faults:
         end = f"reverted at {span.end:.1f} s" if span.end is not None else "never reverted in the journal"
         lines.append(f"fault: {span.label}: applied at {span.start:.1f} s, {end}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from chaoskit.report.findings import evidence
-from chaoskit.report.formatting import format_duration
+from chaoskit.report.formatting import format_duration, format_recovery
 from chaoskit.report.model import MEANING, Entry, Report
 
 __all__ = ["ICONS", "render_markdown"]
@@ -51,7 +51,7 @@ def render_markdown(report: Report) -> str:
                 _cell(entry.title),
                 f"{ICONS.get(entry.verdict, '')} **{entry.verdict}**",
                 format_duration(entry.time_to_detect_s),
-                format_duration(entry.time_to_recover_s),
+                format_recovery(entry.time_to_recover_s),
                 _cell(_shorten(entry.reasons[0] if entry.reasons else "", REASON_CELL)),
             ]
             out.append("| " + " | ".join(cells) + " |")

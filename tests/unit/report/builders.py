@@ -141,7 +141,7 @@ FAILURE_VERDICT = {
 }
 
 TOLERATED_VERDICT = {
-    "verdict": "TOLERATED", "reasons": ["the steady state held during the fault and was back 0.1s after the revert"],
+    "verdict": "TOLERATED", "reasons": ["the steady state held during the fault and was back 0.1 s after the revert"],
     "violations": [], "time_to_detect_s": None, "time_to_recover_s": 0.1, "stopped_by": None,
 }
 

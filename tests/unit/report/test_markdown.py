@@ -24,7 +24,7 @@ def test_game_day_summary_is_a_table_of_experiments(tmp_path):
     assert header == ["Experiment", "Verdict", "Time to detect", "Time to recover", "Top reason"]
     assert [r[:4] for r in rows] == [
         ["database latency", "\u274c **FAILURE**", "3.0 s", "\u2014"],
-        ["cache down", "\u2705 **TOLERATED**", "\u2014", "100 ms"],
+        ["cache down", "\u2705 **TOLERATED**", "\u2014", "0.1 s"],
         ["disk full", "\U0001f4a5 **ERROR**", "\u2014", "\u2014"],
     ]
     assert rows[0][4].startswith("hypothesis 'Timelines stay fast', probe 'p99' violated")
