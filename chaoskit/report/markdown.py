@@ -39,16 +39,20 @@ def render_markdown(report: Report) -> str:
     out.append(f"{len(entries)} experiment(s): " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
                + f". {report.verdict}: {MEANING.get(report.verdict, '')}.")
     for suite in report.suites:
+        if suite.summary:
+            out.append(f"**{_inline(suite.name)}: {_inline(suite.summary)}**")
         out += [f"> {_inline(suite.name)}: {_inline(n)}" for n in suite.notes]
     out.append("")
     several = len(report.suites) > 1
-    header = (["Suite"] if several else []) + ["Experiment", "Verdict", "Time to detect", "Time to recover", "Top reason"]
+    expecting = any(e.expected is not None for e in entries)
+    header = ((["Suite"] if several else []) + ["Experiment"] + (["Expected"] if expecting else [])
+              + ["Verdict", "Time to detect", "Time to recover", "Top reason"])
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "---|" * len(header))
     for suite in report.suites:
         for entry in suite.entries:
-            cells = ([_cell(suite.name)] if several else []) + [
-                _cell(entry.title),
+            cells = ([_cell(suite.name)] if several else []) + [_cell(entry.title)] + (
+                [_expected(entry)] if expecting else []) + [
                 f"{ICONS.get(entry.verdict, '')} **{entry.verdict}**",
                 format_duration(entry.time_to_detect_s),
                 format_recovery(entry.time_to_recover_s),
@@ -56,14 +60,24 @@ def render_markdown(report: Report) -> str:
             ]
             out.append("| " + " | ".join(cells) + " |")
     for entry in entries:
-        if entry.verdict != "TOLERATED":
+        if entry.verdict != "TOLERATED" or entry.surprise:
             out += ["", *_details(entry)]
     return "\n".join(out) + "\n"
 
 
+def _expected(entry: Entry) -> str:
+    """The expected verdict, and whether the actual one matched it (a surprise is said in words, not only a sign)."""
+    if entry.expected is None:
+        return "\u2014"
+    if not entry.surprise:
+        return f"{entry.expected} (as expected)"
+    return f"{entry.expected} \u26a0\ufe0f **surprise**" + (": the weakness is gone" if entry.weakness_gone else "")
+
+
 def _details(entry: Entry) -> list[str]:
-    lines = [f"<details><summary>{_html(entry.title)}: {entry.verdict}</summary>", ""]
-    body = list(entry.reasons)
+    expected = f" (expected {entry.expected})" if entry.surprise else ""
+    lines = [f"<details><summary>{_html(entry.title)}: {entry.verdict}{expected}</summary>", ""]
+    body = (["the weakness is gone: update the expectation"] if entry.weakness_gone else []) + list(entry.reasons)
     if entry.run is not None:
         body += evidence(entry.run)
         if entry.run.path:

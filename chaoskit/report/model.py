@@ -187,6 +187,17 @@ class Entry:
     file: str = ""
     run: RunReport | None = None
     exit_code: int | None = None
+    expected: str | None = None  # the verdict a game-day entry expected; None: a run with no expectation
+
+    @property
+    def surprise(self) -> bool:
+        """A game-day entry whose verdict is not the one it expected."""
+        return self.expected is not None and self.expected != self.verdict
+
+    @property
+    def weakness_gone(self) -> bool:
+        """Expected to find a weakness (a verdict other than TOLERATED) and found none."""
+        return self.surprise and self.verdict == Verdict.TOLERATED.name
 
     @property
     def time_to_detect_s(self) -> float | None:
@@ -220,6 +231,8 @@ class Suite:
     planned: int | None = None
     notes: tuple[str, ...] = ()
     crashed: bool = False
+    as_expected: bool | None = None  # a finished game day: whether every verdict was the expected one
+    summary: str = ""  # the game day's own words: "8 of 8 as expected", or its surprises
 
     @property
     def duration_s(self) -> float | None:

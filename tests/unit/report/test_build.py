@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chaoskit.errors import JournalUnreadable
@@ -266,3 +268,31 @@ def test_a_monkey_journal_is_one_entry_with_its_verdict(tmp_path):
     monkey.finish(verdict="TOLERATED", reasons=["1 TOLERATED of 1 kill(s)"])
     (entry,) = build_report([tmp_path / "m.json"]).entries
     assert (entry.title, entry.verdict, entry.reasons) == ("monkey on api", "TOLERATED", ("1 TOLERATED of 1 kill(s)",))
+
+
+@pytest.mark.parametrize("journal", ["../outside.json", "/etc/hostname", "link.json"])
+def test_a_listed_journal_outside_the_game_days_folder_is_not_read(tmp_path, journal):
+    """A game-day journal naming a run journal by `..`, an absolute path or a symlink out: noted, never read."""
+    path = b.gameday(tmp_path / "day", [("database-latency", b.run_journal())])
+    b.write(tmp_path / "outside.json", b.run_journal())
+    (tmp_path / "day" / "link.json").symlink_to(tmp_path / "outside.json")
+    day = json.loads(path.read_text())
+    day["experiments"][0]["journal"] = journal
+    path.write_text(json.dumps(day))
+    (suite,) = build_report([path]).suites
+    assert suite.entries[0].run is None and suite.entries[0].verdict == "FAILURE"
+    assert any("journal path was not read" in n and "outside the game day's folder" in n for n in suite.notes)
+
+
+def test_expectations_and_the_summary_come_from_the_game_day_journal(tmp_path):
+    """Each entry carries the verdict it expected (TOLERATED when the journal has none); the suite its summary."""
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal()), ("cache-down", b.run_journal(b.TOLERATED_VERDICT))],
+                     expect={"database-latency": "FAILURE", "cache-down": "FAILURE"})
+    day = json.loads(path.read_text())
+    day.update(as_expected=False, summary="1 of 2 as expected; 1 surprise(s): cache down")
+    path.write_text(json.dumps(day))
+    (suite,) = build_report([path]).suites
+    first, second = suite.entries
+    assert first.expected == "FAILURE" and not first.surprise
+    assert second.surprise and second.weakness_gone
+    assert suite.as_expected is False and suite.summary.startswith("1 of 2 as expected")
