@@ -156,8 +156,11 @@ def _entry(item: Located, base: Path, problem: Callable[[Located, str], None]) -
     try:
         target = inside(base, file.value)
         found = target.is_file()
-    except (ValueError, OSError) as exc:  # OSError: a name the OS refuses (a component over 255 bytes)
-        problem(file, f"refused: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+    except ValueError as exc:
+        problem(file, f"refused: {exc}")
+        return None
+    except OSError as exc:  # a name the OS refuses: a component over 255 bytes, a symlink loop
+        problem(file, f"refused: a path the file system refuses ({exc.strerror or exc})")
         return None
     if not found:
         problem(file, f"no such experiment file: {target}")
@@ -183,9 +186,12 @@ def _entry(item: Located, base: Path, problem: Callable[[Located, str], None]) -
 
 @dataclass(frozen=True)
 class Surprise:
-    """An entry whose verdict was not the one it expected; ``actual`` None: it never ran (the day ended first)."""
+    """An entry whose verdict was not the one it expected; ``actual`` None: it never ran (the day ended first).
 
-    title: str
+    ``name`` says which entry: its experiment's title and file (two entries may share a title).
+    """
+
+    name: str
     expected: Verdict
     actual: Verdict | None
 
@@ -203,8 +209,8 @@ class Surprise:
 
     def describe(self) -> str:
         if self.actual is None:
-            return f"{self.title}: expected {self.expected.name}, but it did not run (the game day ended first)"
-        text = f"{self.title}: expected {self.expected.name}, got {self.actual.name}"
+            return f"{self.name}: expected {self.expected.name}, but it did not run (the game day ended first)"
+        text = f"{self.name}: expected {self.expected.name}, got {self.actual.name}"
         return text + (": the weakness is gone: update the expectation" if self.weakness_gone else "")
 
 
@@ -249,9 +255,10 @@ class GameDayOutcome:
 
 def judge_expectations(day: GameDay, results: Sequence[EntryResult]) -> GameDayOutcome:
     """Compare each entry's verdict with its expectation; entries after the last result never ran."""
-    surprises = [Surprise(r.title or r.entry.experiment.stem, r.entry.expect, r.verdict)
+    surprises = [Surprise(f"{r.title} ({r.entry.experiment.name})" if r.title else r.entry.experiment.name,
+                          r.entry.expect, r.verdict)
                  for r in results if r.verdict is not r.entry.expect]
-    surprises += [Surprise(e.experiment.stem, e.expect, None) for e in day.entries[len(results):]]
+    surprises += [Surprise(e.experiment.name, e.expect, None) for e in day.entries[len(results):]]
     return GameDayOutcome(combine(r.verdict for r in results), tuple(results), len(day.entries), tuple(surprises))
 
 

@@ -92,16 +92,16 @@ def test_a_wrong_expectation_is_named_and_exits_non_zero(tmp_path):
     """An unexpected FAILURE is a surprise named in the summary; the day exits 1."""
     outcome, _, journal = run_with(tmp_path, [Verdict.TOLERATED, Verdict.FAILURE])
     assert not outcome.as_expected and outcome.exit_code == 1
-    assert outcome.summary == "1 of 2 as expected; 1 surprise(s): e1: expected TOLERATED, got FAILURE"
+    assert outcome.summary == "1 of 2 as expected; 1 surprise(s): e1 (e1.yaml): expected TOLERATED, got FAILURE"
     assert journal["as_expected"] is False and journal["exit_code"] == 1
-    assert journal["surprises"] == ["e1: expected TOLERATED, got FAILURE"]
+    assert journal["surprises"] == ["e1 (e1.yaml): expected TOLERATED, got FAILURE"]
 
 
 def test_a_weakness_gone_is_a_surprise_that_exits_one(tmp_path):
     """TOLERATED where FAILURE was expected: the weakness is gone, exit 1 (the check failed), said as such."""
     outcome, _, _ = run_with(tmp_path, [Verdict.TOLERATED], expect=[Verdict.FAILURE])
     assert outcome.exit_code == 1
-    assert outcome.surprises[0].describe() == "e0: expected FAILURE, got TOLERATED: the weakness is gone: update the expectation"
+    assert outcome.surprises[0].describe() == "e0 (e0.yaml): expected FAILURE, got TOLERATED: the weakness is gone: update the expectation"
 
 
 def test_the_exit_code_is_the_worst_surprise(tmp_path):
@@ -120,7 +120,7 @@ def test_entries_that_never_ran_are_surprises(tmp_path):
     """An unexpected ERROR ends the day: it and the entry that never ran are both named; exit 6."""
     outcome, ran, journal = run_with(tmp_path, [Verdict.ERROR, Verdict.TOLERATED])
     assert len(ran) == 1 and outcome.exit_code == 6 and outcome.tally == "0 of 2 as expected"
-    assert outcome.surprises[1].describe() == "e1: expected TOLERATED, but it did not run (the game day ended first)"
+    assert outcome.surprises[1].describe() == "e1.yaml: expected TOLERATED, but it did not run (the game day ended first)"
     assert journal["planned"] == 2 and len(journal["experiments"]) == 1
 
 
