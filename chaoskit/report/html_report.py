@@ -169,13 +169,9 @@ def _overview(report: Report) -> str:
 
 
 def _expected(entry: Entry) -> str:
-    """The verdict a game-day entry expected, and whether it came (a surprise is said in words)."""
-    if entry.expected is None:
-        return ""
-    if not entry.surprise:
-        return f'{_e(entry.expected)} <span class="small">as expected</span>'
-    gone = ": the weakness is gone, update the expectation" if entry.weakness_gone else ""
-    return f'{_e(entry.expected)} <strong class="surprise">surprise{_e(gone)}</strong>'
+    """The overview's cell: the verdict expected, flagged in words when it did not come."""
+    flag = ' <strong class="surprise">surprise</strong>' if entry.surprise else ""
+    return _e(entry.expected or "") + flag
 
 
 def _entry_section(entry: Entry, suite: Suite, anchor: str) -> str:
@@ -190,12 +186,8 @@ def _entry_section(entry: Entry, suite: Suite, anchor: str) -> str:
 
 def _expectation(entry: Entry) -> str:
     """Expected vs actual, under an entry's heading (game days only)."""
-    if entry.expected is None:
-        return ""
-    if not entry.surprise:
-        return f'<p class="expectation">as expected: {_e(entry.verdict)}</p>'
-    gone = ": the weakness is gone, update the expectation" if entry.weakness_gone else ""
-    return f'<p class="expectation surprise">surprise: expected {_e(entry.expected)}, got {_e(entry.verdict)}{gone}</p>'
+    surprise = " surprise" if entry.surprise else ""
+    return f'<p class="expectation{surprise}">{_e(entry.expectation)}</p>' if entry.expectation else ""
 
 
 def _run_section(run: RunReport, anchor: str, heading: bool, listed: Entry | None = None) -> str:

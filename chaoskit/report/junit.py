@@ -172,7 +172,7 @@ def _summary(entry: Entry) -> list[str]:
     run = entry.run
     lines = [f"verdict: {entry.verdict}"]
     if entry.expected is not None:
-        lines.append(f"expected: {entry.expected}" + (" (a surprise)" if entry.surprise else " (as expected)"))
+        lines.append(entry.expectation)
         if not entry.surprise and entry.verdict != "TOLERATED":
             lines += ["reasons:", *(f"  - {r}" for r in entry.reasons)]
     if entry.file:

@@ -66,18 +66,14 @@ def render_markdown(report: Report) -> str:
 
 
 def _expected(entry: Entry) -> str:
-    """The expected verdict, and whether the actual one matched it (a surprise is said in words, not only a sign)."""
-    if entry.expected is None:
-        return "\u2014"
-    if not entry.surprise:
-        return f"{entry.expected} (as expected)"
-    return f"{entry.expected} \u26a0\ufe0f **surprise**" + (": the weakness is gone" if entry.weakness_gone else "")
+    """The expected verdict, flagged in words when the actual one differs."""
+    return "\u2014" if entry.expected is None else entry.expected + (" \u26a0\ufe0f **surprise**" if entry.surprise else "")
 
 
 def _details(entry: Entry) -> list[str]:
     expected = f" (expected {entry.expected})" if entry.surprise else ""
     lines = [f"<details><summary>{_html(entry.title)}: {entry.verdict}{expected}</summary>", ""]
-    body = (["the weakness is gone: update the expectation"] if entry.weakness_gone else []) + list(entry.reasons)
+    body = ([entry.expectation] if entry.surprise else []) + list(entry.reasons)
     if entry.run is not None:
         body += evidence(entry.run)
         if entry.run.path:

@@ -200,6 +200,16 @@ class Entry:
         return self.surprise and self.verdict == Verdict.TOLERATED.name
 
     @property
+    def expectation(self) -> str:
+        """Expected against actual in words, as every report says it; "" for a run with no expectation."""
+        if self.expected is None:
+            return ""
+        if not self.surprise:
+            return f"as expected: {self.verdict}"
+        text = f"surprise: expected {self.expected}, got {self.verdict}"
+        return text + (": the weakness is gone: update the expectation" if self.weakness_gone else "")
+
+    @property
     def time_to_detect_s(self) -> float | None:
         return self.run.time_to_detect_s if self.run else None
 

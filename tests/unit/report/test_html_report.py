@@ -133,4 +133,4 @@ def test_game_day_shows_expected_against_actual(tmp_path):
     text = page.visible
     assert "Experiment Expected Verdict" in text
     assert "1 of 2 as expected" in text and "as expected: FAILURE" in text
-    assert "surprise: expected FAILURE, got TOLERATED: the weakness is gone, update the expectation" in text
+    assert "surprise: expected FAILURE, got TOLERATED: the weakness is gone: update the expectation" in text

@@ -24,8 +24,8 @@ def test_game_day_summary_is_a_table_of_experiments(tmp_path):
     header, *rows = table_rows(text)
     assert header == ["Experiment", "Expected", "Verdict", "Time to detect", "Time to recover", "Top reason"]
     assert [r[:5] for r in rows] == [
-        ["database latency", "FAILURE (as expected)", "\u274c **FAILURE**", "3.0 s", "\u2014"],
-        ["cache down", "TOLERATED (as expected)", "\u2705 **TOLERATED**", "\u2014", "0.1 s"],
+        ["database latency", "FAILURE", "\u274c **FAILURE**", "3.0 s", "\u2014"],
+        ["cache down", "TOLERATED", "\u2705 **TOLERATED**", "\u2014", "0.1 s"],
         ["disk full", "TOLERATED \u26a0\ufe0f **surprise**", "\U0001f4a5 **ERROR**", "\u2014", "\u2014"],
     ]
     assert rows[0][5].startswith("hypothesis 'Timelines stay fast', probe 'p99' violated")
