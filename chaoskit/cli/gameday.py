@@ -18,7 +18,7 @@ __all__ = ["gameday"]
 @click.option("--now", is_flag=True, help="Run at once even if the file has a cron schedule.")
 @click.option("--journal-dir", default=None, metavar="DIR",
               help="Where the journals go (default: journals/gameday-TIMESTAMP/).")
-@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in ERROR.")
+@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in an ERROR it did not expect.")
 @LEDGER_OPTION
 @TOXIPROXY_OPTION
 @handle_errors
@@ -33,12 +33,15 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
     next time it fires (--now: don't).
 
     \b
-    Exit code: 0 when every verdict was the expected one ("8 of 8 as
-    expected"); otherwise the worst surprise's verdict code, where a weakness
-    gone (TOLERATED where another verdict was expected) counts as 1 and an
-    entry that never ran as 4: 1 unexpected FAILURE or weakness gone,
-    3 unexpected NOT_RECOVERED, 4 unexpected ABORTED or not run,
-    5 unexpected INCONCLUSIVE, 6 unexpected ERROR; 2 for an invalid file.
+    Exit code (the worst surprise's, by verdict severity):
+      0  every verdict as expected ("8 of 8 as expected"), whatever they were
+      1  an unexpected FAILURE, or a weakness gone (TOLERATED where another
+         verdict was expected: update the expectation)
+      2  invalid game-day or experiment file: nothing ran
+      3  an unexpected NOT_RECOVERED
+      4  an unexpected ABORTED, or an entry that never ran
+      5  an unexpected INCONCLUSIVE
+      6  an unexpected ERROR
 
     \b
     Examples:
@@ -76,7 +79,8 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
         return EntryResult(entry, outcome.verdict.verdict, outcome.verdict.reasons, journal_path, experiment.title)
 
     def show(result: EntryResult) -> None:
-        click.echo(f"   {result.verdict.name}: {result.reasons[0] if result.reasons else ''}", err=True)
+        surprise = f" (a surprise: expected {result.entry.expect.name})" if result.verdict is not result.entry.expect else ""
+        click.echo(f"   {result.verdict.name}{surprise}: {result.reasons[0] if result.reasons else ''}", err=True)
 
     outcome, journal = run_gameday(day, out_dir, run_entry, on_result=show)
     _verdict_table(day.title, outcome.results)

@@ -186,8 +186,8 @@ class GamedayRecord:
     items: tuple[GamedayItem, ...] = ()
     truncated: bool = False
     as_expected: bool | None = None  # None: not finished, or written before game days had expectations
-    summary: str = ""  # "8 of 8 as expected", or the surprises named
-    surprises: tuple[str, ...] = ()
+    summary: str = ""  # "8 of 8 as expected"
+    surprises: tuple[str, ...] = ()  # each named: "title (file): expected FAILURE, got TOLERATED: ..."
 
     @property
     def crashed(self) -> bool:

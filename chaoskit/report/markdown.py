@@ -31,7 +31,7 @@ DETAIL_LINES = 12
 
 def render_markdown(report: Report) -> str:
     """The summary: a heading with the overall verdict, a table, then folded details for what did not pass."""
-    out = [f"### {ICONS.get(report.verdict, '')} chaoskit: {report.verdict} \u2014 {_inline(report.title)}", ""]
+    out = [_heading(report), ""]
     entries = report.entries
     counts: dict[str, int] = {}
     for entry in entries:
@@ -63,6 +63,16 @@ def render_markdown(report: Report) -> str:
         if entry.verdict != "TOLERATED" or entry.surprise:
             out += ["", *_details(entry)]
     return "\n".join(out) + "\n"
+
+
+def _heading(report: Report) -> str:
+    """The overall verdict; for game days that state expectations, whether all came as expected, first."""
+    days = [s for s in report.suites if s.gameday and s.as_expected is not None]
+    if days and len(days) == len(report.suites):
+        icon = ICONS["TOLERATED"] if all(s.as_expected for s in days) else ICONS["FAILURE"]
+        said = "; ".join(s.summary for s in days)
+        return f"### {icon} chaoskit: {_inline(said)} (worst verdict {report.verdict}) \u2014 {_inline(report.title)}"
+    return f"### {ICONS.get(report.verdict, '')} chaoskit: {report.verdict} \u2014 {_inline(report.title)}"
 
 
 def _expected(entry: Entry) -> str:

@@ -242,7 +242,7 @@ class Suite:
     notes: tuple[str, ...] = ()
     crashed: bool = False
     as_expected: bool | None = None  # a finished game day: whether every verdict was the expected one
-    summary: str = ""  # the game day's own words: "8 of 8 as expected", or its surprises
+    summary: str = ""  # the game day's own tally: "8 of 8 as expected"
 
     @property
     def duration_s(self) -> float | None:

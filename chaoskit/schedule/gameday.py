@@ -241,16 +241,8 @@ class GameDayOutcome:
 
     @property
     def tally(self) -> str:
-        """``8 of 8 as expected``."""
+        """``8 of 8 as expected`` (each surprise says the rest: :meth:`Surprise.describe`)."""
         return f"{self.planned - len(self.surprises)} of {self.planned} as expected"
-
-    @property
-    def summary(self) -> str:
-        """The tally, then each surprise: ``6 of 8 as expected; 2 surprise(s): ...``."""
-        text = self.tally
-        if self.surprises:
-            text += f"; {len(self.surprises)} surprise(s): " + "; ".join(s.describe() for s in self.surprises)
-        return text
 
 
 def judge_expectations(day: GameDay, results: Sequence[EntryResult]) -> GameDayOutcome:
@@ -280,5 +272,5 @@ def run_gameday(day: GameDay, journal_dir: Path, run_entry: Callable[[GameDayEnt
             break
     outcome = judge_expectations(day, results)
     path = journal.finish(outcome.verdict.name, outcome.exit_code, as_expected=outcome.as_expected,
-                          summary=outcome.summary, surprises=[s.describe() for s in outcome.surprises])
+                          summary=outcome.tally, surprises=[s.describe() for s in outcome.surprises])
     return outcome, path

@@ -59,4 +59,5 @@ def test_a_wrong_expectation_is_named_and_exits_one(tmp_path, fake_runs):
 def test_help_documents_expect_and_the_exit_codes():
     """--help says what `expect:` does and what each exit code means."""
     text = CliRunner().invoke(gameday, ["--help"]).output
-    assert "expect: FAILURE" in text and "8 of 8 as" in text and "weakness gone" in text
+    assert "expect: FAILURE" in text and "8 of 8 as expected" in text and "weakness gone" in text
+    assert "  3  an unexpected NOT_RECOVERED" in text

@@ -72,3 +72,18 @@ def test_summary_stays_small():
     entries = tuple(Entry(f"experiment {i}", "FAILURE", run.reasons, run=run) for i in range(40))
     text = render_markdown(Report("big", "FAILURE", (Suite("big", "FAILURE", entries, gameday=True),)))
     assert len(text.encode()) < 64_000
+
+
+def test_a_game_day_as_expected_is_green_in_the_heading(tmp_path):
+    """A finished game day whose failures were expected heads the summary with a check mark and its tally."""
+    import json
+
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal())], expect={"database-latency": "FAILURE"})
+    day = json.loads(path.read_text())
+    day.update(as_expected=True, summary="1 of 1 as expected")
+    path.write_text(json.dumps(day))
+    text = render_markdown(build_report([path]))
+    assert text.startswith("### \u2705 chaoskit: 1 of 1 as expected (worst verdict FAILURE) \u2014 Tuesday game day")
+    day.update(as_expected=False, summary="0 of 1 as expected")
+    path.write_text(json.dumps(day))
+    assert render_markdown(build_report([path])).startswith("### \u274c chaoskit: 0 of 1 as expected")
