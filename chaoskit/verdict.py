@@ -305,7 +305,7 @@ def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
     """
     recovery = sorted((r for r in obs.results if r.phase is Phase.RECOVERY), key=lambda r: r.t)
     if obs.time_to_recover_s is not None:
-        ttr: float | None = obs.time_to_recover_s
+        ttr = obs.time_to_recover_s
     elif not recovery:
         if obs.recovery_budget_s > 0:
             return None, f"no observation in the {obs.recovery_budget_s:g}s recovery phase, so recovery is not shown"
@@ -315,13 +315,13 @@ def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
         for r in recovery:
             rounds[r.t] = rounds.get(r.t, True) and r.ok
         start = obs.reverted_at if obs.reverted_at is not None else recovery[0].t
-        ttr = recovered_after(sorted(rounds.items()), start)
-        if ttr is None:
+        found = recovered_after(sorted(rounds.items()), start)
+        if found is None:
             r = next(r for r in reversed(recovery) if not r.ok)
             budget = f"{obs.recovery_budget_s:g}s budget" if obs.recovery_budget_s else "recovery phase"
             return None, (f"not back within the {budget}: probe {r.probe!r} still failing at the end "
                           f"({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})")
-    assert ttr is not None
+        ttr = found
     if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
         return ttr, (f"the steady state came back {recovery_text(ttr)} after the revert, "
                      f"over the {obs.recovery_budget_s:g}s budget")

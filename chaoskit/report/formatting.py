@@ -96,7 +96,7 @@ def format_interval(low: Any, high: Any, unit: str = UNIT_PLAIN, confidence: Any
 
 
 def format_duration(seconds: Any) -> str:
-    """Seconds for times to detect and recover: ``3.2 s``, ``450 ms``, ``2 min 05 s``; None as an em dash."""
+    """Seconds for times to detect and other durations: ``3.2 s``, ``450 ms``, ``2 min 05 s``; None as an em dash."""
     if not is_number(seconds):
         return "\u2014"
     seconds = float(seconds)

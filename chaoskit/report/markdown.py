@@ -81,7 +81,7 @@ def _expected(entry: Entry) -> str:
 
 
 def _details(entry: Entry) -> list[str]:
-    expected = f" (expected {entry.expected})" if entry.surprise else ""
+    expected = f" (expected {entry.expected})" if entry.surprise else " (as expected)" if entry.expected else ""
     lines = [f"<details><summary>{_html(entry.title)}: {entry.verdict}{expected}</summary>", ""]
     body = ([entry.expectation] if entry.surprise else []) + list(entry.reasons)
     if entry.run is not None:
