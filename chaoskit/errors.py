@@ -6,7 +6,8 @@
     ├── BackendError             the Docker engine or Toxiproxy refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
     │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
-    │   └── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
+    │   ├── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
+    │   └── CommandTimedOut      a command in a target overran its timeout and was killed
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -30,6 +31,7 @@ __all__ = [
     "ApplyFailed",
     "BackendError",
     "ChaoskitError",
+    "CommandTimedOut",
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
@@ -87,6 +89,10 @@ class ToxiproxyUnavailable(BackendError):
 
 
 class HttpUnavailable(BackendError):
+    pass
+
+
+class CommandTimedOut(BackendError):
     pass
 
 

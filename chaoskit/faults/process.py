@@ -21,7 +21,9 @@ from .base import Fault
 
 __all__ = ["ProcessCpuHog", "ProcessKill", "ProcessMemoryHog"]
 
-_MAX_DURATION = ParamSpec("max_duration", "duration", default=600.0, min=1,
+# A hog outlives a dead controller by at most this: an hour is longer than any experiment's fault phase.
+MAX_HOG_SECONDS = 3600.0
+_MAX_DURATION = ParamSpec("max_duration", "duration", default=600.0, min=1, max=MAX_HOG_SECONDS,
                           doc="the hog ends by itself after this long, even if chaoskit dies")
 
 
