@@ -120,6 +120,8 @@ class FaultSignature:
     target: TargetKind = "required"
     # Groups of parameter names of which exactly one must be given (disk.fill: percent | bytes).
     one_of: tuple[tuple[str, ...], ...] = ()
+    # Without a target it acts on the whole host (process.kill): a step must then say ``scope: host``.
+    host_wide: bool = False
     doc: str = ""
 
     def param(self, name: str) -> ParamSpec | None:

@@ -132,7 +132,7 @@ def test_exclusions_are_selectors_scoped_to_the_project():
     """A service exclusion is scoped to the environment's compose project and matches any state."""
     text = MINIMAL + "environment: {compose_project: shop}\nexclude:\n  - service=redis\n  - labels: {team: core}\n"
     rules = parse_monkey_config(text).policy.exclusions
-    assert rules == (Selector(service="redis", project="shop", state=None), Selector(labels={"team": "core"}, state=None))
+    assert rules == (Selector(service="redis", project="shop", state=None), Selector(labels={"team": "core"}, project="shop", state=None))
 
 
 def test_variables_are_substituted():
