@@ -85,7 +85,9 @@ class ToxiproxyClient:
         import requests
 
         try:
-            response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s)
+            # A redirect means the path was rewritten on the way: never follow it to another endpoint.
+            response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s,
+                                          allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ToxiproxyUnavailable(f"{what}: Toxiproxy at {self.url} did not answer ({type(exc).__name__})") from exc
         if response.status_code in ok:
@@ -152,6 +154,12 @@ class ToxiproxyClient:
 
 
 def _segment(name: str) -> str:
-    """``name`` as one URL path segment: a ``/``, ``?``, ``#`` or a bare ``..`` cannot reach another endpoint."""
-    # quote() keeps dots, and the HTTP client would resolve a bare "." or ".." segment away.
-    return quote(name, safe="") if name.strip(".") else name.replace(".", "%2E")
+    """``name`` as one URL path segment, so that no name reaches another endpoint.
+
+    The server decodes ``%2F`` before routing and cleans ``..`` away (with a
+    redirect), so a name with a slash, or a bare ``.``/``..``, cannot be
+    encoded safely: it is refused. Anything else (``?``, ``#``, ``%``) is quoted.
+    """
+    if "/" in name or name.strip(".") == "":
+        raise BackendError(f"{name!r} is not a Toxiproxy name that can be addressed safely (no '/', not '.' or '..')")
+    return quote(name, safe="")
