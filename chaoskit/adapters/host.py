@@ -247,20 +247,27 @@ HOST_FILES = HostFiles()
 def container_path_on_host(attrs: dict[str, Any], path: str) -> Path:
     """Where ``path`` inside a container lives on the host, as a path that stays valid across restarts.
 
-    A path under a bind mount or volume maps to its source; any other path is
-    in the container's own filesystem: its overlay writable layer (the
+    A path under a bind mount or volume maps to its source; one under a tmpfs
+    exists only in the container's mount namespace, reached through
+    /proc/PID/root (a restart empties a tmpfs, fill file included); any other
+    path is in the container's own filesystem: its overlay writable layer (the
     ``UpperDir``, which a restart keeps), or, with a storage driver that has
     none, /proc/PID/root (valid only while that process lives).
     """
     inner = Path(path)
-    for mount in sorted(attrs.get("Mounts") or [], key=lambda m: len(m["Destination"]), reverse=True):
+    pid = (attrs.get("State") or {}).get("Pid") or 0
+    tmpfs = [{"Destination": d, "Type": "tmpfs"} for d in ((attrs.get("HostConfig") or {}).get("Tmpfs") or {})]
+    for mount in sorted([*(attrs.get("Mounts") or []), *tmpfs], key=lambda m: len(m["Destination"]), reverse=True):
         dest = Path(mount["Destination"])
         if inner == dest or dest in inner.parents:
-            return Path(mount["Source"]) / inner.relative_to(dest)
+            if mount.get("Type") != "tmpfs":
+                return Path(mount["Source"]) / inner.relative_to(dest)
+            if pid:
+                return Path(f"/proc/{pid}/root") / inner.relative_to("/")
+            raise BackendError(f"{path} of container {attrs.get('Name', '?')} is a tmpfs: reachable only while it runs")
     upper = ((attrs.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
     if upper:
         return Path(upper) / inner.relative_to("/")
-    pid = (attrs.get("State") or {}).get("Pid") or 0
     if pid:
         return Path(f"/proc/{pid}/root") / inner.relative_to("/")
     raise BackendError(f"cannot reach {path} of container {attrs.get('Name', '?')} from the host")
