@@ -294,6 +294,7 @@ def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: i
 def child(url: str, rate: float, seconds: float, connections: int, realtime: bool, ca: str = "") -> None:
     """Inside the pinned child: run the load, report the window after ramp and settling as one JSON line."""
     sys.path.insert(0, str(ROOT))
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, assess_validity, summarize
     from chaoskit.measure.window import merge_histograms
     from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
@@ -302,7 +303,7 @@ def child(url: str, rate: float, seconds: float, connections: int, realtime: boo
     tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
     spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections, realtime=realtime, tls=tls,
                     requests=(RequestSpec("read", url + "/timeline/{user}?limit=20"),))
-    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5)
+    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5, steal_time=machine_steal_s)
     generator.start()
     first = int(ramp_s) + settle_s
     generator.wait_for_buckets(first, timeout_s=ramp_s + settle_s + 5)

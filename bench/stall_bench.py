@@ -91,12 +91,13 @@ def run_child_with_freeze(argv: list[str], pids: list[int], freeze_at: float, fr
 # -- clients (children) ---------------------------------------------------------------
 
 def open_client(url: str, rate: float, seconds: float, ready_file: str, ca: str) -> None:
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, summarize
     from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
 
     tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
     spec = LoadSpec(rate=rate, requests=(RequestSpec("read", url + "/"),), connections=32, timeout_s=5.0, tls=tls)
-    generator = LoadGenerator(spec, max_duration_s=seconds + 5)
+    generator = LoadGenerator(spec, max_duration_s=seconds + 5, steal_time=machine_steal_s)
     generator.start()
     Path(ready_file).touch()
     time.sleep(seconds)

@@ -23,8 +23,8 @@ from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch
 from chaoskit.errors import BackendError
 
 __all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file",
-           "filesystem_usage", "kill_process_tree", "live_view", "remove_file", "signal_container_process",
-           "signal_processes"]
+           "filesystem_usage", "kill_process_tree", "live_view", "machine_steal_s", "remove_file",
+           "signal_container_process", "signal_processes"]
 
 
 def count_processes(pids: list[int] | None, match: ProcessMatch) -> int:
@@ -280,3 +280,8 @@ def live_view(path: Path) -> Path:
         if layer.name == "diff" and os.path.ismount(layer.parent / "merged"):
             return layer.parent / "merged" / path.relative_to(layer)
     return path
+
+
+def machine_steal_s() -> float:
+    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)

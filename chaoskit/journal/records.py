@@ -32,7 +32,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Event:
-    """A timeline event: ``name`` like ``fault.applied``, at ``t`` seconds since the start; ``fields`` the rest."""
+    """An event of the run: ``name`` like ``fault.applied``, at ``t`` seconds since the start; ``fields`` the rest."""
 
     t: float
     name: str

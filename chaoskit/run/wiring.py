@@ -64,9 +64,11 @@ def _runner(experiment: Experiment, journal_path: Path | None, seed: int | None,
     journal = RunJournal(experiment, journal_path, environment=environment_versions(backends))
     load = None
     if experiment.load is not None:
+        from chaoskit.adapters.host import machine_steal_s
         from chaoskit.measure.loadgen import LoadGenerator
 
-        load = LoadGenerator(experiment.load, validity=validity_limits(experiment.load, experiment.steady_state))
+        load = LoadGenerator(experiment.load, validity=validity_limits(experiment.load, experiment.steady_state),
+                             steal_time=machine_steal_s)
     runner = Runner(experiment, backends, Ledger(ledger_path), journal, load=load,
                     seed=seed if seed is not None else experiment.seed)
     if progress is not None:
