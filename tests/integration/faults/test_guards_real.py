@@ -26,6 +26,7 @@ from chaoskit.run.wiring import plan_experiment
 from chaoskit.targets import Selector
 from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, TargetRef
 from tests.conftest import SESSION
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(180)]
 
@@ -102,8 +103,12 @@ def test_exec_past_its_timeout_is_killed_with_what_it_started(engine, run_contai
         backend.exec(TargetRef(container.id, container.name), ["sh", "-c", "sleep 300 & sleep 301; echo done"],
                      timeout_s=1.0)
     assert time.monotonic() - started < 5
-    left = [" ".join(psutil.Process(pid).cmdline()) for pid in engine.pids(container.id)]
-    assert left == ["sleep 600"]
+
+    def left() -> list[str]:
+        return [" ".join(psutil.Process(pid).cmdline()) for pid in engine.pids(container.id)]
+
+    # Killed processes leave the engine's list once reaped, a moment after the kill.
+    wait_until(lambda: left() == ["sleep 600"], what="the killed command to be reaped", timeout_s=3)
     assert backend.exec(TargetRef(container.id, container.name), ["echo", "ok"], timeout_s=5.0) == (0, "ok\n")
 
 
