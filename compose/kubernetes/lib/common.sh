@@ -29,11 +29,24 @@ ctr_k8s() { ctr -a "$CTRD_SOCK" -n k8s.io "$@"; }
 # put FILE: write stdin to FILE only if it differs (kube-proxy exits when its config file changes).
 put() { local c; c=$(cat); [ "$c" = "$(cat "$1" 2>/dev/null)" ] || printf '%s\n' "$c" >"$1"; }
 
-# alive NAME: its pid file names a live process whose command line still names NAME (pid reuse).
+# pids_of NAME: the processes of this cluster's NAME: program NAME with a path under $TOP on its
+# command line (its binary, config or data). Found this way, not only by pid file, so that a
+# component restarted by hand is still stopped by `down` and not started twice by `up`.
+pids_of() {
+    local name=$1 dir argv
+    for dir in /proc/[0-9]*; do
+        { mapfile -d '' -t argv <"$dir/cmdline"; } 2>/dev/null || continue
+        [ "${#argv[@]}" -gt 1 ] && [ "${argv[0]##*/}" = "$name" ] || continue
+        case " ${argv[*]}" in *" $TOP/"* | *"=$TOP/"*) echo "${dir#/proc/}" ;; esac
+    done
+}
+
+# alive NAME: the component runs; its pid file is brought up to date.
 alive() {
     local pid
-    pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
-    kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+    pid=$(pids_of "$1" | head -1)
+    [ -n "$pid" ] || return 1
+    echo "$pid" >"$RUN/$1.pid"
 }
 
 # start NAME CMD...: run CMD in its own session, log to $LOG/NAME.log, pid in $RUN/NAME.pid.
@@ -46,16 +59,22 @@ start() {
     say "started $name (pid $!, log $LOG/$name.log)"
 }
 
-# stop NAME: SIGTERM the recorded pid, SIGKILL after 20 s.
+# stop NAME: SIGTERM every process of the component, SIGKILL what is left after 20 s.
 stop() {
-    local name=$1 pid i
-    if ! alive "$name"; then rm -f "$RUN/$name.pid"; return; fi
-    pid=$(cat "$RUN/$name.pid")
-    kill -TERM "$pid"
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    local name=$1 pids i
+    pids=$(pids_of "$name")
     rm -f "$RUN/$name.pid"
-    say "stopped $name ($pid)"
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null
+    for i in $(seq 100); do
+        [ -z "$(pids_of "$name")" ] && break
+        sleep 0.2
+    done
+    pids=$(pids_of "$name")
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+    say "stopped $name ($(echo $pids | tr '\n' ' '))"
 }
 
 # waitfor DESC SECONDS CMD...: poll CMD every 0.2 s.

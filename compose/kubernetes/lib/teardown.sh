@@ -95,6 +95,8 @@ restore_sysctls() {
 
 down() {
     local c
+    # Best effort from here on: one step failing must not leave the rest undone.
+    set +e
     drain
     stop kube-proxy
     stop kubelet
