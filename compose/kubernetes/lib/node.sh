@@ -123,8 +123,21 @@ podLogsDir: $DATA/pod-logs
 serializeImagePulls: false
 rotateCertificates: false
 YAML
-    start kubelet "$BIN/kubelet" --config="$CONF/kubelet.yaml" --kubeconfig="$CONF/kubelet.kubeconfig" \
-        --root-dir="$DATA/kubelet" --cert-dir="$DATA/kubelet/pki" --hostname-override="$NODE" --node-ip="$NODE_IP"
+    # A restarted containerd answers before its CRI service has recovered its state, and the
+    # kubelet exits at once if it meets that ("server is not initialized yet"): start it again.
+    local try i
+    for try in 1 2 3 4 5 6; do
+        start kubelet "$BIN/kubelet" --config="$CONF/kubelet.yaml" --kubeconfig="$CONF/kubelet.kubeconfig" \
+            --root-dir="$DATA/kubelet" --cert-dir="$DATA/kubelet/pki" --hostname-override="$NODE" --node-ip="$NODE_IP"
+        for i in $(seq 50); do
+            curl -fsS -m 1 http://127.0.0.1:10248/healthz >/dev/null 2>&1 && return 0
+            alive kubelet || break
+            sleep 0.2
+        done
+        say "the kubelet is not healthy yet (try $try): $(tail -1 "$LOG/kubelet.log" | cut -c1-200)"
+        sleep 1
+    done
+    fail "the kubelet did not start (log: $LOG/kubelet.log)"
 }
 
 # NodePorts answer on loopback only (127.0.0.0/8); conntrack sysctls are left alone.
@@ -146,6 +159,8 @@ YAML
     start kube-proxy "$BIN/kube-proxy" --config="$CONF/kube-proxy.yaml"
 }
 
+# Ready as posted by a kubelet that runs now (a stale Ready lasts 40 s after the kubelet stops).
 node_ready() {
-    kubectl get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True
+    curl -fsS -m 1 http://127.0.0.1:10248/healthz >/dev/null 2>&1 &&
+        kubectl get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True
 }
