@@ -59,8 +59,9 @@ def test_down_restores_the_host_and_up_brings_the_cluster_back(cluster: Cluster)
     print(f"down took {time.monotonic() - started:.1f} s")
 
     assert [pid for pid in pids if running(pid)] == []
-    shims = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
-             if str(RUN / "containerd") in " ".join(p.info["cmdline"] or ())]
+    shims = [p.info["cmdline"] for p in psutil.process_iter(["name", "cmdline"])
+             if (p.info["name"] or "").startswith("containerd-shim")
+             and str(RUN / "containerd") in " ".join(p.info["cmdline"] or ())]
     assert shims == []
     assert {key: sysctl(key) for key in original} == original
     assert chains() - chains_before == set()
