@@ -59,6 +59,8 @@ chains() { $1 -t "$2" -S 2>/dev/null | awk '/^-N (KUBE|CNI)-/ {print $2}'; }
 iptables_clean() {
     local ipt table chain parent ours
     [ -x "$BIN/kube-proxy" ] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1
+    # Without up's record, nothing tells ours from someone else's.
+    [ -f "$RUN/chains.before" ] || return 0
     for ipt in iptables ip6tables; do
         for table in mangle nat filter; do
             ours=$(chains "$ipt" "$table" | grep -vxF -f <(grep "^$ipt $table " "$RUN/chains.before" 2>/dev/null | cut -d' ' -f3) || true)
@@ -79,8 +81,9 @@ host_paths_clean() {
     for l in /var/log/containers/*.log; do
         [ -L "$l" ] && readlink "$l" | grep -q "^$DATA/" && rm -f "$l"
     done
+    [ -f "$RUN/paths.before" ] || return 0
     for p in $HOST_PATHS; do
-        grep -qx "$p" "$RUN/paths.before" 2>/dev/null && continue
+        grep -qx "$p" "$RUN/paths.before" && continue
         [ -d "$p" ] && find "$p" -depth -type d -empty -delete 2>/dev/null
     done
     rm -f "$RUN/paths.before" "$RUN/netns.before"
@@ -113,7 +116,7 @@ down() {
     host_paths_clean
     restore_sysctls
     if [ "${1:-}" = --purge ]; then
-        rm -rf "$DATA" "$PKI" "$CONF" "$RUN" "$LOG"
+        rm -rf "$DATA" "$PKI" "$CONF" "$RUN" "$LOG" "$TOP/stack"
         say "state purged (binaries and images kept in $TOP)"
     fi
     say "down"
