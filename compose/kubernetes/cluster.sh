@@ -23,6 +23,8 @@ for part in pki node teardown stack; do
     . "$HERE/lib/$part.sh"
 done
 
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -y -qq --no-install-recommends "$@" >/dev/null; }
+
 prereqs() {
     local pkg missing=""
     [ "$(id -u)" -eq 0 ] || { say "the cluster needs root (cgroups, iptables, mounts)"; exit 2; }
@@ -35,9 +37,10 @@ prereqs() {
         local policy=/usr/sbin/policy-rc.d own=0
         [ -e $policy ] || { printf '#!/bin/sh\nexit 101\n' >$policy && chmod +x $policy && own=1; }
         # shellcheck disable=SC2086
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-            { [ $own = 1 ] && rm -f $policy; fail "apt-get install$missing"; }
-        [ $own = 1 ] && rm -f $policy
+        local ok=1
+        apt_get install $missing || { apt_get update && apt_get install $missing; } || ok=0
+        if [ $own = 1 ]; then rm -f $policy; fi
+        [ $ok = 1 ] || fail "apt-get install$missing"
     fi
     "$HERE/build.sh" >>"$LOG/build.log" 2>&1 || fail "building Kubernetes (log: $LOG/build.log)"
 }

@@ -25,8 +25,9 @@ configmaps() {
 
 # Every Deployment has seen its latest spec and runs only updated, Ready replicas, as many as it wants.
 stack_ready() {
-    local states
-    states=$(kubectl -n "$STACK_NS" get deploy -o jsonpath='{range .items[*]}{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.replicas} {.status.readyReplicas} {.status.updatedReplicas}{"\n"}{end}')
+    local states fields='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.replicas}'
+    fields="$fields {.status.readyReplicas} {.status.updatedReplicas}"
+    states=$(kubectl -n "$STACK_NS" get deploy -o jsonpath="{range .items[*]}$fields{\"\\n\"}{end}")
     [ -n "$states" ] && ! echo "$states" | awk '$1 != $2 || $3 != $4 || $3 != $5 || $3 != $6' | grep -q .
 }
 

@@ -9,6 +9,7 @@ import time
 import psutil
 import pytest
 import requests
+import yaml
 from kubernetes import watch
 from kubernetes.stream import stream
 
@@ -125,6 +126,8 @@ def test_nothing_listens_beyond_loopback_and_the_bridge(stack: Cluster) -> None:
         if c.status == psutil.CONN_LISTEN and c.pid in pids
     ]
     assert listening, "no listening socket found for the cluster's components"
+    servers = {c["cluster"]["server"] for c in yaml.safe_load(stack.kubeconfig.read_text())["clusters"]}
+    assert servers == {"https://127.0.0.1:6443"}
     assert [entry for entry in listening if entry[1] not in ("127.0.0.1", "10.244.0.1")] == []
     # NodePorts: kube-proxy only matches loopback destinations.
     rules = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True).stdout
