@@ -61,7 +61,7 @@ start() {
 
 # stop NAME: SIGTERM every process of the component, SIGKILL what is left after 20 s.
 stop() {
-    local name=$1 pids i
+    local name=$1 pids left i
     pids=$(pids_of "$name")
     rm -f "$RUN/$name.pid"
     [ -n "$pids" ] || return 0
@@ -71,10 +71,10 @@ stop() {
         [ -z "$(pids_of "$name")" ] && break
         sleep 0.2
     done
-    pids=$(pids_of "$name")
+    left=$(pids_of "$name")
     # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-    say "stopped $name ($(echo $pids | tr '\n' ' '))"
+    [ -z "$left" ] || kill -KILL $left 2>/dev/null
+    say "stopped $name (pid $(echo $pids))"
 }
 
 # waitfor DESC SECONDS CMD...: poll CMD every 0.2 s.
