@@ -173,8 +173,11 @@ def faults() -> None:
 @click.option("--project", default=None, help="Compose project to scope a service selector to.")
 @click.option("--seed", type=int, default=None, help="Seed for count/percent picks (same seed, same pick).")
 @click.option("--docker-host", default=None, help="Docker engine URL (default: DOCKER_HOST or the local socket).")
+@click.option("--kubeconfig", default=None, help="Select pods of a Kubernetes cluster (this kubeconfig) instead.")
+@click.option("--namespace", default=None, help="Kubernetes namespace of the pods (implies the cluster).")
 @handle_errors
-def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None) -> None:
+def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None,
+            kubeconfig: str | None, namespace: str | None) -> None:
     """Show what SELECTOR resolves to now, e.g. 'service=api count=1 max_fraction=0.5'."""
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import TargetNotFound
@@ -186,7 +189,8 @@ def targets(selector: str, project: str | None, seed: int | None, docker_host: s
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="SELECTOR") from exc
     try:
-        selection = resolve(Backends(docker_host), parsed, project, seed)
+        kubernetes = {"kubeconfig": kubeconfig, "namespace": namespace} if kubeconfig or namespace else None
+        selection = resolve(Backends(docker_host, kubernetes=kubernetes), parsed, project, seed)
     except TargetNotFound as exc:
         click.echo(f"chaoskit: no target: {exc}", err=True)
         sys.exit(EXIT_USAGE)

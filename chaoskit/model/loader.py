@@ -31,6 +31,7 @@ from chaoskit.model.experiment import (
     DEFAULT_TOXIPROXY_URL,
     Action,
     Environment,
+    KubernetesEnvironment,
     Experiment,
     FaultStep,
     Phases,
@@ -59,7 +60,8 @@ TOP_KEYS = (
     "rollbacks",
     "stop_conditions",
 )
-ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
+ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "kubernetes")
+KUBERNETES_KEYS = ("namespace", "kubeconfig", "context", "agent_namespace")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
              "realtime", "keep_cpus_awake")
@@ -162,9 +164,16 @@ class ExperimentChecker(ProbeChecker):
         toxiproxy = self.url(keys["toxiproxy_url"]) if "toxiproxy_url" in keys else DEFAULT_TOXIPROXY_URL
         if docker_host is not None and not re.match(r"(unix|tcp|ssh|npipe)://", docker_host):
             self.problem(keys["docker_host"], f"expected unix://, tcp:// or ssh:// address; got {docker_host!r}")
+        kubernetes = self.kubernetes(keys["kubernetes"]) if "kubernetes" in keys else None
         if self.count() != before:
             return None
-        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"))
+        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"), kubernetes)
+
+    def kubernetes(self, node: Located) -> KubernetesEnvironment | None:
+        keys = self.mapping(node, KUBERNETES_KEYS)
+        if keys is None:
+            return None
+        return KubernetesEnvironment(**{key: self.text(value) for key, value in keys.items()})
 
     def phases(self, node: Located) -> Phases | None:
         keys = self.mapping(node, PHASE_KEYS)

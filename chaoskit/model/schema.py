@@ -27,6 +27,7 @@ from chaoskit.model.checker import HTTP_METHODS
 from chaoskit.model.loader import (
     ACTION_KEYS,
     ENVIRONMENT_KEYS,
+    KUBERNETES_KEYS,
     PHASE_KEYS,
     REQUEST_KEYS,
     STEP_KEYS,
@@ -211,6 +212,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "name": {"type": "string"},
                         "service": {"type": "string"},
                         "project": {"type": "string"},
+                        "namespace": {"type": "string"},
+                        "owner": {"type": "string"},
                         "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                         "state": {"type": "string"},
                         "count": integer,
@@ -305,6 +308,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "docker_host": {"type": "string"},
             "compose_project": {"type": "string"},
             "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
+            "kubernetes": _obj({key: {"type": "string"} for key in KUBERNETES_KEYS}),
         }
     )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)

@@ -327,8 +327,7 @@ class Runner:
 
     def _apply(self, planned: PlannedFault) -> None:
         fault = planned.fault
-        revert = {**fault.record(), "docker_host": self.backends.docker_host,
-                  "toxiproxy_url": self.backends.toxiproxy_url}
+        revert = {**fault.record(), **self.backends.record()}
         planned.ledger_id = self.ledger.record_pending(
             FaultRecord(run_id=self.journal.run_id, fault=fault.kind, revert=revert, target=fault.target_label))
         try:

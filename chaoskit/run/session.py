@@ -7,7 +7,7 @@ run started any of those ways is preflighted, recorded and reverted alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ class RunOutcome:
 
 def backends_for(experiment: Experiment) -> Backends:
     env = experiment.environment
-    return Backends(env.docker_host, env.toxiproxy_url)
+    kubernetes = asdict(env.kubernetes) if env.kubernetes else None
+    return Backends(env.docker_host, env.toxiproxy_url, kubernetes=kubernetes)
 
 
 def environment_versions(backends: Backends) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def rollback_pending(ledger_path: str | None = None) -> tuple[list[str], list[st
     reverted, failed = [], []
     for entry in ledger.pending():
         record = dict(entry.revert)
-        backends = Backends(record.get("docker_host"), record.get("toxiproxy_url") or "http://127.0.0.1:8474")
+        backends = Backends.from_record(record)
         fault = from_record(record)
         try:
             fault.revert(backends)
