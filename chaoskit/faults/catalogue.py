@@ -12,6 +12,7 @@ from .base import Fault, TargetRef
 from .container import ContainerDisconnect, ContainerKill, ContainerPause, ContainerRestart, ContainerStop
 from .disk import DiskFill
 from .network import NETWORK_FAULTS, NetworkDown
+from .pod import PodDelete
 from .process import ProcessCpuHog, ProcessKill, ProcessMemoryHog
 
 __all__ = ["CATALOGUE", "build", "from_record", "signatures"]
@@ -19,7 +20,7 @@ __all__ = ["CATALOGUE", "build", "from_record", "signatures"]
 CATALOGUE: dict[str, type[Fault]] = {
     cls.kind: cls
     for cls in (ContainerKill, ContainerStop, ContainerRestart, ContainerPause, ContainerDisconnect,
-                ProcessKill, ProcessCpuHog, ProcessMemoryHog, DiskFill, *NETWORK_FAULTS, NetworkDown)
+                ProcessKill, ProcessCpuHog, ProcessMemoryHog, DiskFill, *NETWORK_FAULTS, NetworkDown, PodDelete)
 }
 
 

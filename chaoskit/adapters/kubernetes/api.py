@@ -75,7 +75,7 @@ class KubeApi:
                                                      _request_timeout=_TIMEOUT_S)
             return dict(json.loads(response.data))
 
-    def delete_pod(self, namespace: str, name: str, grace_s: int, uid: str | None = None) -> None:
+    def delete_pod(self, namespace: str, name: str, grace_s: int | None, uid: str | None = None) -> None:
         """Delete the pod (only the one with ``uid``, if given: never its replacement of the same name)."""
         from kubernetes import client
 

@@ -56,7 +56,7 @@ class KubernetesBackend:
             return None
         return pod if pod["metadata"].get("uid") == target.where["pod_uid"] else None
 
-    def delete_pod(self, target: TargetRef, grace_s: int) -> None:
+    def delete_pod(self, target: TargetRef, grace_s: int | None) -> None:
         try:
             self.api.delete_pod(target.where["namespace"], target.where["pod"], grace_s, uid=target.where["pod_uid"])
         except TargetNotFound:

@@ -58,7 +58,7 @@ def pod_target(pod: Mapping[str, Any]) -> Container:
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     container = target_container(pod)
     cstatus = next((c for c in status.get("containerStatuses") or () if c.get("name") == container), {})
-    has_readiness = any(c.get("name") == container and c.get("readinessProbe") for c in spec.get("containers") or ())
+    has_readiness = any(c.get("name") == container and "readinessProbe" in c for c in spec.get("containers") or ())
     health = None if not has_readiness else "healthy" if cstatus.get("ready") else "unhealthy"
     owner = owner_of(pod)
     where = {
