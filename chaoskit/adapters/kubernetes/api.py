@@ -90,17 +90,23 @@ class KubeApi:
         from kubernetes.stream import stream
 
         with self.errors(f"exec in {namespace}/{pod}/{container}"):
+            output = ""
             ws = stream(self.core.connect_get_namespaced_pod_exec, pod, namespace, container=container,
                         command=list(argv), stdin=False, stdout=True, stderr=True, tty=False,
                         _preload_content=False)
             try:
                 ws.run_forever(timeout=timeout_s)
+                # The status channel says how it ended (read it first: read_all() drops it); none at all:
+                # the container went away mid-exec.
+                code = ws.returncode if not ws.is_open() else None
                 output = ws.read_all()
-                code = ws.returncode
+            except TypeError:
+                code = None
             finally:
                 ws.close()
         if code is None:
-            raise BackendError(f"exec in {namespace}/{pod}/{container} did not finish within {timeout_s:g}s")
+            raise BackendError(f"exec in {namespace}/{pod}/{container} did not finish within {timeout_s:g}s "
+                               f"or the container stopped: {output.strip()[:200]}")
         return int(code), output
 
     # -- fault actions (the node agent's work) -------------------------------------------

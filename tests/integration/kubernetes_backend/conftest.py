@@ -1,0 +1,33 @@
+"""The real cluster (compose/kubernetes/cluster.sh up), the node agent deployed on it, and a namespace per module."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chaoskit.adapters.backends import Backends
+
+from .workload import KUBECONFIG, cache_namespace
+
+AGENT = Path(__file__).resolve().parents[3] / "compose" / "kubernetes" / "agent" / "deploy.sh"
+
+
+@pytest.fixture(scope="session")
+def agent() -> None:
+    """The chaoskit node agent, (re)deployed once per session from this checkout."""
+    subprocess.run([str(AGENT)], check=True, capture_output=True, env={"KUBECONFIG": KUBECONFIG, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                   timeout=300)
+
+
+@pytest.fixture(scope="module")
+def namespace(agent: None) -> Iterator[str]:
+    with cache_namespace(3) as name:
+        yield name
+
+
+@pytest.fixture
+def backends(namespace: str) -> Backends:
+    return Backends(kubernetes={"kubeconfig": KUBECONFIG, "namespace": namespace})
