@@ -100,8 +100,8 @@ class KubeApi:
                 # the container went away mid-exec.
                 code = ws.returncode if not ws.is_open() else None
                 output = ws.read_all()
-            except TypeError:
-                code = None
+            except (TypeError, ValueError) as exc:  # no status, or a failure message where a code should be
+                code, output = None, str(exc)
             finally:
                 ws.close()
         if code is None:

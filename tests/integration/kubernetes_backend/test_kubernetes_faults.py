@@ -25,6 +25,13 @@ def _restarts(namespace: str, pod: str) -> int:
     return int(kubectl("-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}"))
 
 
+def _wait_restarted(namespace: str, pod: str, before: int) -> None:
+    deadline = time.monotonic() + 30
+    while _restarts(namespace, pod) == before:
+        assert time.monotonic() < deadline, f"the kubelet did not restart {pod}'s container"
+        time.sleep(0.2)
+
+
 def _freezer_state(backends: Backends, target: TargetRef) -> str:
     action = backends.targets.agents.applied(target.where, "freeze")
     return action[0]["status"]["state"] if action else "THAWED"
@@ -56,10 +63,7 @@ def test_container_kill_from_the_node_restarts_it(backends, namespace):
     before = _restarts(namespace, target.name)
     fault = build("container.kill", {}, target)
     fault.apply(backends)
-    deadline = time.monotonic() + 30
-    while _restarts(namespace, target.name) == before:
-        assert time.monotonic() < deadline, "the kubelet did not restart the killed container"
-        time.sleep(0.2)
+    _wait_restarted(namespace, target.name, before)
     fault.revert(backends)
     assert backends.targets.state(target) == "running"
     wait_ready(namespace, 3)
@@ -80,7 +84,7 @@ def test_pause_freezes_and_revert_thaws(backends, namespace):
 
 
 def test_hogs_and_process_kill_inside_the_pod(backends, namespace):
-    """A CPU hog runs in the container until reverted; process.kill kills the sleep beside the main process."""
+    """A CPU hog runs in the container until reverted; process.kill kills the sleep the main shell waits for."""
     target = _one(backends, namespace)
     hog = build("process.cpu_hog", {"workers": 2, "max_duration": "60s"}, target)
     hog.apply(backends)
@@ -90,10 +94,15 @@ def test_hogs_and_process_kill_inside_the_pod(backends, namespace):
     finally:
         hog.revert(backends)
     assert backends.targets.count_processes(target, hog._match()) == 0
+    before = _restarts(namespace, target.name)
     kill = build("process.kill", {"name": "sleep"}, target)
     kill.prepare(backends)
     kill.apply(backends)
     assert kill.state["matched"] == 1
+    # The main shell was waiting for that sleep: it exits, and the kubelet restarts the container.
+    _wait_restarted(namespace, target.name, before)
+    kill.revert(backends)
+    wait_ready(namespace, 3)
 
 
 def test_disk_fill_of_a_pods_volume(backends, namespace):
