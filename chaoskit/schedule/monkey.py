@@ -613,7 +613,7 @@ class Monkey:
         thing, only faster); the API otherwise, or when the main process cannot be
         reached from here (a remote engine, chaoskit in its own PID namespace).
         """
-        target = TargetRef(container.id, container.name)
+        target = container.ref()
         signal = self.config.kill.signal
         attrs = self.backends.engine.inspect(container.id)
         state = attrs.get("State") or {}
