@@ -10,8 +10,10 @@
   is Ready again. Each try kills a fresh pod: the kubelet's back-off would
   otherwise grow with every restart of the same container.
 * pause: apply time (the agent reports the cgroup FROZEN) and revert time (thawed).
+* the dead-man switch: a controller process freezes a pod and is SIGKILLed;
+  the time until the agent has thawed it, against the lease duration + 2 s.
 
-    .venv/bin/python bench/k8s_fault_bench.py [--tries 10]
+    .venv/bin/python bench/k8s_fault_bench.py [--tries 10] [--deadman 20]
 
 Needs the cluster (compose/kubernetes/cluster.sh up); deploys the node agent
 and works in a namespace of its own (labelled chaoskit.io/test), deleted at the end.
@@ -21,6 +23,8 @@ Steal (the hypervisor's share of the CPUs, /proc/stat) is reported beside the fi
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chaoskit.adapters.backends import Backends  # noqa: E402
+from chaoskit.adapters.kubernetes.lease import LEASE_DURATION_S  # noqa: E402
 from chaoskit.faults.catalogue import build  # noqa: E402
 from chaoskit.log import configure  # noqa: E402
 from chaoskit.targets.container import TargetRef  # noqa: E402
+from tests.integration.kubernetes_backend.test_kubernetes_safety import PAUSE_THEN_HANG  # noqa: E402
 from tests.integration.kubernetes_backend.workload import (  # noqa: E402
     KUBECONFIG,
     cache_namespace,
@@ -110,6 +116,24 @@ def pause_once(backends: Backends) -> tuple[float, float]:
     return applied, time.perf_counter() - t0
 
 
+def deadman_once(backends: Backends) -> float:
+    """Seconds from SIGKILL of a controller holding a freeze to the agent's thaw."""
+    target = targets(backends)[0]
+    controller = subprocess.Popen(
+        [sys.executable, "-c", PAUSE_THEN_HANG, json.dumps(backends.kubernetes), json.dumps(target.to_dict())],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert controller.stdout is not None and controller.stdout.readline().strip() == "paused"
+        controller.kill()
+        t0 = time.perf_counter()
+        until(lambda: backends.targets.state(target) != "paused", limit_s=LEASE_DURATION_S + 30)
+        return time.perf_counter() - t0
+    finally:
+        controller.kill()
+        controller.wait()
+        backends.targets.unpause(target)
+
+
 def summary(name: str, seconds: list[float]) -> str:
     ms = sorted(s * 1000 for s in seconds)
     p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
@@ -119,6 +143,7 @@ def summary(name: str, seconds: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=10)
+    parser.add_argument("--deadman", type=int, default=20, help="controller SIGKILL trials (about 12 s each)")
     args = parser.parse_args()
     configure()
     subprocess.run([str(ROOT / "compose/kubernetes/agent/deploy.sh")], check=True, capture_output=True)
@@ -132,6 +157,7 @@ def main() -> None:
         kills = [kill_once(backends, namespace) for _ in range(max(3, args.tries // 2))]
         wait_ready(namespace, REPLICAS)
         pauses = [pause_once(backends) for _ in range(args.tries)]
+        deadman = [deadman_once(backends) for _ in range(args.deadman)]
     stolen1 = steal()
     print(summary("pod.delete -> replacement Ready", chaoskit))
     print(summary("kubectl delete pod -> replacement Ready", bare))
@@ -140,6 +166,10 @@ def main() -> None:
     print(summary("container.kill -> restarted and Ready", [k[1] for k in kills]))
     print(summary("container.pause: frozen", [p[0] for p in pauses]))
     print(summary("container.pause revert: thawed", [p[1] for p in pauses]))
+    if deadman:
+        within = sum(d <= LEASE_DURATION_S + 2 for d in deadman)
+        print(summary("controller SIGKILLed -> agent thawed", deadman))
+        print(f"{'within lease ' + str(LEASE_DURATION_S) + ' s + 2 s':<38} {within}/{len(deadman)}")
     print(f"steal during the run: {100 * (stolen1[0] - stolen0[0]) / max(1, stolen1[1] - stolen0[1]):.1f}% of all CPU time")
 
 

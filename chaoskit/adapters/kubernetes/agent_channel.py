@@ -50,10 +50,14 @@ class AgentChannel:
             if not keep:
                 self.api.delete_action(self.namespace, name)
 
+    def kept(self, where: Mapping[str, str], action: str) -> list[dict[str, Any]]:
+        """The kept actions of this kind on this container, whatever their phase."""
+        selector = ",".join(f"{k}={v}" for k, v in self.labels(where, action).items())
+        return self.api.list_actions(self.namespace, selector)
+
     def applied(self, where: Mapping[str, str], action: str) -> list[dict[str, Any]]:
         """The kept actions of this kind on this container that are applied and not reverted."""
-        selector = ",".join(f"{k}={v}" for k, v in self.labels(where, action).items())
-        return [a for a in self.api.list_actions(self.namespace, selector)
+        return [a for a in self.kept(where, action)
                 if (a.get("status") or {}).get("phase") == "Applied" and not (a.get("spec") or {}).get("revert")]
 
     def revert(self, name: str) -> None:

@@ -115,8 +115,11 @@ class KubernetesBackend:
         self.agents.request(self._current(target), "freeze", keep=True, lease=self.lease.hold())
 
     def unpause(self, target: TargetRef) -> None:
-        for action in self.agents.applied(target.where, "freeze"):
-            self.agents.revert(action["metadata"]["name"])
+        for action in self.agents.kept(target.where, "freeze"):
+            if (action.get("status") or {}).get("phase") == "Applied":
+                self.agents.revert(action["metadata"]["name"])
+            else:  # thawed by the dead-man switch, or never frozen: only the record is left
+                self.api.delete_action(self.agent_namespace, action["metadata"]["name"])
 
     # -- networks: not Docker's -------------------------------------------------------
     def networks(self, target: TargetRef) -> dict[str, tuple[str, ...]]:

@@ -40,7 +40,8 @@ def test_rollback_reverts_a_pause_from_the_ledger_record(backends, namespace, tm
     assert backends.targets.state(target) == "running"
 
 
-_PAUSE_THEN_HANG = """
+# A controller that freezes a pod and then hangs until it is killed (the bench uses it too).
+PAUSE_THEN_HANG = """
 import json, sys, time
 from chaoskit.adapters.backends import Backends
 from chaoskit.targets.container import TargetRef
@@ -55,7 +56,7 @@ def test_the_agent_thaws_when_the_controllers_lease_expires(backends, namespace)
     """A controller SIGKILLed while a pod is frozen: the agent thaws it within the lease duration + 2 s."""
     target = resolve(backends, Selector(owner="cache", count=1), namespace, 4).chosen[0].ref()
     controller = subprocess.Popen(
-        [sys.executable, "-c", _PAUSE_THEN_HANG, json.dumps(backends.kubernetes), json.dumps(target.to_dict())],
+        [sys.executable, "-c", PAUSE_THEN_HANG, json.dumps(backends.kubernetes), json.dumps(target.to_dict())],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         assert controller.stdout is not None and controller.stdout.readline().strip() == "paused"
