@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ AGENT = Path(__file__).resolve().parents[3] / "compose" / "kubernetes" / "agent"
 @pytest.fixture(scope="session")
 def agent() -> None:
     """The chaoskit node agent, (re)deployed once per session from this checkout."""
-    subprocess.run([str(AGENT)], check=True, capture_output=True, env={"KUBECONFIG": KUBECONFIG, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    subprocess.run([str(AGENT)], check=True, capture_output=True, env={**os.environ, "KUBECONFIG": KUBECONFIG},
                    timeout=300)
 
 
