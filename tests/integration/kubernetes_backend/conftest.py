@@ -19,8 +19,11 @@ AGENT = Path(__file__).resolve().parents[3] / "compose" / "kubernetes" / "agent"
 @pytest.fixture(scope="session")
 def agent() -> None:
     """The chaoskit node agent, (re)deployed once per session from this checkout."""
-    subprocess.run([str(AGENT)], check=True, capture_output=True, env={**os.environ, "KUBECONFIG": KUBECONFIG},
-                   timeout=300)
+    deployed = subprocess.run([str(AGENT)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "KUBECONFIG": KUBECONFIG})
+    if deployed.returncode:
+        pytest.fail(f"deploying the chaoskit node agent failed (is the cluster up? compose/kubernetes/cluster.sh up):"
+                    f"\n{deployed.stderr[-2000:]}")
 
 
 @pytest.fixture(scope="module")
