@@ -17,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${CHAOSKIT_VENV:-$ROOT/.venv}"
 STATE="${CHAOSKIT_STATE:-/var/lib/chaoskit}"
 LOGDIR="${CHAOSKIT_LOGDIR:-/var/log/chaoskit}"
+TLS_DIR="${CHAOSKIT_TLS_DIR:-$STATE/tls}"
 TOXIPROXY_VERSION=2.12.0
 TOXIPROXY_IMAGE="chaoskit/toxiproxy:$TOXIPROXY_VERSION"
 BASE_IMAGE=debian:bookworm-slim
@@ -56,8 +57,8 @@ find_python() {
 }
 
 setup_venv() {
-    local stamp want
-    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    local stamp want plugin="$ROOT/examples/chaoskit-example-plugin"
+    want="$(cat "$ROOT/pyproject.toml" "$plugin/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     stamp="$VENV/.chaoskit-installed"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return
@@ -72,6 +73,9 @@ setup_venv() {
     say "installing chaoskit into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e "$ROOT[dev]" || fail "pip install -e $ROOT[dev]"
+    # The example fault plugin, which the tests exercise. --no-deps: its one dependency is the
+    # chaoskit just installed (a "chaoskit" fetched from PyPI would not be this one).
+    "$VENV/bin/pip" install -q --no-deps -e "$plugin" || fail "pip install -e $plugin"
     echo "$want" >"$stamp"
 }
 
@@ -163,6 +167,31 @@ project_images() {
     done
 }
 
+# A CA of the machine's own and a certificate it signed for the sample stack's nginx
+# (HTTPS on 127.0.0.1:${CHAOSKIT_API_TLS_PORT:-8443}). Experiments trust it with
+# load.tls.ca: $TLS_DIR/ca.crt. Made once; kept while the server certificate is valid.
+make_tls() {
+    local dir="$TLS_DIR"
+    if [ -s "$dir/server.crt" ] && openssl x509 -checkend 86400 -noout -in "$dir/server.crt" >/dev/null 2>&1; then
+        return
+    fi
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    say "making a CA and nginx's certificate in $dir"
+    mkdir -p "$dir" || fail "mkdir $dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=chaoskit sample stack CA" \
+            -keyout ca.key -out ca.crt
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+        printf 'subjectAltName=DNS:localhost,DNS:nginx,IP:127.0.0.1\n' >server.ext
+        openssl x509 -req -days 825 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -extfile server.ext -out server.crt
+        rm -f server.csr server.ext
+        chmod 600 ca.key server.key  # nginx reads its key as root, before its workers start
+        chmod 644 ca.crt server.crt
+    ) >"$LOGDIR/tls.log" 2>&1 || fail "openssl (log: $LOGDIR/tls.log)"
+}
+
 # The HTML report's test opens it in a real browser.
 browser() {
     command -v chromium >/dev/null 2>&1 || apt_install chromium fonts-dejavu-core
@@ -182,6 +211,7 @@ main() {
     base_image
     toxiproxy_image
     project_images
+    make_tls
     if [ "$job" = test ]; then browser; fi
     case "$job" in
         gameday)

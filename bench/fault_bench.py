@@ -1,4 +1,4 @@
-"""How fast faults take effect and go away, seen from a client (issue 4's figures).
+"""How fast faults take effect and go away, seen from a client.
 
 For each fault kind, 20 tries: a client polls the service without pause;
 "effect seen" is the time from just before apply() to the start of the first
@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -30,11 +31,8 @@ from chaoskit.adapters.docker_engine import DockerEngine  # noqa: E402
 from chaoskit.faults.base import TargetRef  # noqa: E402
 from chaoskit.faults.catalogue import build  # noqa: E402
 from chaoskit.log import configure  # noqa: E402
-from chaoskit.model.experiment import Experiment, FaultStep  # noqa: E402
-from chaoskit.model.probes import Hypothesis  # noqa: E402
-from chaoskit.report.journal import Journal  # noqa: E402
+from chaoskit.run.acts import FaultAct, in_parallel  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
-from chaoskit.run.runner import PlannedFault, Runner  # noqa: E402
 
 LABELS = {"chaoskit.bench": "1"}
 
@@ -83,6 +81,88 @@ def p50(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def start_services(engine: DockerEngine, network: str, made: list) -> tuple[Any, Backends, int, int]:
+    """nginx and Toxiproxy (a proxy "web" in front of nginx) on ``network``: (web, backends, web port, proxy port)."""
+    client = engine.client
+    # A fixed host port: a random one would change when the killed container is started again.
+    web = client.containers.run("chaoskit/nginx", detach=True, labels=LABELS, network=network,
+                                name=f"bench-web-{uuid.uuid4().hex[:6]}", ports={"80/tcp": ("127.0.0.1", free_port())})
+    made.append(web)
+    toxi = client.containers.run("chaoskit/toxiproxy:2.12.0", detach=True, labels=LABELS, network=network,
+                                 ports={"8474/tcp": ("127.0.0.1", None), "20000/tcp": ("127.0.0.1", None)})
+    made.append(toxi)
+    web.reload()
+    toxi.reload()
+    web_port = int(web.ports["80/tcp"][0]["HostPort"])
+    proxy_port = int(toxi.ports["20000/tcp"][0]["HostPort"])
+    backends = Backends(toxiproxy_url=f"http://127.0.0.1:{toxi.ports['8474/tcp'][0]['HostPort']}")
+    backends.__dict__["engine"] = engine
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            backends.toxiproxy.version()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    backends.toxiproxy.create_proxy("web", "0.0.0.0:20000", f"{web.name}:80")
+    wait_healthy(web_port)
+    wait_healthy(proxy_port)
+    return web, backends, web_port, proxy_port
+
+
+def effect_times(backends: Backends, web: Any, web_port: int, proxy_port: int,
+                 tries: int) -> list[tuple[str, float, float, int]]:
+    """Per fault kind: (name, p50 ms applied -> effect seen, p50 ms reverted -> effect gone, target ms)."""
+    rows = []
+    latency = 100  # ms; a request through the toxic takes at least this
+    on, off = [], []
+    for _ in range(tries):
+        fault = build("network.latency", {"proxy": "web", "latency_ms": latency})
+        fault.prepare(backends)
+        on.append(time_until(lambda: fault.apply(backends), lambda d: d is not None and d >= latency, proxy_port, 2))
+        off.append(time_until(lambda: fault.revert(backends), lambda d: d is not None and d < latency / 2, proxy_port, 2))
+    rows.append(("network.latency (Toxiproxy)", p50(on), p50(off), 50))
+    for kind in ("container.kill", "container.pause"):
+        on, off = [], []
+        for _ in range(tries):
+            fault = build(kind, {}, TargetRef(web.id, web.name))
+            fault.prepare(backends)
+            # Paused: connections are accepted by docker-proxy but never answered, so 'seen' is a timeout.
+            on.append(time_until(lambda: fault.apply(backends), lambda d: d is None, web_port, 0.05))
+            off.append(time_until(lambda: fault.revert(backends), lambda d: d is not None, web_port, 0.05))
+            wait_healthy(web_port)
+        rows.append((kind, p50(on), p50(off), 300))
+    return rows
+
+
+def revert_together(backends: Backends, sleepers: list) -> list[tuple[str, float]]:
+    """20 faults of one kind applied (each recorded, then applied), reverted together as the run loop does."""
+    tmp = Path(f"/tmp/chaoskit-bench-{uuid.uuid4().hex[:6]}")
+    together = []
+    for kind, params, targets in (
+        ("network.latency", {"proxy": "web", "latency_ms": 100}, [None] * 20),
+        ("container.pause", {}, sleepers),
+        ("container.kill", {}, sleepers),
+    ):
+        ledger = Ledger(tmp / f"{kind}.jsonl")
+        acts = []
+        for target in targets:
+            fault = build(kind, params, TargetRef(target.id, target.name) if target else None)
+            fault.prepare(backends)
+            acts.append(FaultAct(fault, backends, ledger, f"bench-{kind}"))
+            acts[-1].apply()
+        start = time.perf_counter()
+        errors = in_parallel(FaultAct.revert, acts)
+        together.append((kind, time.perf_counter() - start))
+        failed = [e for e in errors if e is not None]
+        if failed or ledger.pending():
+            raise RuntimeError(f"20 x {kind}: {len(failed)} revert(s) failed, {len(ledger.pending())} pending: "
+                               f"{failed[:1]}")
+    return together
+
+
 def main() -> int:
     configure("console", 0)  # logs to stderr, the tables to stdout
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,78 +171,14 @@ def main() -> int:
     engine = DockerEngine.connect()
     client = engine.client
     net = client.networks.create(f"chaoskit-bench-{uuid.uuid4().hex[:6]}", labels=LABELS)
-    made = []
+    made: list = []
     try:
-        # A fixed host port: a random one would change when the killed container is started again.
-        web = client.containers.run("chaoskit/nginx", detach=True, labels=LABELS, network=net.name,
-                                    name=f"bench-web-{uuid.uuid4().hex[:6]}", ports={"80/tcp": ("127.0.0.1", free_port())})
-        made.append(web)
-        toxi = client.containers.run("chaoskit/toxiproxy:2.12.0", detach=True, labels=LABELS, network=net.name,
-                                     ports={"8474/tcp": ("127.0.0.1", None), "20000/tcp": ("127.0.0.1", None)})
-        made.append(toxi)
-        web.reload()
-        toxi.reload()
-        web_port = int(web.ports["80/tcp"][0]["HostPort"])
-        proxy_port = int(toxi.ports["20000/tcp"][0]["HostPort"])
-        backends = Backends(toxiproxy_url=f"http://127.0.0.1:{toxi.ports['8474/tcp'][0]['HostPort']}")
-        backends.__dict__["engine"] = engine
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                backends.toxiproxy.version()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        backends.toxiproxy.create_proxy("web", "0.0.0.0:20000", f"{web.name}:80")
-        wait_healthy(web_port)
-        wait_healthy(proxy_port)
-
-        rows = []
-        latency = 100  # ms; a request through the toxic takes at least this
-        on, off = [], []
-        for _ in range(args.tries):
-            fault = build("network.latency", {"proxy": "web", "latency_ms": latency})
-            fault.prepare(backends)
-            on.append(time_until(lambda: fault.apply(backends), lambda d: d is not None and d >= latency, proxy_port, 2))
-            off.append(time_until(lambda: fault.revert(backends), lambda d: d is not None and d < latency / 2, proxy_port, 2))
-        rows.append(("network.latency (Toxiproxy)", p50(on), p50(off), 50))
-
-        for kind in ("container.kill", "container.pause"):
-            on, off = [], []
-            for _ in range(args.tries):
-                fault = build(kind, {}, TargetRef(web.id, web.name))
-                fault.prepare(backends)
-                # Paused: connections are accepted by docker-proxy but never answered, so 'seen' is a timeout.
-                on.append(time_until(lambda: fault.apply(backends), lambda d: d is None, web_port, 0.05))
-                off.append(time_until(lambda: fault.revert(backends), lambda d: d is not None, web_port, 0.05))
-                wait_healthy(web_port)
-            rows.append((kind, p50(on), p50(off), 300))
-
-        # 20 faults applied by one run, reverted together by the run loop's revert, per kind.
+        web, backends, web_port, proxy_port = start_services(engine, net.name, made)
+        rows = effect_times(backends, web, web_port, proxy_port, args.tries)
         sleepers = [client.containers.run("debian:bookworm-slim", ["sleep", "600"], detach=True, labels=LABELS)
                     for _ in range(20)]
         made.extend(sleepers)
-        tmp = Path(f"/tmp/chaoskit-bench-{uuid.uuid4().hex[:6]}")
-        together = []
-        for kind, params, targets in (
-            ("network.latency", {"proxy": "web", "latency_ms": 100}, [None] * 20),
-            ("container.pause", {}, sleepers),
-            ("container.kill", {}, sleepers),
-        ):
-            step = FaultStep(kind, params)
-            experiment = Experiment(f"bench: revert 20 x {kind}", Hypothesis("none", ()), (step,))
-            runner = Runner(experiment, backends, Ledger(tmp / f"{kind}.jsonl"), Journal(experiment, tmp / "j.json"))
-            for target in targets:
-                fault = build(kind, params, TargetRef(target.id, target.name) if target else None)
-                fault.prepare(backends)
-                planned = PlannedFault(step, fault)
-                runner._apply(planned)
-                runner.planned.append(planned)
-            start = time.perf_counter()
-            runner._revert_all()
-            together.append((kind, time.perf_counter() - start))
+        together = revert_together(backends, sleepers)
         running = sum(engine.inspect(s.id)["State"]["Running"] for s in sleepers)
 
         print(f"| fault ({args.tries} tries) | applied -> effect seen, p50 | reverted -> effect gone, p50 | target |")

@@ -33,6 +33,7 @@ def child(url: str, rate: float, seconds: int, freeze: bool) -> None:
     import chaoskit.report.html_report  # noqa: F401
     import chaoskit.run.runner  # noqa: F401
     from chaoskit.log import configure
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, summarize
     from chaoskit.measure import tuning
     from chaoskit.model.load import LoadSpec, RequestSpec
@@ -41,7 +42,7 @@ def child(url: str, rate: float, seconds: int, freeze: bool) -> None:
     if not freeze:
         tuning.freeze_heap = tuning.thaw_heap = lambda: None  # type: ignore[assignment]
     spec = LoadSpec(rate=rate, ramp_s=0.5, connections=16, requests=(RequestSpec("read", url + "/"),))
-    generator = LoadGenerator(spec, max_duration_s=seconds + 10)
+    generator = LoadGenerator(spec, max_duration_s=seconds + 10, steal_time=machine_steal_s)
     generator.start()
     generator.wait_for_buckets(1, 5)
     first = len(generator.buckets())

@@ -1,6 +1,7 @@
 """Benchmark: chaoskit's open-model generator next to wrk, against the same local nginx, in one run.
 
     .venv/bin/python bench/loadgen_bench.py [--rates 20000] [--seconds 10] [--gen-cpu 0] [--server-cpu 1]
+    .venv/bin/python bench/loadgen_bench.py --tls --rates 10000      # both clients over HTTPS
 
 What it does, in order:
 
@@ -68,36 +69,56 @@ NGINX_COMMAND = ["sh", "-c", "sed -i 's/^worker_processes.*/worker_processes 1;/
                              "&& exec nginx -g 'daemon off;'"]
 
 
+# With --tls: the same "ok" on 443, with a certificate of a CA made for the run, and a session
+# cache so that reconnecting clients resume (nginx closes a keep-alive connection after 1,000 requests).
+TLS_SERVER_NAME = "nginx.bench"
+NGINX_TLS_SITE = ("server { listen 443 ssl; access_log off; ssl_certificate /etc/chaoskit/tls/server.crt; "
+                  "ssl_certificate_key /etc/chaoskit/tls/server.key; ssl_session_cache shared:TLS:10m; "
+                  "location / { default_type text/plain; return 200 'ok\\n'; } }")
+
+
 @dataclass
 class Server:
     container: Any
     url: str  # base URL the clients use
+    ca: str = ""  # with TLS: the CA file the clients trust (and TLS_SERVER_NAME the name they check)
 
 
 @contextmanager
-def nginx_server(cpu: int, published: bool = False) -> Iterator[Server]:
-    """chaoskit/nginx pinned to ``cpu`` on a fresh labelled network; removed on exit."""
+def nginx_server(cpu: int, published: bool = False, tls: bool = False) -> Iterator[Server]:
+    """chaoskit/nginx pinned to ``cpu`` on a fresh labelled network (with ``tls``, HTTPS only); removed on exit."""
     import docker
 
     client = docker.from_env()
     labels = {"chaoskit.test": "1", "chaoskit.test.pid": str(os.getpid()), "chaoskit.test.session": "bench"}
     network = client.networks.create(f"chaoskit-bench-{uuid.uuid4().hex[:8]}", labels=labels)
     container = None
-    try:
-        container = client.containers.run(
-            NGINX_IMAGE, NGINX_COMMAND, detach=True, labels=labels, network=network.name, cpuset_cpus=str(cpu),
-            ports={"80/tcp": ("127.0.0.1", None)} if published else None, name=f"chaoskit-bench-{uuid.uuid4().hex[:8]}")
-        container.reload()
-        if published:
-            url = f"http://127.0.0.1:{container.ports['80/tcp'][0]['HostPort']}"
-        else:
-            url = f"http://{container.attrs['NetworkSettings']['Networks'][network.name]['IPAddress']}"
-        _wait_http(url)
-        yield Server(container, url)
-    finally:
-        if container is not None:
-            container.remove(force=True)
-        network.remove()
+    port, scheme = ("443/tcp", "https") if tls else ("80/tcp", "http")
+    with tempfile.TemporaryDirectory() as tls_dir:
+        command, volumes, ca = NGINX_COMMAND, None, ""
+        if tls:
+            sys.path.insert(0, str(ROOT))
+            from tests.support import make_tls_ca
+
+            ca = str(make_tls_ca(Path(tls_dir), (TLS_SERVER_NAME, "127.0.0.1"))["ca"])
+            command = ["sh", "-c", f"echo \"{NGINX_TLS_SITE}\" > /etc/nginx/conf.d/default.conf && {NGINX_COMMAND[2]}"]
+            volumes = {tls_dir: {"bind": "/etc/chaoskit/tls", "mode": "ro"}}
+        try:
+            container = client.containers.run(
+                NGINX_IMAGE, command, detach=True, labels=labels, network=network.name, cpuset_cpus=str(cpu),
+                volumes=volumes, ports={port: ("127.0.0.1", None)} if published else None,
+                name=f"chaoskit-bench-{uuid.uuid4().hex[:8]}")
+            container.reload()
+            if published:
+                url = f"{scheme}://127.0.0.1:{container.ports[port][0]['HostPort']}"
+            else:
+                url = f"{scheme}://{container.attrs['NetworkSettings']['Networks'][network.name]['IPAddress']}"
+            _wait_http(url, ca)
+            yield Server(container, url, ca)
+        finally:
+            if container is not None:
+                container.remove(force=True)
+            network.remove()
 
 
 @contextmanager
@@ -132,13 +153,16 @@ def shielded(cpu: int) -> Iterator[int]:
                 pass  # gone meanwhile
 
 
-def _wait_http(url: str, timeout_s: float = 20.0) -> None:
+def _wait_http(url: str, ca: str = "", timeout_s: float = 20.0) -> None:
+    import ssl
     import urllib.request
 
+    # The certificate is checked by the clients; here only the answer matters.
+    context = ssl._create_unverified_context() if ca else None
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if urllib.request.urlopen(url + "/", timeout=1).status == 200:
+            if urllib.request.urlopen(url + "/", timeout=1, context=context).status == 200:
                 return
         except OSError:
             pass
@@ -256,27 +280,30 @@ def run_wrk(url: str, cpu: int, connections: int, seconds: float, realtime: bool
 # -- chaoskit (child process) -------------------------------------------------------
 
 def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: int,
-                 realtime: bool = False) -> dict[str, Any]:
+                 realtime: bool = False, ca: str = "") -> dict[str, Any]:
     """chaoskit's generator at ``rate`` in a child pinned to ``cpu``; the child's steady-state report."""
     before = cpu_times(cpu)
     out, _ = run_measured([*pinned(cpu, False), sys.executable, __file__, "--child", url, str(rate),
-                           str(seconds), str(connections), str(int(realtime))], timeout_s=seconds + 60)
+                           str(seconds), str(connections), str(int(realtime)), ca], timeout_s=seconds + 60)
     report = json.loads(out.strip().splitlines()[-1])
-    return {"client": f"chaoskit (uvloop, raw HTTP/1.1, {connections}+ conns)", "model": "open", **report,
+    protocol = "HTTP/1.1 over TLS" if ca else "HTTP/1.1"
+    return {"client": f"chaoskit (uvloop, raw {protocol}, {connections}+ conns)", "model": "open", **report,
             "steal_pct": steal_pct(before, cpu_times(cpu))}
 
 
-def child(url: str, rate: float, seconds: float, connections: int, realtime: bool) -> None:
+def child(url: str, rate: float, seconds: float, connections: int, realtime: bool, ca: str = "") -> None:
     """Inside the pinned child: run the load, report the window after ramp and settling as one JSON line."""
     sys.path.insert(0, str(ROOT))
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, assess_validity, summarize
     from chaoskit.measure.window import merge_histograms
-    from chaoskit.model.load import LoadSpec, RequestSpec
+    from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
 
     ramp_s, settle_s = 1.0, 1
-    spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections, realtime=realtime,
+    tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
+    spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections, realtime=realtime, tls=tls,
                     requests=(RequestSpec("read", url + "/timeline/{user}?limit=20"),))
-    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5)
+    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5, steal_time=machine_steal_s)
     generator.start()
     first = int(ramp_s) + settle_s
     generator.wait_for_buckets(first, timeout_s=ramp_s + settle_s + 5)
@@ -345,6 +372,8 @@ def main() -> None:
     parser.add_argument("--gen-cpu", type=int, default=0)
     parser.add_argument("--server-cpu", type=int, default=1)
     parser.add_argument("--published", action="store_true", help="go through a 127.0.0.1 published port")
+    parser.add_argument("--tls", action="store_true",
+                        help="HTTPS: nginx with a certificate of a CA made for the run; both clients over TLS")
     parser.add_argument("--rt", action="store_true",
                         help="wrk and nginx SCHED_FIFO, chaoskit with load.realtime: shields the figures from other load on the machine")
     parser.add_argument("--shield", action="store_true",
@@ -357,7 +386,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     load_before = os.getloadavg()
-    with nginx_server(args.server_cpu, args.published) as server:
+    with nginx_server(args.server_cpu, args.published, args.tls) as server:
         server_scheduling = make_realtime(server.container) if args.rt else "normally scheduled"
         with shielded(args.gen_cpu) if args.shield else nullcontext(0) as moved:
             settings = {"off": [False], "on": [True], "both": [False, True]}[args.awake]
@@ -367,10 +396,11 @@ def main() -> None:
                         batch = [run_wrk(server.url, args.gen_cpu, args.wrk_connections, args.seconds, args.rt)]
                         for rate in (float(r) for r in args.rates.split(",")):
                             batch.append(run_chaoskit(server.url, args.gen_cpu, rate, args.seconds, args.connections,
-                                                      args.rt))
+                                                      args.rt, server.ca))
                     rows.extend({**row, "cpus": "awake" if awake else "normal idle"} for row in batch)
     load_after = os.getloadavg()
     print(f"nginx 1 worker on cpu {args.server_cpu}; clients on cpu {args.gen_cpu}; {args.seconds:g} s each; "
+          f"{'HTTPS (TLS, a CA made for the run)' if args.tls else 'plain HTTP'} "
           f"via {'published 127.0.0.1 port (docker-proxy)' if args.published else 'container address'}; "
           f"clients {'SCHED_FIFO (chaoskit: load.realtime)' if args.rt else 'normally scheduled'}, nginx {server_scheduling}; "
           f"{f'{moved} threads moved off the client core; ' if args.shield else ''}"
@@ -383,6 +413,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1")
+        child(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1", sys.argv[7])
     else:
         main()

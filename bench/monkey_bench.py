@@ -1,4 +1,4 @@
-"""The monkey's scale figures (issue 6): one scheduling tick over 500 opted-in containers, and 50 kills at once.
+"""The monkey's scale figures: one scheduling tick over 500 opted-in containers, and 50 kills at once.
 
 Starts ``--containers`` small containers (debian:bookworm-slim ``sleep infinity``,
 no network, no logs, no restart policy) labelled as opted in, in parallel but
@@ -20,7 +20,9 @@ bounded (2 cores), then, with the real engine and the monkey's own code paths:
   in between the engine tears each container down (task delete, unmounts)
   before it records the exit, and that part is the engine's work.
 * kill through the engine's API (what the monkey does for containers with a
-  restart policy, and for a remote engine): the same, with ``host_kills=False``;
+  restart policy, and for a remote engine): the same over ``--kill`` more
+  containers started with ``restart: unless-stopped``, so the monkey's own choice
+  sends them through the API;
   each API SIGKILL returns only once the engine has recorded that exit, so when
   ``execute`` returns the engine reports all of them down. And the same kills as
   bare SDK calls, for the engine's share.
@@ -63,9 +65,10 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 from chaoskit.adapters.backends import Backends  # noqa: E402
 from chaoskit.model.probes import Hypothesis  # noqa: E402
 from chaoskit.run.ledger import Ledger  # noqa: E402
-from chaoskit.schedule.monkey import PARALLEL, Monkey, NoProbes  # noqa: E402
-from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy  # noqa: E402
-from chaoskit.schedule.monkey_journal import MonkeyJournal  # noqa: E402
+from chaoskit.schedule.monkey import Monkey  # noqa: E402
+from chaoskit.schedule.monkey_config import PARALLEL, MonkeyConfig, MonkeyPolicy, MonkeySettings  # noqa: E402
+from chaoskit.journal import MonkeyJournal  # noqa: E402
+from chaoskit.schedule.monkey_observer import NoProbes  # noqa: E402
 
 IMAGE = "debian:bookworm-slim"
 BENCH = {"chaoskit.test": "1", "chaoskit.bench": "monkey"}
@@ -97,11 +100,15 @@ def remove(client: Any, ids: list[str], workers: int) -> None:
         list(pool.map(one, ids))
 
 
-def create(client: Any, count: int, labels: dict[str, str], workers: int, created: list[str]) -> None:
+def create(client: Any, count: int, labels: dict[str, str], workers: int, created: list[str],
+           restart: str = "no") -> None:
+    group = labels["chaoskit.bench.group"]
+
     def one(i: int) -> None:
         container = client.containers.run(IMAGE, ["sleep", "infinity"], detach=True, labels=labels,
-                                          name=f"chaoskit-monkey-bench-{labels['chaoskit.bench.run']}-{i:03d}",
-                                          network_mode="none", log_config={"type": "none"})
+                                          name=f"chaoskit-monkey-bench-{labels['chaoskit.bench.run']}-{group}-{i:03d}",
+                                          network_mode="none", log_config={"type": "none"},
+                                          restart_policy={"Name": restart})
         created.append(container.id)  # list.append is atomic: the cleanup sees every one created
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -181,6 +188,123 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def measure_ticks(monkey: Monkey, args: argparse.Namespace) -> dict[str, Any]:
+    """``--ticks`` scheduling ticks (list + select + decide), timed and split; the engine's CPU and ours per tick."""
+    list_ms, decide_ms, tick_ms = [], [], []
+    load = os.getloadavg()[0]
+    dockerd = CpuClock("dockerd")
+    engine_cpu0, own_cpu0 = dockerd.read(), time.process_time()
+    for index in range(args.ticks):
+        start = time.perf_counter()
+        containers = monkey.list_containers()
+        listed = time.perf_counter()
+        plan = monkey.plan_tick(index, containers)
+        end = time.perf_counter()
+        list_ms.append((listed - start) * 1000)
+        decide_ms.append((end - listed) * 1000)
+        tick_ms.append((end - start) * 1000)
+    engine_cpu1, own_cpu1 = dockerd.read(), time.process_time()
+    assert plan.eligible == args.containers, f"listed {plan.eligible} of {args.containers}"
+    assert len(plan.kills) == args.kill and len(plan.decisions) == args.containers
+    engine_cpu_ms = None if engine_cpu0 is None or engine_cpu1 is None else \
+        (engine_cpu1 - engine_cpu0) / args.ticks * 1000
+    return {"list_ms": list_ms, "decide_ms": decide_ms, "tick_ms": tick_ms, "load": load,
+            "engine_cpu_ms": engine_cpu_ms, "own_cpu_ms": (own_cpu1 - own_cpu0) / args.ticks * 1000}
+
+
+def measure_host_kills(monkey: Monkey, client: Any, index: int) -> dict[str, Any]:
+    """The monkey's kills of a tick from the host, timed until the engine reports them down; then its restarts."""
+    plan = monkey.plan_tick(index)
+    victims = [d.container.id for d in plan.kills]
+    pids = [client.api.inspect_container(cid)["State"]["Pid"] for cid in victims]  # untimed
+    watcher = DeathWatch(pids)
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    watcher.start(start)
+    records = monkey.execute(plan)
+    signalled_s = time.perf_counter() - start
+    down_s = engine_reports_down(client, victims, start)
+    watcher.join(timeout=30)
+    start = time.perf_counter()
+    monkey.revert_open()
+    restart_s = time.perf_counter() - start
+    return {"down_s": down_s, "signalled_s": signalled_s, "all_dead_s": watcher.all_dead_after, "load": load,
+            "failed": sum(1 for r in records if r.apply_error),
+            "from_host": sum(1 for r in records if r.how.startswith("host")), "restart_s": restart_s,
+            "up": sum(1 for c in monkey.list_containers() if c.state == "running")}
+
+
+def measure_api_kills(monkey: Monkey, client: Any, index: int) -> dict[str, Any]:
+    """The monkey's kills of containers with a restart policy (through the API); then the same as bare SDK calls."""
+    plan = monkey.plan_tick(index)
+    victims = [d.container.id for d in plan.kills]
+    start = time.perf_counter()
+    records = monkey.execute(plan)
+    kill_s = time.perf_counter() - start
+    down_s = engine_reports_down(client, victims, start)
+    monkey.revert_open()
+    # The same kills as bare SDK calls at the same parallelism: how much of that is the engine's.
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        list(pool.map(lambda cid: client.api.kill(cid, signal="SIGKILL"), victims))
+    raw_kill_s = time.perf_counter() - start
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        list(pool.map(client.api.start, victims))
+    return {"kill_s": kill_s, "down_s": down_s, "failed": sum(1 for r in records if r.apply_error),
+            "through_api": sum(1 for r in records if r.how.startswith("engine API")), "raw_kill_s": raw_kill_s}
+
+
+def table(args: argparse.Namespace, ticks: dict[str, Any], host: dict[str, Any], api: dict[str, Any],
+          pending: int, create_s: float) -> tuple[list[tuple[str, str, str]], bool]:
+    """The Markdown table's rows, and whether every figure is within its budget."""
+    tick_ms = ticks["tick_ms"]
+    p50, p95, worst = statistics.median(tick_ms), quantile(tick_ms, 0.95), max(tick_ms)
+    rows = [
+        (f"tick over {args.containers} opted-in containers (list + select + decide), p50", f"{p50:.1f} ms",
+         f"<= {TICK_BUDGET_MS:g} ms"),
+        (f"tick, p95 / max of {args.ticks}", f"{p95:.1f} / {worst:.1f} ms", f"<= {TICK_BUDGET_MS:g} ms"),
+        ("  of which list (one sparse engine call + parse), p50", f"{statistics.median(ticks['list_ms']):.1f} ms", ""),
+        ("  of which select + decide (pure), p50", f"{statistics.median(ticks['decide_ms']):.1f} ms", ""),
+        ("  CPU per tick: the engine's (dockerd, answering the list) / chaoskit's (parse + select + decide)",
+         f"{_ms(ticks['engine_cpu_ms'])} / {ticks['own_cpu_ms']:.1f} ms", ""),
+        (f"kill {args.kill} at once from the host, until the engine reports all {args.kill} down "
+         f"(no restart policy; {PARALLEL} in parallel)", _s(host["down_s"]), f"<= {KILL_BUDGET_S:g} s"),
+        ("  every main process signalled (inspect + ledger fsync + checked SIGKILL, each)",
+         f"{host['signalled_s']:.2f} s", ""),
+        ("  every killed main process gone (the services are dead)", _s(host["all_dead_s"]), ""),
+        ("  killed from the host / failed kills", f"{host['from_host']} / {host['failed']}", f"{args.kill} / 0"),
+        (f"kill {args.kill} at once through the engine's API, until the engine reports all down "
+         f"(how containers with a restart policy are killed)", _s(api["down_s"]), f"<= {KILL_BUDGET_S:g} s"),
+        ("  every API call returned (each returns once the engine recorded that exit) / failed kills",
+         f"{api['kill_s']:.2f} s / {api['failed']}", "/ 0"),
+        ("  killed through the API (the monkey's choice for a restart policy)", f"{api['through_api']}", f"{args.kill}"),
+        (f"  the same {args.kill} API kills as bare SDK calls: the engine's share", f"{api['raw_kill_s']:.2f} s", ""),
+        (f"restart {args.kill} killed from the host (start + ledger reverted)", f"{host['restart_s']:.2f} s", ""),
+        ("  running after the restart / ledger entries pending at the end", f"{host['up']} / {pending}",
+         f"{args.containers} / 0"),
+        (f"create {args.containers} containers ({args.create_workers} at once; setup, not a figure)",
+         f"{create_s:.1f} s", ""),
+        ("load average (1 min) as the ticks / the kills from the host started",
+         f"{ticks['load']:.1f} / {host['load']:.1f}", ""),
+    ]
+    ok = worst <= TICK_BUDGET_MS and all(d is not None and d <= KILL_BUDGET_S for d in (host["down_s"], api["down_s"])) \
+        and host["from_host"] == args.kill and not host["failed"] and not api["failed"] \
+        and api["through_api"] == args.kill and host["up"] == args.containers and pending == 0
+    return rows, ok
+
+
+def monkeys(backends: Backends, ledger: Ledger, run_id: str, kill: int) -> tuple[Monkey, Monkey]:
+    """Two monkeys that kill every opted-in container they may each tick: the plain group's, the restart group's."""
+    def monkey(group: str, seed: int) -> Monkey:
+        policy = MonkeyPolicy(opt_in={"chaoskit.bench.run": run_id, "chaoskit.bench.group": group},
+                              mean_time_between_kills_s=1e-9, grouping="container", max_concurrent=kill, leashed=False)
+        config = MonkeyConfig(title="bench", policy=policy, steady_state=Hypothesis("none", ()), baseline_s=0.0)
+        return Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), MonkeySettings(seed=seed),
+                      observer=NoProbes())
+
+    return monkey("host", 1), monkey("api", 2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--containers", type=int, default=500)
@@ -210,105 +334,18 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="chaoskit-monkey-bench-"))
     try:
         t0 = time.perf_counter()
-        create(client, args.containers, labels, args.create_workers, created)
+        create(client, args.containers, {**labels, "chaoskit.bench.group": "host"}, args.create_workers, created)
         create_s = time.perf_counter() - t0
-        print(f"created {len(created)} containers in {create_s:.1f} s", file=sys.stderr)
-
-        policy = MonkeyPolicy(opt_in={"chaoskit.bench.run": run_id}, mean_time_between_kills_s=1e-9, grouping="container",
-                              max_concurrent=args.kill, leashed=False)
-        config = MonkeyConfig(title="bench", policy=policy, steady_state=Hypothesis("none", ()), baseline_s=0.0)
+        # Killed through the API, as the monkey kills any container with a restart policy.
+        create(client, args.kill, {**labels, "chaoskit.bench.group": "api"}, args.create_workers, created,
+               restart="unless-stopped")
+        print(f"created {len(created)} containers in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         ledger = Ledger(workdir / "ledger.jsonl")
-        monkey = Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), seed=1, observer=NoProbes())
-
-        list_ms, decide_ms, tick_ms = [], [], []
-        load_ticks = os.getloadavg()[0]
-        dockerd = CpuClock("dockerd")
-        engine_cpu0, own_cpu0 = dockerd.read(), time.process_time()
-        for index in range(args.ticks):
-            start = time.perf_counter()
-            containers = monkey.list_containers()
-            listed = time.perf_counter()
-            plan = monkey.plan_tick(index, containers)
-            end = time.perf_counter()
-            list_ms.append((listed - start) * 1000)
-            decide_ms.append((end - listed) * 1000)
-            tick_ms.append((end - start) * 1000)
-        engine_cpu1, own_cpu1 = dockerd.read(), time.process_time()
-        assert plan.eligible == args.containers, f"listed {plan.eligible} of {args.containers}"
-        assert len(plan.kills) == args.kill and len(plan.decisions) == args.containers
-        engine_cpu_ms = None if engine_cpu0 is None or engine_cpu1 is None else \
-            (engine_cpu1 - engine_cpu0) / args.ticks * 1000
-        own_cpu_ms = (own_cpu1 - own_cpu0) / args.ticks * 1000
-
-        plan = monkey.plan_tick(args.ticks)
-        victims = [d.container.id for d in plan.kills]
-        pids = [client.api.inspect_container(cid)["State"]["Pid"] for cid in victims]  # untimed
-        watcher = DeathWatch(pids)
-        load_kills = os.getloadavg()[0]
-        start = time.perf_counter()
-        watcher.start(start)
-        records = monkey.execute(plan)
-        signalled_s = time.perf_counter() - start
-        down_s = engine_reports_down(client, victims, start)
-        watcher.join(timeout=30)
-        failed = [r for r in records if r.apply_error]
-        from_host = sum(1 for r in records if r.how.startswith("host"))
-        start = time.perf_counter()
-        monkey.revert_open()
-        restart_s = time.perf_counter() - start
-        up = sum(1 for c in monkey.list_containers() if c.state == "running")
-
-        # The same number through the engine's API, as containers with a restart policy are killed.
-        api_monkey = Monkey(config, backends, ledger, MonkeyJournal(None, {"title": "bench"}), seed=2,
-                            observer=NoProbes(), host_kills=False)
-        api_plan = api_monkey.plan_tick(args.ticks)
-        api_victims = [d.container.id for d in api_plan.kills]
-        start = time.perf_counter()
-        api_records = api_monkey.execute(api_plan)
-        api_kill_s = time.perf_counter() - start
-        api_down_s = engine_reports_down(client, api_victims, start)
-        api_failed = [r for r in api_records if r.apply_error]
-        api_monkey.revert_open()
-
-        # And as bare SDK calls at the same parallelism: how much of that is the engine's.
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            list(pool.map(lambda cid: client.api.kill(cid, signal="SIGKILL"), api_victims))
-        raw_kill_s = time.perf_counter() - start
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            list(pool.map(client.api.start, api_victims))
-        pending = len(ledger.pending())
-
-        p50, p95, worst = statistics.median(tick_ms), quantile(tick_ms, 0.95), max(tick_ms)
-        rows += [
-            (f"tick over {args.containers} opted-in containers (list + select + decide), p50", f"{p50:.1f} ms",
-             f"<= {TICK_BUDGET_MS:g} ms"),
-            (f"tick, p95 / max of {args.ticks}", f"{p95:.1f} / {worst:.1f} ms", f"<= {TICK_BUDGET_MS:g} ms"),
-            ("  of which list (one sparse engine call + parse), p50", f"{statistics.median(list_ms):.1f} ms", ""),
-            ("  of which select + decide (pure), p50", f"{statistics.median(decide_ms):.1f} ms", ""),
-            ("  CPU per tick: the engine's (dockerd, answering the list) / chaoskit's (parse + select + decide)",
-             f"{_ms(engine_cpu_ms)} / {own_cpu_ms:.1f} ms", ""),
-            (f"kill {args.kill} at once from the host, until the engine reports all {args.kill} down "
-             f"(no restart policy; {PARALLEL} in parallel)", _s(down_s), f"<= {KILL_BUDGET_S:g} s"),
-            ("  every main process signalled (inspect + ledger fsync + checked SIGKILL, each)", f"{signalled_s:.2f} s", ""),
-            ("  every killed main process gone (the services are dead)", _s(watcher.all_dead_after), ""),
-            ("  killed from the host / failed kills", f"{from_host} / {len(failed)}", f"{args.kill} / 0"),
-            (f"kill {args.kill} at once through the engine's API, until the engine reports all down "
-             f"(how containers with a restart policy are killed)", _s(api_down_s), f"<= {KILL_BUDGET_S:g} s"),
-            ("  every API call returned (each returns once the engine recorded that exit) / failed kills",
-             f"{api_kill_s:.2f} s / {len(api_failed)}", "/ 0"),
-            (f"  the same {args.kill} API kills as bare SDK calls: the engine's share", f"{raw_kill_s:.2f} s", ""),
-            (f"restart {args.kill} killed from the host (start + ledger reverted)", f"{restart_s:.2f} s", ""),
-            ("  running after the restart / ledger entries pending at the end", f"{up} / {pending}",
-             f"{args.containers} / 0"),
-            (f"create {args.containers} containers ({args.create_workers} at once; setup, not a figure)",
-             f"{create_s:.1f} s", ""),
-            ("load average (1 min) as the ticks / the kills from the host started", f"{load_ticks:.1f} / {load_kills:.1f}",
-             ""),
-        ]
-        ok = worst <= TICK_BUDGET_MS and down_s is not None and down_s <= KILL_BUDGET_S and \
-            api_down_s is not None and api_down_s <= KILL_BUDGET_S and from_host == args.kill and not failed and \
-            not api_failed and up == args.containers and pending == 0
+        host_monkey, api_monkey = monkeys(backends, ledger, run_id, args.kill)
+        ticks = measure_ticks(host_monkey, args)
+        host = measure_host_kills(host_monkey, client, args.ticks)
+        api = measure_api_kills(api_monkey, client, args.ticks)
+        rows, ok = table(args, ticks, host, api, len(ledger.pending()), create_s)
     except Stop as exc:
         print(f"bench interrupted by {exc}; cleaning up", file=sys.stderr)
         ok = False

@@ -9,8 +9,8 @@ Markdown summary (``--json FILE`` also writes every figure):
 1. reads, rate search (wrk): short steps at rising rates, paced by wrk's
    ``delay()``; the highest rate whose p99 stays <= 25 ms with no errors.
 2. reads, hold (wrk): ``--read-rate`` (1,000/s) for ``--hold`` s (60), then
-   the same rate and length again from an open-loop generator (chaoskit's own,
-   chaoskit/measure, when present; else a small aiohttp one), which times each
+   the same rate and length again from chaoskit's open-model generator
+   (chaoskit/measure), which times each
    request from its intended send time. wrk is closed-loop: a stalled server
    delays its next requests instead of showing up in the latency, so its p99
    is a lower bound; the open-loop figure is the honest one.
@@ -26,21 +26,23 @@ Keep runs short on a shared machine: the defaults take about 4 minutes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import uvloop
 from hdrh.histogram import HdrHistogram
+
+from chaoskit.measure import LoadGenerator
+from chaoskit.model.load import RequestSpec, UserDistribution
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -52,7 +54,7 @@ from stack_common import (  # noqa: E402
     docker_proxy_cpu,
     machine_cpu,
     machine_share,
-    open_loop,
+    open_load,
     own_cpu,
     percentiles_ms,
 )
@@ -160,55 +162,68 @@ def search_read_rate(
 
 
 def open_loop_reads(url: str, users: int, rate: float, seconds: float, limit: int) -> dict[str, Any]:
-    """Open-loop reads: chaoskit's own generator (chaoskit/measure) if it is there, else aiohttp."""
-    try:
-        from chaoskit.measure import LoadGenerator, summarize
-        from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
-    except ImportError:
-        return asyncio.run(_aiohttp_reads(url, users, rate, seconds, limit))
-    spec = LoadSpec(
-        rate=rate,
-        requests=(RequestSpec("timeline", f"{url}/timeline/{{user}}?limit={limit}"),),
-        users=UserDistribution(users, zipf_exponent=0.0),
-        connections=32,
-        timeout_s=5.0,
-        seed=7,
-    )
-    generator = LoadGenerator(spec, max_duration_s=seconds + 30)
-    generator.start()
-    time.sleep(seconds + 1)
-    buckets = generator.stop()
-    window = summarize(buckets[1:-1])  # whole seconds only: the first and last are partial
-    return {
-        "tool": "open loop (chaoskit.measure.LoadGenerator, timed from intended send)",
-        "target_rate": rate,
-        "achieved_rate": round(window.achieved_rate or 0.0, 1),
-        "sent": window.sent,
-        "ok": window.succeeded,
-        "errors": {**dict(window.errors), "timed_out": window.timed_out} if window.timed_out else dict(window.errors),
-        "latency_ms": {k: round((getattr(window, k) or 0.0) * 1000, 3) for k in ("p50", "p90", "p99", "p999", "max")},
-        "dispatch_lag_p99_ms": round((window.lag_p99 or 0.0) * 1000, 3),
-        "generator_cpu_s": round(window.cpu_s, 2),
-    }
-
-
-async def _aiohttp_reads(url: str, users: int, rate: float, seconds: float, limit: int) -> dict[str, Any]:
-    rng = random.Random(7)
-    picks = [rng.randint(1, users) for _ in range(int(rate * seconds) + 1)]
-
-    async def read(session: aiohttp.ClientSession, k: int) -> int:
-        async with session.get(f"{url}/timeline/{picks[k]}?limit={limit}") as response:
-            await response.read()
-            return response.status
-
-    result = await open_loop(read, rate, seconds)
-    summary = result.summary()
-    summary["tool"] = "open loop (aiohttp+uvloop, timed from intended send)"
+    """Open-model reads by uniformly drawn users, from chaoskit's generator."""
+    summary, _ = open_load((RequestSpec("timeline", f"{url}/timeline/{{user}}?limit={limit}"),), rate, seconds,
+                           users=UserDistribution(users, zipf_exponent=0.0))
     return summary
 
 
-async def posts_with_lag(stack: Stack, rate: float, seconds: float, sample_every: int = 10) -> dict[str, Any]:
-    """Open-loop posts; for sampled non-celebrity posts, time until a follower's cached timeline shows them."""
+class FanoutWatch:
+    """For every ``sample_every``-th acknowledged post by a non-celebrity, time until a follower's cached timeline shows it.
+
+    Timed from when the generator reported the acknowledgment (polled every
+    POLL_S, so up to that much after the answer arrived); each watch asks the
+    api for the post's author, then polls one follower's timeline until the
+    post shows, for at most 3 s.
+    """
+
+    def __init__(self, stack: Stack, follower_of: dict[int, int], celebrity: set[int], sample_every: int):
+        self.stack, self.follower_of, self.celebrity, self.sample_every = stack, follower_of, celebrity, sample_every
+        self.lag = HdrHistogram(1, HIGHEST_US, 3)
+        self.outcomes = {"measured": 0, "not_visible_in_3s": 0, "follower_not_cached": 0, "celebrity_or_no_follower": 0}
+        self.lock = threading.Lock()
+
+    def __call__(self, generator: LoadGenerator, deadline: float) -> None:
+        seen = 0
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            while time.monotonic() < deadline:
+                ids = generator.captured("post")
+                now = time.monotonic()
+                for index in range(seen, len(ids)):
+                    if index % self.sample_every == 0:
+                        pool.submit(self.watch, ids[index], now)
+                seen = len(ids)
+                time.sleep(POLL_S)
+
+    def _count(self, outcome: str, lag_s: float | None = None) -> None:
+        with self.lock:
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            if lag_s is not None:
+                self.lag.record_value(max(1, int(lag_s * 1e6)))
+
+    def watch(self, tweet_id: int, acked: float) -> None:
+        try:
+            author = int(self._get(f"/tweets/{tweet_id}")[0]["user_id"])
+            if author in self.celebrity or author not in self.follower_of:
+                return self._count("celebrity_or_no_follower")
+            while time.monotonic() < acked + 3.0:
+                body, source = self._get(f"/timeline/{self.follower_of[author]}?limit=5")
+                if source != "cache":
+                    return self._count("follower_not_cached")
+                if any(t["id"] == tweet_id for t in body["tweets"]):
+                    return self._count("measured", time.monotonic() - acked)
+                time.sleep(POLL_S)
+            self._count("not_visible_in_3s")
+        except OSError:
+            self._count("watch_errors")
+
+    def _get(self, path: str) -> tuple[Any, str | None]:
+        with urllib.request.urlopen(self.stack.url + path, timeout=5) as response:
+            return json.load(response), response.headers.get("X-Timeline-Source")
+
+
+def posts_with_lag(stack: Stack, rate: float, seconds: float, sample_every: int = 10) -> dict[str, Any]:
+    """Open-model posts by uniformly drawn users, and the fan-out lag of a sample of them (FanoutWatch)."""
     threshold = int(stack.metrics()["settings"]["celebrity_threshold"])
     rows = stack.sql(
         "SELECT u.id, u.followers_count, (SELECT min(follower_id) FROM follows f WHERE f.followee_id = u.id)"
@@ -216,61 +231,16 @@ async def posts_with_lag(stack: Stack, rate: float, seconds: float, sample_every
     )
     follower_of = {int(r[0]): int(r[2]) for r in rows if r[2]}
     celebrity = {int(r[0]) for r in rows if int(r[1]) >= threshold}
-    users = sorted(int(r[0]) for r in rows)
-    rng = random.Random(11)
-    authors = [rng.choice(users) for _ in range(int(rate * seconds) + 1)]
-    lag = HdrHistogram(1, HIGHEST_US, 3)
-    lag_outcomes = {"measured": 0, "not_visible_in_3s": 0, "follower_not_cached": 0}
-    lag_tasks: set[asyncio.Task[None]] = set()
-    loop = asyncio.get_running_loop()
-
-    async def watch(session: aiohttp.ClientSession, tweet_id: int, follower: int, acked: float) -> None:
-        deadline = acked + 3.0
-        while loop.time() < deadline:
-            try:
-                async with session.get(f"{stack.url}/timeline/{follower}?limit=5") as response:
-                    body = await response.json()
-                    source = response.headers.get("X-Timeline-Source")
-            except (TimeoutError, aiohttp.ClientError):
-                lag_outcomes["watch_errors"] = lag_outcomes.get("watch_errors", 0) + 1
-                return
-            if source != "cache":
-                lag_outcomes["follower_not_cached"] += 1
-                return
-            if any(t["id"] == tweet_id for t in body["tweets"]):
-                lag.record_value(max(1, int((loop.time() - acked) * 1e6)))
-                lag_outcomes["measured"] += 1
-                return
-            await asyncio.sleep(POLL_S)
-        lag_outcomes["not_visible_in_3s"] += 1
-
-    # Watchers poll on their own session: their time must not count as the post's latency.
-    watchers = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-
-    async def post(session: aiohttp.ClientSession, k: int) -> int:
-        author = authors[k]
-        async with session.post(f"{stack.url}/tweets", json={"user_id": author, "text": f"bench post {k}"}) as response:
-            body = await response.json()
-            status = response.status
-        if status == 201 and k % sample_every == 0 and author not in celebrity and author in follower_of:
-            task = loop.create_task(watch(watchers, body["id"], follower_of[author], loop.time()))
-            lag_tasks.add(task)
-            task.add_done_callback(lag_tasks.discard)
-        return status
-
+    watch = FanoutWatch(stack, follower_of, celebrity, sample_every)
+    post = RequestSpec("post", f"{stack.url}/tweets", method="POST", capture="id",
+                       json={"user_id": "{user}", "text": "bench post {seq}"})
     before = stack.metrics()["stack"]["total"]
-    try:
-        result = await open_loop(post, rate, seconds)
-        if lag_tasks:
-            await asyncio.wait(set(lag_tasks), timeout=10)
-    finally:
-        await watchers.close()
-    await asyncio.sleep(1.5)  # the worker publishes its counters once a second
+    summary, _ = open_load((post,), rate, seconds, users=UserDistribution(len(rows), zipf_exponent=0.0),
+                           seed=11, during=watch)
+    time.sleep(1.5)  # the worker publishes its counters once a second
     after = stack.metrics()["stack"]["total"]
-    summary = result.summary()
-    summary["tool"] = "open loop (aiohttp+uvloop, timed from intended send)"
-    summary["fanout_lag_ms"] = percentiles_ms(lag) if lag.get_total_count() else None
-    summary["fanout_lag_samples"] = lag_outcomes
+    summary["fanout_lag_ms"] = percentiles_ms(watch.lag) if watch.lag.get_total_count() else None
+    summary["fanout_lag_samples"] = watch.outcomes
     jobs = after.get("jobs_done", 0) - before.get("jobs_done", 0)
     writes = after.get("cache_writes", 0) - before.get("cache_writes", 0)
     summary["cache_writes_per_post"] = round(writes / jobs, 1) if jobs else None
@@ -319,7 +289,6 @@ def main() -> int:
     skip = set(filter(None, args.skip.split(",")))
     stack = Stack(args.project, args.url)
     users = stack.users()
-    uvloop.install()
     results: dict[str, Any] = {"users": users, "limit": args.limit, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
     if "search" not in skip:
@@ -344,7 +313,7 @@ def main() -> int:
     if "posts" not in skip:
         print(f"posts: open loop at {args.post_rate:.0f}/s for {args.hold} s, with fan-out lag", flush=True)
         with Phase(stack) as phase:
-            results["posts"] = asyncio.run(posts_with_lag(stack, args.post_rate, args.hold))
+            results["posts"] = posts_with_lag(stack, args.post_rate, args.hold)
         phase.record(results["posts"], results["posts"]["sent"])
         print(f"  {json.dumps(results['posts'])}", flush=True)
 

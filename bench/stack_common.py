@@ -1,29 +1,31 @@
-"""Shared pieces of the timeline stack benchmarks: the stack's containers, and an open-loop HTTP load.
+"""Shared pieces of the timeline stack benchmarks: the stack's containers, and open-model load.
 
-The open-loop load sends request k at ``t0 + k / rate`` whether or not earlier
-ones were answered, and times each from that *intended* instant, so a stalled
-server shows up in the percentiles (no coordinated omission). It is a small
-aiohttp + uvloop loop, enough for a few hundred to a couple of thousand
-requests per second on this machine; chaoskit's own generator
-(chaoskit/measure) replaces it once it lands.
+The load is chaoskit's own generator (:class:`chaoskit.measure.LoadGenerator`):
+request k goes out at its scheduled time whether or not earlier ones were
+answered, and is timed from that *intended* instant, so a stalled server
+shows up in the percentiles (no coordinated omission).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from hdrh.histogram import HdrHistogram
 
-__all__ = ["LoadResult", "Stack", "open_loop", "percentiles_ms"]
+from chaoskit.adapters.host import machine_steal_s
+from chaoskit.measure import LoadGenerator, summarize
+from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
+
+__all__ = ["HIGHEST_US", "Stack", "open_load", "percentiles_ms"]
 
 # Latencies are recorded in microseconds, up to 60 s.
 HIGHEST_US = 60_000_000
+TOOL = "open model (chaoskit.measure.LoadGenerator, timed from intended send)"
 
 
 def percentiles_ms(hist: HdrHistogram, points: tuple[float, ...] = (50, 90, 99, 99.9)) -> dict[str, float]:
@@ -33,74 +35,42 @@ def percentiles_ms(hist: HdrHistogram, points: tuple[float, ...] = (50, 90, 99, 
     return out
 
 
-@dataclass
-class LoadResult:
-    """What an open-loop run saw: latency from intended send time, errors, the generator's own lag."""
+def open_load(requests: Sequence[RequestSpec], rate: float, seconds: float, *,
+              users: UserDistribution = UserDistribution(), seed: int = 7, timeout_s: float = 5.0,
+              during: Callable[[LoadGenerator, float], None] | None = None) -> tuple[dict[str, Any], LoadGenerator]:
+    """``rate * seconds`` requests on schedule; the summary, and the generator (for captured values).
 
-    rate: float
-    duration_s: float
-    sent: int = 0
-    ok: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    latency: HdrHistogram = field(default_factory=lambda: HdrHistogram(1, HIGHEST_US, 3))
-    dispatch_lag: HdrHistogram = field(default_factory=lambda: HdrHistogram(1, HIGHEST_US, 3))
-    wall_s: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "target_rate": self.rate,
-            "achieved_rate": round(self.sent / self.wall_s, 1) if self.wall_s else 0.0,
-            "sent": self.sent,
-            "ok": self.ok,
-            "errors": dict(self.errors),
-            "latency_ms": percentiles_ms(self.latency),
-            "dispatch_lag_p99_ms": self.dispatch_lag.get_value_at_percentile(99) / 1000,
-        }
-
-
-# One request: (session, index) -> HTTP status (raise for a transport error).
-RequestFn = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
-
-
-async def open_loop(request: RequestFn, rate: float, duration_s: float, timeout_s: float = 5.0,
-                    max_in_flight: int = 512) -> LoadResult:
-    """Send ``rate * duration_s`` requests on schedule; every one is bounded by ``timeout_s``."""
-    result = LoadResult(rate, duration_s)
-    loop = asyncio.get_running_loop()
-    connector = aiohttp.TCPConnector(limit=max_in_flight, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=timeout_s)
-    pending: set[asyncio.Task[None]] = set()
-
-    async def one(session: aiohttp.ClientSession, k: int, intended: float) -> None:
-        try:
-            status = await request(session, k)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            key = type(exc).__name__
-            result.errors[key] = result.errors.get(key, 0) + 1
-        else:
-            if 200 <= status < 300:
-                result.ok += 1
-            else:
-                result.errors[f"http_{status}"] = result.errors.get(f"http_{status}", 0) + 1
-        result.latency.record_value(max(1, int((loop.time() - intended) * 1e6)))
-
-    total = int(rate * duration_s)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        t0 = loop.time() + 0.05
-        for k in range(total):
-            intended = t0 + k / rate
-            delay = intended - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            result.dispatch_lag.record_value(max(1, int((loop.time() - intended) * 1e6)))
-            task = loop.create_task(one(session, k, intended))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            result.sent += 1
-        if pending:
-            await asyncio.wait(pending, timeout=timeout_s + 1)
-        result.wall_s = loop.time() - t0
-    return result
+    ``during(generator, deadline)`` runs in this thread while the load runs
+    and returns by ``deadline`` (``time.monotonic()``), e.g. to watch what the
+    load's answers acknowledged.
+    """
+    spec = LoadSpec(rate=rate, requests=tuple(requests), users=users, connections=32, timeout_s=timeout_s, seed=seed)
+    # The schedule ends after exactly ``seconds``: arrivals 0 .. rate*seconds-1.
+    generator = LoadGenerator(spec, max_duration_s=seconds, steal_time=machine_steal_s)
+    generator.start()
+    deadline = time.monotonic() + seconds + timeout_s
+    try:
+        if during is not None:
+            during(generator, deadline)
+        time.sleep(max(0.0, deadline - time.monotonic()))
+    finally:
+        buckets = generator.stop()
+    window = summarize(buckets)
+    errors = dict(window.errors)
+    if window.timed_out:
+        errors["timed_out"] = window.timed_out
+    return {
+        "tool": TOOL,
+        "target_rate": rate,
+        "achieved_rate": round(window.sent / seconds, 1),
+        "sent": window.sent,
+        "ok": window.succeeded,
+        "errors": errors,
+        "latency_ms": {k.replace("p999", "p99.9"): round((getattr(window, k) or 0.0) * 1000, 3)
+                       for k in ("p50", "p90", "p99", "p999", "max")},
+        "dispatch_lag_p99_ms": round((window.lag_p99 or 0.0) * 1000, 3),
+        "generator_cpu_s": round(window.cpu_s, 2),
+    }, generator
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Benchmark: a 1 s server freeze inside a 10 s run at 2,000 req/s, as open and closed-loop clients see it.
 
-    .venv/bin/python bench/stall_bench.py [--rate 2000] [--seconds 10] [--freeze-at 4] [--freeze-for 1]
+    .venv/bin/python bench/stall_bench.py [--rate 2000] [--seconds 10] [--freeze-at 4] [--freeze-for 1] [--tls]
 
 nginx (``chaoskit/nginx``, 1 worker, pinned to ``--server-cpu``) is frozen
 with SIGSTOP (every process of the container, from the host) ``--freeze-at``
@@ -17,7 +17,8 @@ seconds later. Each client runs alone, pinned to ``--gen-cpu``:
   requests it never sent are never measured (coordinated omission);
 * **wrk -t1**: the classic closed-loop tool at full speed, same freeze.
 
-Prints a Markdown table (p50, p99, p99.9, max and how many requests each
+With ``--tls`` nginx serves HTTPS only (a CA made for the run) and every
+client speaks TLS to it. Prints a Markdown table (p50, p99, p99.9, max and how many requests each
 client measured).
 """
 
@@ -39,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadgen_bench import _ms, nginx_server  # noqa: E402  (bench/ is not a package)
+from loadgen_bench import TLS_SERVER_NAME, _ms, nginx_server  # noqa: E402  (bench/ is not a package)
 
 
 def container_pids(container: Any) -> list[int]:
@@ -89,12 +90,14 @@ def run_child_with_freeze(argv: list[str], pids: list[int], freeze_at: float, fr
 
 # -- clients (children) ---------------------------------------------------------------
 
-def open_client(url: str, rate: float, seconds: float, ready_file: str) -> None:
+def open_client(url: str, rate: float, seconds: float, ready_file: str, ca: str) -> None:
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, summarize
-    from chaoskit.model.load import LoadSpec, RequestSpec
+    from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
 
-    spec = LoadSpec(rate=rate, requests=(RequestSpec("read", url + "/"),), connections=32, timeout_s=5.0)
-    generator = LoadGenerator(spec, max_duration_s=seconds + 5)
+    tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
+    spec = LoadSpec(rate=rate, requests=(RequestSpec("read", url + "/"),), connections=32, timeout_s=5.0, tls=tls)
+    generator = LoadGenerator(spec, max_duration_s=seconds + 5, steal_time=machine_steal_s)
     generator.start()
     Path(ready_file).touch()
     time.sleep(seconds)
@@ -109,16 +112,19 @@ def open_client(url: str, rate: float, seconds: float, ready_file: str) -> None:
     }))
 
 
-def closed_client(url: str, rate: float, seconds: float, ready_file: str, connections: int) -> None:
+def closed_client(url: str, rate: float, seconds: float, ready_file: str, ca: str, connections: int) -> None:
+    import ssl
+
     import uvloop
     from hdrh.histogram import HdrHistogram
 
-    host, port = re.match(r"http://([^:/]+)(?::(\d+))?", url).groups()  # type: ignore[union-attr]
+    scheme, host, port = re.match(r"(https?)://([^:/]+)(?::(\d+))?", url).groups()  # type: ignore[union-attr]
     request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     hist = HdrHistogram(1, 60_000_000, 2)
+    tls = {"ssl": ssl.create_default_context(cafile=ca), "server_hostname": TLS_SERVER_NAME} if ca else {}
 
     async def worker(start: float, offset: float, interval: float, end: float) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port or 80))
+        reader, writer = await asyncio.open_connection(host, int(port or (443 if scheme == "https" else 80)), **tls)
         next_t = start + offset
         while next_t < end:
             delay = next_t - time.perf_counter()
@@ -159,17 +165,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="closed-loop connections")
     parser.add_argument("--gen-cpu", type=int, default=0)
     parser.add_argument("--server-cpu", type=int, default=1)
+    parser.add_argument("--tls", action="store_true", help="HTTPS: nginx with a CA made for the run, clients over TLS")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     pin = ["taskset", "-c", str(args.gen_cpu)]
-    with nginx_server(args.server_cpu) as server, tempfile.TemporaryDirectory() as tmp:
+    load_before = os.getloadavg()
+    with nginx_server(args.server_cpu, tls=args.tls) as server, tempfile.TemporaryDirectory() as tmp:
         pids = container_pids(server.container)
         timeout = args.seconds + 60
         for name, mode, extra in (("chaoskit", "open", []), ("paced closed loop", "closed", [str(args.connections)])):
             ready = Path(tmp) / f"{mode}.ready"
             out, window = run_child_with_freeze(
                 [*pin, sys.executable, __file__, "--child", mode, server.url, str(args.rate), str(args.seconds),
-                 str(ready), *extra], pids, args.freeze_at, args.freeze_for, ready, timeout)
+                 str(ready), server.ca, *extra], pids, args.freeze_at, args.freeze_for, ready, timeout)
             report = json.loads(out.strip().splitlines()[-1])
             model = "open (from intended send)" if mode == "open" else f"closed, {args.connections} conns paced to rate"
             rows.append({"client": name, "model": model, "rate": args.rate, **report})
@@ -182,8 +190,10 @@ def main() -> None:
                      "measured": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
                      "p50_ms": quantiles.get("50"), "p99_ms": quantiles.get("99"), "p999_ms": None,
                      "max_ms": _ms(latency_max.group(1)) if latency_max else None, "errors": 0})
+    load_after = os.getloadavg()
     print(f"nginx frozen (SIGSTOP) {args.freeze_for:g} s, {args.freeze_at:g} s into each {args.seconds:g} s run; "
-          f"clients on cpu {args.gen_cpu}, nginx on cpu {args.server_cpu}\n")
+          f"{'HTTPS' if args.tls else 'plain HTTP'}; clients on cpu {args.gen_cpu}, nginx on cpu {args.server_cpu}; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
     print("| client | model | rate req/s | requests measured | p50 ms | p99 ms | p99.9 ms | max ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
@@ -200,8 +210,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         mode, url, rate, seconds, ready = sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
         if mode == "open":
-            open_client(url, rate, seconds, ready)
+            open_client(url, rate, seconds, ready, sys.argv[7])
         else:
-            closed_client(url, rate, seconds, ready, int(sys.argv[7]))
+            closed_client(url, rate, seconds, ready, sys.argv[7], int(sys.argv[8]))
     else:
         main()

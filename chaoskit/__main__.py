@@ -1,3 +1,3 @@
 from chaoskit.cli import main
 
-main()
+main(prog_name="chaoskit")  # so that shell completion's variable is _CHAOSKIT_COMPLETE here too

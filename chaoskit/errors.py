@@ -3,13 +3,19 @@
     ChaoskitError
     ├── ExperimentInvalid        the file failed validation (every problem, with file:line and key)
     ├── TargetNotFound           a selector matched nothing, or fewer than required
-    ├── BackendError             the Docker engine or Toxiproxy refused an operation
+    ├── BackendError             the Docker engine, Toxiproxy or Prometheus refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
-    │   └── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
+    │   ├── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
+    │   └── PrometheusUnavailable the Prometheus server did not answer
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
+    ├── MeasurementError         the measurement itself could not be made
+    │   ├── LoadGeneratorFailed  the load generator could not start (TLS failures among them) or its thread died
+    │   └── ProtocolError        a response was not HTTP/1.x the load generator can follow
     ├── LedgerNotClean           un-reverted faults from an earlier run are in the ledger
+    ├── JournalUnreadable        a journal file is missing, not a journal, or malformed (names file and what)
     └── Aborted                  a signal or a stop condition ended the run
 
 Library errors (docker, requests, OSError) are translated at the adapter
@@ -28,8 +34,14 @@ __all__ = [
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
+    "HttpUnavailable",
+    "JournalUnreadable",
     "LedgerNotClean",
+    "LoadGeneratorFailed",
+    "MeasurementError",
     "Problem",
+    "PrometheusUnavailable",
+    "ProtocolError",
     "RevertFailed",
     "TargetNotFound",
     "ToxiproxyUnavailable",
@@ -76,6 +88,14 @@ class ToxiproxyUnavailable(BackendError):
     pass
 
 
+class HttpUnavailable(BackendError):
+    pass
+
+
+class PrometheusUnavailable(BackendError):
+    pass
+
+
 class FaultError(ChaoskitError):
     pass
 
@@ -88,7 +108,23 @@ class RevertFailed(FaultError):
     pass
 
 
+class MeasurementError(ChaoskitError):
+    pass
+
+
+class LoadGeneratorFailed(MeasurementError):
+    """The load generator could not start or its thread died: the measurement is not valid."""
+
+
+class ProtocolError(MeasurementError):
+    """The bytes received are not an HTTP/1.x response the parser can follow."""
+
+
 class LedgerNotClean(ChaoskitError):
+    pass
+
+
+class JournalUnreadable(ChaoskitError):
     pass
 
 

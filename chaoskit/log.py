@@ -3,31 +3,62 @@
 Event names are stable and dotted (``fault.applied``, ``fault.reverted``,
 ``hypothesis.violated``); tools and tests match on them, so rename with care.
 Logs go to stderr so that stdout stays for a command's result (tables, JSON).
+
+structlog is imported on the first log call, not at import: importing it
+imports rich for its tracebacks (about 70 ms), which a command that logs
+nothing (``--help``, ``validate``) and a pytest run that never calls chaoskit
+should not pay for. Colour follows https://no-color.org: never with
+``NO_COLOR`` set, never when stderr is not a terminal.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-import structlog
+if TYPE_CHECKING:
+    import structlog.typing
 
-__all__ = ["LogFormat", "configure", "get_logger"]
+__all__ = ["LogFormat", "configure", "get_logger", "wants_color"]
 
 LogFormat = Literal["console", "json"]
+
+# Set by configure() and applied once structlog is imported (at once if it already is).
+_pending: tuple[LogFormat | None, int] | None = None
+
+
+def wants_color(stream: TextIO | None = None) -> bool:
+    """Whether output to ``stream`` (default stderr) may be coloured: a terminal, and no ``NO_COLOR``."""
+    stream = stream if stream is not None else sys.stderr
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def configure(log_format: LogFormat | None = None, verbose: int = 0) -> None:
     """Configure structlog once per process; ``verbose`` 0 = info, 1+ = debug."""
+    global _pending
+    _pending = (log_format, verbose)
+    if "structlog" in sys.modules:
+        _apply_pending()
+
+
+def _apply_pending() -> None:
+    global _pending
+    if _pending is None:
+        return
+    log_format, verbose = _pending
+    _pending = None
+    import logging
+
+    import structlog
+
     if log_format is None:
         log_format = "console" if sys.stderr.isatty() else "json"
-    level = logging.DEBUG if verbose > 0 else logging.INFO
     renderer: structlog.typing.Processor
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=wants_color())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -36,13 +67,31 @@ def configure(log_format: LogFormat | None = None, verbose: int = 0) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose > 0 else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
 
 
+class _LazyLogger:
+    """Stands for a structlog logger until its first use, then forwards every attribute to it."""
+
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            _apply_pending()
+            # ("component", not "logger": that name is taken by structlog.wrap_logger's own argument.)
+            self._logger = structlog.get_logger(component=self._name) if self._name else structlog.get_logger()
+        return getattr(self._logger, attr)
+
+
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
-    # A lazy proxy: modules get their logger at import, configure() may run later (the CLI, a bench).
-    # ("component", not "logger": that name is taken by structlog.wrap_logger's own argument.)
-    return structlog.get_logger(component=name) if name else structlog.get_logger()
+    """A logger for module level: structlog is imported, and configure()'s settings applied, on its first call."""
+    return _LazyLogger(name)  # type: ignore[return-value]

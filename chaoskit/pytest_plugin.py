@@ -8,6 +8,11 @@
 journal, verdict) with a ledger of its own per test, and at teardown reverts
 anything still recorded there, whatever happened in the test. Mark such tests
 ``@pytest.mark.chaoskit`` to select them (``pytest -m chaoskit``).
+
+pytest loads this module in every run of a project that installs chaoskit,
+so it imports nothing at module level beyond pytest: the verdict types, the
+loader, the run loop (numpy, scipy) and the Docker SDK are imported by the
+fixture, when a test asks for it.
 """
 
 from __future__ import annotations
@@ -15,14 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaoskit.faults.catalogue import signatures
-from chaoskit.model.loader import load_experiment
-from chaoskit.run.session import rollback_pending, run_experiment
-from chaoskit.verdict import Outcome, Verdict
+if TYPE_CHECKING:
+    from chaoskit.verdict import Outcome, Verdict
 
 __all__ = ["ChaosResult", "chaoskit_run"]
 
@@ -38,6 +41,8 @@ class ChaosResult:
 
     @property
     def tolerated(self) -> bool:
+        from chaoskit.verdict import Verdict
+
         return self.outcome.verdict is Verdict.TOLERATED
 
     @property
@@ -53,6 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
+    from chaoskit.faults.catalogue import signatures
+    from chaoskit.model.loader import load_experiment
+    from chaoskit.run.wiring import rollback_pending, run_experiment
+
     ledger = tmp_path / "chaoskit-ledger.jsonl"
 
     def run(path: str | Path, vars: Mapping[str, Any] | None = None, seed: int | None = None) -> ChaosResult:

@@ -22,12 +22,11 @@ The rule, in order (the first that applies decides):
    unless an audit found data lost (rule 5): a lost write is a fact, not a
    statistic the load generator's lateness could blur.
 5. any check violated during the fault, or by the audit made once after the
-   recovery phase (``Phase.AUDIT``: durability, acknowledged writes that can
-   no longer be read; fan-out completeness, acknowledged writes that never
-   reached followers' timelines) -> FAILURE: the earliest violation, naming the
+   recovery phase (``Phase.AUDIT``: acknowledged writes that can no longer be
+   read, or that never became visible where they should) -> FAILURE: the earliest violation, naming the
    hypothesis and probe, seconds after the fault was applied (or "after
    recovery" for an audit), and the value against its baseline. A load probe
-   is judged over the whole fault window (:mod:`chaoskit.run.windows`, with
+   is judged over the whole fault window (:mod:`chaoskit.run.judging`, with
    the statistical comparison for relative tolerances); its per-second
    readings (``detection``) only date the violation (time to detect): a noisy
    second alone is no FAILURE.
@@ -58,7 +57,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "EXIT_USAGE",
     "SEVERITY",
     "Observations",
     "Outcome",
@@ -69,8 +67,6 @@ __all__ = [
     "combine",
     "decide",
 ]
-
-EXIT_USAGE = 2
 
 
 class Verdict(enum.Enum):
@@ -106,7 +102,7 @@ class Phase(enum.StrEnum):
     BASELINE = "baseline"
     FAULT = "fault"
     RECOVERY = "recovery"
-    AUDIT = "audit"  # checks made once after the recovery phase (durability, fan-out completeness)
+    AUDIT = "audit"  # checks made once after the recovery phase (write audits)
 
 
 @dataclass(frozen=True)

@@ -17,5 +17,21 @@ watch_replicas() {
     done
 }
 
+# HTTPS on 443 when set-up made a certificate (setup.sh make_tls, mounted at
+# /etc/chaoskit/tls); without one the stack serves plain HTTP only.
+tls_listener() {
+    mkdir -p /etc/nginx/tls.d
+    if [ -r /etc/chaoskit/tls/server.crt ] && [ -r /etc/chaoskit/tls/server.key ]; then
+        cat >/etc/nginx/tls.d/listen.conf <<'EOF'
+listen 443 ssl default_server;
+ssl_certificate /etc/chaoskit/tls/server.crt;
+ssl_certificate_key /etc/chaoskit/tls/server.key;
+EOF
+    else
+        rm -f /etc/nginx/tls.d/listen.conf
+    fi
+}
+
+tls_listener
 watch_replicas &
 exec nginx -g 'daemon off;'

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chaoskit.adapters.docker_backend import DockerBackend
-from chaoskit.adapters.docker_engine import DockerEngine
-from chaoskit.adapters.target_backend import TargetBackend
-from chaoskit.adapters.toxiproxy import ToxiproxyClient
+if TYPE_CHECKING:  # imported on first use: the Docker SDK and requests cost 100 ms that validate does not need
+    from chaoskit.adapters.docker_engine import DockerEngine
+    from chaoskit.adapters.target_backend import TargetBackend
+    from chaoskit.adapters.toxiproxy import ToxiproxyClient
 
 __all__ = ["DEFAULT_TOXIPROXY_URL", "Backends"]
 
@@ -49,15 +49,21 @@ class Backends:
             api = KubeApi.connect(settings.get("kubeconfig"), settings.get("context"))
             return KubernetesBackend(api, settings.get("namespace") or "default",
                                      settings.get("agent_namespace") or "chaoskit-system")
+        from chaoskit.adapters.docker_backend import DockerBackend
+
         return DockerBackend(self.engine)
 
     @cached_property
     def engine(self) -> DockerEngine:
         """The Docker engine itself, for what is Docker-only (the monkey's host kill, version reports)."""
+        from chaoskit.adapters.docker_engine import DockerEngine
+
         return DockerEngine.connect(self.docker_host)
 
     @cached_property
     def toxiproxy(self) -> ToxiproxyClient:
+        from chaoskit.adapters.toxiproxy import ToxiproxyClient
+
         client = ToxiproxyClient(self.toxiproxy_url)
         client.version()  # fail here, with the URL in the message, not mid-fault
         return client

@@ -37,7 +37,7 @@ class DockerEngine:
             client.ping()
         except (docker.errors.DockerException, *_CONNECTION_ERRORS) as exc:
             raise EngineUnavailable(
-                f"Docker engine at {where} did not answer ({_reason(exc)}); start it (./setup.sh does) or set DOCKER_HOST"
+                f"Docker engine at {where} did not answer ({_reason(exc)}); start it or set DOCKER_HOST"
             ) from exc
         return cls(client, where)
 

@@ -22,8 +22,8 @@ import psutil
 from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch
 from chaoskit.errors import BackendError
 
-__all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file", "filesystem_usage",
-           "remove_file", "signal_container_process", "signal_processes"]
+__all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file",
+           "filesystem_usage", "machine_steal_s", "remove_file", "signal_container_process", "signal_processes"]
 
 
 def count_processes(pids: list[int] | None, match: ProcessMatch) -> int:
@@ -243,3 +243,8 @@ def container_path_on_host(attrs: dict[str, Any], path: str) -> Path:
     if upper:
         return Path(upper) / inner.relative_to("/")
     raise BackendError(f"cannot reach {path} of container {attrs.get('Name', '?')} from the host")
+
+
+def machine_steal_s() -> float:
+    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)

@@ -21,11 +21,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from chaoskit.errors import BackendError, TargetNotFound, ToxiproxyUnavailable
+
+if TYPE_CHECKING:  # imported by the client, not here: faults import Toxic, and validating needs no HTTP library
+    import requests
 
 __all__ = ["ProxyState", "Toxic", "ToxiproxyClient"]
 
@@ -72,12 +73,16 @@ class ToxiproxyClient:
         self.timeout_s = timeout_s
         self.removal_deadline_s = removal_deadline_s
         self._clock = clock
+        import requests
+
         self._http = requests.Session()
         # Toxiproxy answers 403 to a User-Agent that looks like a browser.
         self._http.headers["User-Agent"] = "chaoskit"
 
     def _call(self, method: str, path: str, what: str, ok: tuple[int, ...], json: Any = None,
               timeout_s: float | None = None) -> requests.Response:
+        import requests
+
         try:
             response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s)
         except (requests.ConnectionError, requests.Timeout) as exc:

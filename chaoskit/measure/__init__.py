@@ -7,7 +7,12 @@ module                 what it is for
 ``mix``                which request each arrival sends, as bytes (pure, seeded)
 ``http1``              just enough HTTP/1.1 response framing (pure)
 ``wakeup``             sub-millisecond loop wake-ups (timerfd)
-``loadgen``            the generator: a uvloop thread, keep-alive connections
+``loadgen``            the generator's thread side: start, stop, read buckets
+``engine``             the generator's event-loop side: schedule, ticks, drain
+``dispatch``           sending each arrival when it is due
+``pool``               keep-alive connections per host:port, waiting requests
+``tls``                TLS contexts, session resumption, failures in one line
+``outcomes``           what became of each request, captured values
 ``tuning``             while generators run: GIL, heap, real-time, CPUs awake
 ``buckets``            one second of load: HDR histograms and counts, JSON
 ``window``             a span of buckets summarised (merged histograms)
@@ -15,10 +20,12 @@ module                 what it is for
 ``stats``              Mann-Whitney U, Hodges-Lehmann shift and interval (pure)
 ``judge``              a metric of a fault window against its tolerance (pure)
 ``detection``          time to detect, time to recover (pure)
+``readings``           a Prometheus probe's readings judged per window (pure)
+``prometheus_poll``    a Prometheus probe's query polled into readings
 =====================  ==========================================================
 
-Only ``loadgen``, ``wakeup`` and ``tuning`` act on the world; everything else
-is a function of its arguments.
+Only ``loadgen``, ``engine``, ``pool``, ``tls``, ``wakeup``, ``tuning`` and
+``prometheus_poll`` act on the world; everything else is a function of its arguments.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from typing import Literal
 
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.judge import WORSE_WHEN_LOWER, per_second
+from chaoskit.measure.stats import Worse
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 
 __all__ = ["Limit", "baseline_band", "limit_for", "time_to_detect", "time_to_recover"]
@@ -57,7 +58,8 @@ def limit_for(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket]) -> 
         base = statistics.median(values)
         highs = ([tolerance.max_ratio * base] if tolerance.max_ratio is not None else []) + (
             [base + tolerance.max_increase] if tolerance.max_increase is not None else [])
-        return Limit(metric, min(highs) if highs else None)
+        low = tolerance.min_ratio * base if tolerance.min_ratio is not None else None
+        return Limit(metric, min(highs) if highs else None, low)
     if isinstance(tolerance, AllOf):
         limits = [limit_for(metric, t, baseline) for t in tolerance.parts]
         highs = [lim.high for lim in limits if lim.high is not None]
@@ -66,16 +68,18 @@ def limit_for(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket]) -> 
     raise TypeError(f"a load metric takes a threshold or a relative tolerance, not {type(tolerance).__name__}")
 
 
-def baseline_band(metric: str, baseline: Sequence[Bucket], slack: float = 0.1, absolute_slack: float = 0.0) -> Limit:
+def baseline_band(metric: str, baseline: Sequence[Bucket], slack: float = 0.1, absolute_slack: float = 0.0,
+                  worse: Worse | None = None) -> Limit:
     """The range the baseline's seconds covered, widened by ``slack`` (relative) and ``absolute_slack``.
 
     Only the side where the metric gets worse is bounded: the top for
-    latency and errors, the bottom for throughput.
+    latency and errors, the bottom for throughput (``worse`` says which for
+    a metric the load does not know, such as a Prometheus query's).
     """
     values = per_second(baseline, metric)
     if not values:
         raise ValueError(f"no baseline values of {metric} to make a band from")
-    if metric in WORSE_WHEN_LOWER:
+    if (worse or ("lower" if metric in WORSE_WHEN_LOWER else "higher")) == "lower":
         return Limit(metric, low=min(values) * (1.0 - slack) - absolute_slack)
     return Limit(metric, high=max(values) * (1.0 + slack) + absolute_slack)
 

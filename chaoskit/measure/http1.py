@@ -11,15 +11,13 @@ connection is out of step and must not be reused.
 
 from __future__ import annotations
 
+from chaoskit.errors import ProtocolError
+
 __all__ = ["MAX_HEADER_BYTES", "ProtocolError", "ResponseParser"]
 
 MAX_HEADER_BYTES = 65536
 # How the body is delimited (RFC 9112 section 6.3).
 _LENGTH, _CHUNKED, _UNTIL_CLOSE = 0, 1, 2
-
-
-class ProtocolError(Exception):
-    """The bytes received are not an HTTP/1.x response the parser can follow."""
 
 
 class ResponseParser:

@@ -42,6 +42,7 @@ _JSON_HOLES = re.compile(r'"@@chaoskit:(user|seq)@@"|\{(user|seq)\}')
 _URL_HOLES = re.compile(r"\{(user|seq)\}")
 
 Pieces = tuple[str | int, ...]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _split(text: str, pattern: re.Pattern[str]) -> Pieces:
@@ -71,10 +72,6 @@ def _with_sentinels(value: object) -> object:
     return value
 
 
-def _render(pieces: Pieces, user: int, seq: int) -> str:
-    return "".join(p if isinstance(p, str) else str(user if p == _USER else seq) for p in pieces)
-
-
 @dataclass(frozen=True)
 class CompiledRequest:
     """One request kind, compiled: where it goes and how its bytes are made."""
@@ -88,17 +85,19 @@ class CompiledRequest:
     body: Pieces | None
     ok_status: frozenset[int]
     capture: str | None = None
+    https: bool = False
 
     @classmethod
     def compile(cls, spec: RequestSpec) -> CompiledRequest:
         parts = urlsplit(spec.url)
-        if parts.scheme != "http":
-            raise ValueError(f"request {spec.name!r}: only http:// URLs are supported by the load generator, got {spec.url!r}")
+        if parts.scheme not in _DEFAULT_PORTS:
+            raise ValueError(f"request {spec.name!r}: expected an http:// or https:// URL, got {spec.url!r}")
         if not parts.hostname:
             raise ValueError(f"request {spec.name!r}: URL has no host: {spec.url!r}")
-        port = parts.port or 80
+        default_port = _DEFAULT_PORTS[parts.scheme]
+        port = parts.port or default_port
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host_header = parts.hostname if port == 80 else f"{parts.hostname}:{port}"
+        host_header = parts.hostname if port == default_port else f"{parts.hostname}:{port}"
         headers = {"Host": host_header, "User-Agent": "chaoskit", **spec.headers}
         body: Pieces | None = None
         if spec.json is not None:
@@ -107,7 +106,7 @@ class CompiledRequest:
             body = _split(text, _JSON_HOLES)
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "content-length")
         return cls(spec.name, parts.hostname, port, spec.method.upper(), _split(target, _URL_HOLES), head, body,
-                   frozenset(spec.ok_status), spec.capture)
+                   frozenset(spec.ok_status), spec.capture, parts.scheme == "https")
 
     @cached_property
     def _parts(self) -> tuple[list[bytes], list[tuple[int, int]], list[bytes], list[tuple[int, int]], int]:
@@ -141,7 +140,7 @@ class CompiledRequest:
     def _one_hole(self) -> tuple[bytes, int] | None:
         """(``%d`` template, placeholder) when the request is body-less with a single hole.
 
-        The common case (``GET /timeline/{user}``) then renders with one bytes
+        The common case (``GET /items/{user}``) then renders with one bytes
         formatting: three times faster than concatenating, and no list for the
         GC to track.
         """

@@ -14,7 +14,7 @@ from chaoskit.model.experiment import (
     FaultStep,
     Phases,
 )
-from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
+from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution
 from chaoskit.model.loader import load_experiment, parse_experiment
 from chaoskit.model.params import FaultSignature, ParamSpec, coerce_param
 from chaoskit.model.probes import (
@@ -25,9 +25,14 @@ from chaoskit.model.probes import (
     HttpProbe,
     Hypothesis,
     LoadProbe,
+    PendingProbe,
     Probe,
-    SampleProbe,
+    ReadableProbe,
+    StoreCommand,
     ToxiproxyProbe,
+    VisibleProbe,
+    WriteProbe,
+    WriteRequest,
 )
 from chaoskit.model.source import parse_cli_vars
 from chaoskit.model.stop import MetricStop, ProbeStop, StopCondition, parse_metric_stop
@@ -57,13 +62,19 @@ __all__ = [
     "MetricStop",
     "ParamSpec",
     "Phases",
+    "PendingProbe",
     "Probe",
     "ProbeStop",
+    "ReadableProbe",
     "RequestSpec",
-    "SampleProbe",
     "StopCondition",
+    "StoreCommand",
+    "TlsSpec",
     "ToxiproxyProbe",
     "UserDistribution",
+    "VisibleProbe",
+    "WriteProbe",
+    "WriteRequest",
     "coerce_param",
     "load_experiment",
     "parse_bytes",

@@ -125,7 +125,8 @@ class Checker:
         return value.upper() if value else None
 
     def number(
-        self, node: Located, *, minimum: float | None = None, above: float | None = None, integer: bool = False
+        self, node: Located, *, minimum: float | None = None, above: float | None = None, integer: bool = False,
+        maximum: float | None = None,
     ) -> Any:
         value = node.value
         what = "an integer" if integer else "a number"
@@ -143,6 +144,10 @@ class Checker:
             return None
         if above is not None and value <= above:
             self.problem(node, f"expected {what} > {above:g}; got {value!r}")
+            return None
+        if maximum is not None and value > maximum:
+            limit = f"{maximum:,.0f}" if float(maximum).is_integer() else f"{maximum:g}"
+            self.problem(node, f"expected {what} <= {limit}; got {value!r}")
             return None
         return int(value) if integer else float(value)
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["LoadSpec", "RequestSpec", "UserDistribution"]
+if TYPE_CHECKING:
+    from chaoskit.model.checker import Checker
+    from chaoskit.model.source import Located
+
+__all__ = ["TLS_KEYS", "LoadSpec", "RequestSpec", "TlsSpec", "UserDistribution", "check_tls"]
+
+TLS_KEYS = ("verify", "ca", "cert", "key", "server_name")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,58 @@ class RequestSpec:
     # A top-level key of successful JSON answers to keep (e.g. "id" of each created
     # tweet), so probes can check afterwards what the system acknowledged.
     capture: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    """How ``https://`` requests speak TLS.
+
+    ``verify`` checks the server's certificate against ``ca`` (a PEM file of
+    trusted CAs; the system's store when None) and its name against
+    ``server_name`` (the URL's host when None; also sent as SNI). ``cert`` and
+    ``key`` are a client certificate and its key, for servers that ask for one.
+    """
+
+    verify: bool = True
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    server_name: str | None = None
+
+
+def check_tls(checker: Checker, node: Located) -> TlsSpec | None:
+    """``tls:`` as a TlsSpec; problems (unknown keys, files that are not there) with file:line.
+
+    Relative paths are taken from the experiment file's directory, so an
+    experiment and its CA can travel together.
+    """
+    keys = checker.mapping(node, TLS_KEYS)
+    if keys is None:
+        return None
+    before = checker.count()
+    verify = checker.boolean(keys["verify"]) if "verify" in keys else True
+    server_name = checker.text(keys["server_name"]) if "server_name" in keys else None
+    files: dict[str, str | None] = {}
+    for name in ("ca", "cert", "key"):
+        files[name] = _tls_file(checker, keys[name]) if name in keys else None
+    if "key" in keys and "cert" not in keys:
+        checker.problem(keys["key"], "a client key needs its certificate (cert)")
+    if checker.count() != before:
+        return None
+    return TlsSpec(bool(verify), files["ca"], files["cert"], files["key"], server_name)
+
+
+def _tls_file(checker: Checker, node: Located) -> str | None:
+    text = checker.text(node)
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute() and Path(checker.source).is_file():
+        path = Path(checker.source).parent / path
+    if not path.is_file():
+        checker.problem(node, f"no such file: {str(path)!r}")
+        return None
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -61,3 +120,5 @@ class LoadSpec:
     # chaoskit.measure.tuning.keep_cpus_awake). True needs write access to /dev/cpu_dma_latency
     # (root) and fails the run without it; "auto" uses it when allowed.
     keep_cpus_awake: bool | Literal["auto"] = False
+    # TLS settings for https:// requests (verification on, the system's CAs, by default).
+    tls: TlsSpec = TlsSpec()

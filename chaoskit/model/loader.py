@@ -6,7 +6,7 @@
 
 Validation collects *all* problems (unknown keys with a did-you-mean, wrong
 types, bad durations, undefined variables, unknown fault types, bad fault
-parameters and those of the sample stack's probes, inconsistent timings,
+parameters, write audits that cannot work (no request captures ids), inconsistent timings,
 references to probes or load requests that do not exist) and
 raises :class:`chaoskit.errors.ExperimentInvalid` with the list; nothing is
 built from an invalid file, so an invalid file applies no fault.
@@ -36,7 +36,7 @@ from chaoskit.model.experiment import (
     FaultStep,
     Phases,
 )
-from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
+from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution, check_tls
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
 from chaoskit.model.probe_loader import ProbeChecker
 from chaoskit.model.probes import Hypothesis
@@ -64,10 +64,14 @@ ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "kubernet
 KUBERNETES_KEYS = ("namespace", "kubeconfig", "context", "agent_namespace")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
-             "realtime", "keep_cpus_awake")
+             "realtime", "keep_cpus_awake", "tls")
 REQUEST_KEYS = ("name", "url", "method", "weight", "json", "headers", "ok_status", "capture")
 STEP_KEYS = ("fault", "name", "target", "proxy", "params", "start", "duration")
 ACTION_KEYS = ("type", "target", "proxy", "params")
+# Far beyond what one controller can drive, and small enough that nothing is allocated for them in vain.
+MAX_RATE = 1_000_000  # requests per second
+MAX_CONNECTIONS = 100_000
+MAX_USERS = 10_000_000
 _FAULT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\Z")
 
 
@@ -192,12 +196,12 @@ class ExperimentChecker(ProbeChecker):
         if keys is None:
             return None
         before = self.count()
-        rate = self.number(keys["rate"], above=0) if "rate" in keys else None
+        rate = self.number(keys["rate"], above=0, maximum=MAX_RATE) if "rate" in keys else None
         ramp = self.duration(keys["ramp"]) if "ramp" in keys else 0.0
         timeout = self.duration(keys["timeout"], positive=True) if "timeout" in keys else 2.0
-        connections = self.number(keys["connections"], minimum=1, integer=True) if "connections" in keys else 64
+        connections = self.number(keys["connections"], minimum=1, integer=True, maximum=MAX_CONNECTIONS) if "connections" in keys else 64
         max_connections = (
-            self.number(keys["max_connections"], minimum=1, integer=True)
+            self.number(keys["max_connections"], minimum=1, integer=True, maximum=MAX_CONNECTIONS)
             if "max_connections" in keys
             else max(LoadSpec.max_connections, connections or 1)
         )
@@ -208,12 +212,14 @@ class ExperimentChecker(ProbeChecker):
         realtime = self.on_off_auto(keys["realtime"]) if "realtime" in keys else False
         awake = self.on_off_auto(keys["keep_cpus_awake"]) if "keep_cpus_awake" in keys else False
         users = self.users(keys["users"]) if "users" in keys else UserDistribution()
+        tls = check_tls(self, keys["tls"]) if "tls" in keys else TlsSpec()
         requests = None
         if "requests" in keys:
             items = self.items(keys["requests"], nonempty=True)
             if items is not None:
                 requests = tuple(self.request(item, i) for i, item in enumerate(items))
-        if self.count() != before:
+        # A missing required key was recorded before ``before`` was counted: check the parts too.
+        if self.count() != before or rate is None or requests is None:
             return None
         # No problem was recorded, so every part was built (none is None).
         return LoadSpec(
@@ -228,6 +234,7 @@ class ExperimentChecker(ProbeChecker):
             max_lag_s=max_lag,
             realtime=cast("bool | Literal['auto']", realtime),
             keep_cpus_awake=cast("bool | Literal['auto']", awake),
+            tls=cast(TlsSpec, tls),
         )
 
     def on_off_auto(self, node: Located) -> bool | Literal["auto"] | None:
@@ -242,7 +249,7 @@ class ExperimentChecker(ProbeChecker):
         keys = self.mapping(node, ("count", "zipf_exponent"))
         if keys is None:
             return None
-        count = self.number(keys["count"], minimum=1, integer=True) if "count" in keys else UserDistribution.count
+        count = self.number(keys["count"], minimum=1, integer=True, maximum=MAX_USERS) if "count" in keys else UserDistribution.count
         zipf = (
             self.number(keys["zipf_exponent"], minimum=0) if "zipf_exponent" in keys else UserDistribution.zipf_exponent
         )
@@ -259,13 +266,13 @@ class ExperimentChecker(ProbeChecker):
         weight = self.number(keys["weight"], above=0) if "weight" in keys else 1.0
         headers = self.string_map(keys["headers"]) if "headers" in keys else {}
         body = keys["json"].plain() if "json" in keys else None
-        # A top-level key of each successful JSON answer to keep (the ids of posted tweets, for durability).
+        # A top-level key of each successful JSON answer to keep (ids of acknowledged writes, for write audits).
         capture = self.text(keys["capture"]) if "capture" in keys else None
         ok_status: tuple[int, ...] | None = (200, 201)
         if "ok_status" in keys:
             raw = keys["ok_status"]
             elements = raw.value if isinstance(raw.value, list) else [raw]
-            statuses = [self.number(e, minimum=100, integer=True) for e in elements]
+            statuses = [self.number(e, minimum=100, integer=True, maximum=599) for e in elements]
             ok_status = tuple(statuses) if all(s is not None for s in statuses) and statuses else None  # type: ignore[arg-type]
             if not statuses:
                 self.problem(raw, "expected a status code or a list of them")

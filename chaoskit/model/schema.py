@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.model.actions import ACTION_SIGNATURES
-from chaoskit.model.checker import HTTP_METHODS
 from chaoskit.model.loader import (
     ACTION_KEYS,
     ENVIRONMENT_KEYS,
@@ -33,28 +32,15 @@ from chaoskit.model.loader import (
     STEP_KEYS,
 )
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
-from chaoskit.model.probes import LOAD_METRICS, PROBE_TYPES, SAMPLE_PROBE_TYPES
-from chaoskit.model.stack_probes import STACK_PROBE_SIGNATURES
+from chaoskit.model.probe_schema import VARIABLE, obj, probe_defs, probe_rules, ref
+from chaoskit.model.probes import PROBE_TYPES
 
 __all__ = ["SCHEMA_PATH", "experiment_schema", "write_schema"]
 
 SCHEMA_PATH = Path(__file__).with_name("experiment.schema.json")
 SCHEMA_ID = "https://chaoskit.invalid/schemas/experiment.schema.json"
 
-_VAR = {"type": "string", "pattern": r"^\$\{[^}]+\}$"}
 _DURATION_TEXT = r"^\s*(((\d+(\.\d*)?|\.\d+)\s*(us|µs|ms|s|m|h))+|\d+(\.\d*)?)\s*$"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _obj(properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": dict(properties), "additionalProperties": False}
-    if required:
-        schema["required"] = list(required)
-    schema.update(extra)
-    return schema
 
 
 def _param_schema(spec: ParamSpec) -> dict[str, Any]:
@@ -65,15 +51,15 @@ def _param_schema(spec: ParamSpec) -> dict[str, Any]:
             base["minimum"] = spec.min
         if spec.max is not None:
             base["maximum"] = spec.max
-        base = {"anyOf": [base, _ref("variable")]}
+        base = {"anyOf": [base, ref("variable")]}
     elif spec.type == "duration":
-        base = _ref("duration")
+        base = ref("duration")
     elif spec.type == "bytes":
-        base = _ref("bytes")
+        base = ref("bytes")
     elif spec.type == "fraction":
-        base = _ref("fraction")
+        base = ref("fraction")
     elif spec.type == "bool":
-        base = {"anyOf": [{"type": "boolean"}, _ref("variable")]}
+        base = {"anyOf": [{"type": "boolean"}, ref("variable")]}
     elif spec.type == "signal":
         base = {"type": ["string", "integer"]}
     elif spec.type in ("list[str]", "argv"):
@@ -83,7 +69,7 @@ def _param_schema(spec: ParamSpec) -> dict[str, Any]:
     else:
         base = {"type": ["string", "number"]}
     if spec.choices and spec.type in ("str", "int", "float"):
-        base = {"anyOf": [{"enum": list(spec.choices)}, _ref("variable")]}
+        base = {"anyOf": [{"enum": list(spec.choices)}, ref("variable")]}
     if spec.doc:
         base = {**base, "description": spec.doc}
     return base
@@ -96,7 +82,7 @@ def _signature_rules(discriminator: str, signatures: Mapping[str, FaultSignature
         params = {p.name: _param_schema(p) for p in signature.params}
         has_proxy = "proxy" in params
         required = [p.name for p in signature.params if p.required and p.name != "proxy"]
-        then: dict[str, Any] = {"properties": {"params": _obj(params, required)}, "required": []}
+        then: dict[str, Any] = {"properties": {"params": obj(params, required)}, "required": []}
         if required:
             then["required"].append("params")
         if signature.target == "required":
@@ -111,103 +97,38 @@ def _signature_rules(discriminator: str, signatures: Mapping[str, FaultSignature
     return rules
 
 
-def _stack_probe_properties(signature: FaultSignature) -> tuple[dict[str, Any], list[str]]:
-    """A ``timeline.*`` probe: its declared params (``params`` required when one of them is) and a tolerance."""
-    required = [p.name for p in signature.params if p.required]
-    params = _obj({p.name: _param_schema(p) for p in signature.params}, required)
-    return {"params": params, "tolerance": _ref("tolerance")}, ["tolerance", *(["params"] if required else [])]
-
-
-def _probe_rules() -> list[dict[str, Any]]:
-    common = {"name": {"type": "string"}, "type": {"type": "string"}, "every": _ref("duration")}
-    per_type: dict[str, tuple[dict[str, Any], list[str]]] = {
-        "http": (
-            {
-                "url": {"type": "string"},
-                "method": {"enum": [*HTTP_METHODS, *(m.lower() for m in HTTP_METHODS)]},
-                "timeout": _ref("duration"),
-                "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-                "json": {},
-                "tolerance": _obj(
-                    {
-                        "status": _ref("tolerance"),
-                        "latency": _ref("tolerance"),
-                        "body": {"type": "string"},
-                        "json": {"anyOf": [_ref("jsonCheck"), {"type": "array", "items": _ref("jsonCheck")}]},
-                    }
-                ),
-            },
-            ["url"],
-        ),
-        "command": (
-            {
-                "target": _ref("selector"),
-                "cmd": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-                "timeout": _ref("duration"),
-                "tolerance": _obj({"exit_code": _ref("tolerance"), "output": {"type": "string"}}),
-            },
-            ["target", "cmd"],
-        ),
-        "container": (
-            {"target": _ref("selector"), "tolerance": _obj({"state": _ref("tolerance"), "health": _ref("tolerance")})},
-            ["target"],
-        ),
-        "toxiproxy": (
-            {
-                "proxy": {"type": "string"},
-                "tolerance": _obj({"enabled": _ref("tolerance"), "toxics": _ref("tolerance")}),
-            },
-            ["proxy"],
-        ),
-        "load": ({"metric": {"enum": list(LOAD_METRICS)}, "tolerance": _ref("tolerance")}, ["metric", "tolerance"]),
-        **{t: _stack_probe_properties(STACK_PROBE_SIGNATURES[t]) for t in SAMPLE_PROBE_TYPES},
-    }
-    rules = []
-    for name, (properties, required) in per_type.items():
-        props = {**common, **properties}
-        if name == "load":
-            props.pop("every")
-        rules.append(
-            {
-                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                "then": {"properties": props, "required": required, "additionalProperties": False},
-            }
-        )
-    return rules
-
-
 def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None) -> dict[str, Any]:
     """The schema; with ``fault_params``, each fault type's parameters are checked too."""
-    number = {"anyOf": [{"type": "number"}, _ref("variable")]}
-    integer = {"anyOf": [{"type": "integer"}, _ref("variable")]}
+    number = {"anyOf": [{"type": "number"}, ref("variable")]}
+    integer = {"anyOf": [{"type": "integer"}, ref("variable")]}
     tolerance_keys = {
         "equals": {},
         "one_of": {"type": "array"},
-        "min": _ref("scalar"),
-        "max": _ref("scalar"),
+        "min": ref("scalar"),
+        "max": ref("scalar"),
         "range": {"type": "array", "minItems": 2, "maxItems": 2},
         "matches": {"type": "string"},
         "max_ratio": number,
         "min_ratio": number,
-        "max_increase": _ref("scalar"),
+        "max_increase": ref("scalar"),
         "max_increase_points": number,
     }
     defs: dict[str, Any] = {
-        "variable": _VAR,
+        "variable": VARIABLE,
         "scalar": {"type": ["string", "number", "boolean"]},
-        "duration": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _DURATION_TEXT}, _VAR]},
+        "duration": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _DURATION_TEXT}, VARIABLE]},
         "bytes": {
             "anyOf": [
                 {"type": "integer", "minimum": 0},
                 {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*[a-zA-Z]*\s*$"},
-                _VAR,
+                VARIABLE,
             ]
         },
-        "fraction": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*%?\s*$"}, _VAR]},
+        "fraction": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*%?\s*$"}, VARIABLE]},
         "selector": {
             "anyOf": [
                 {"type": "string", "minLength": 1},
-                _obj(
+                obj(
                     {
                         "name": {"type": "string"},
                         "service": {"type": "string"},
@@ -217,8 +138,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                         "state": {"type": "string"},
                         "count": integer,
-                        "percent": _ref("fraction"),
-                        "max_fraction": _ref("fraction"),
+                        "percent": ref("fraction"),
+                        "max_fraction": ref("fraction"),
                         "max_count": integer,
                     },
                     minProperties=1,
@@ -229,10 +150,10 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "anyOf": [
                 {"type": ["string", "number", "boolean"]},
                 {"type": "array", "minItems": 1},
-                _obj(tolerance_keys, minProperties=1),
+                obj(tolerance_keys, minProperties=1),
             ]
         },
-        "jsonCheck": _obj(
+        "jsonCheck": obj(
             {
                 "path": {"type": "string"},
                 **{
@@ -248,9 +169,10 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "type": "object",
             "required": ["type"],
             "properties": {"type": {"enum": list(PROBE_TYPES)}},
-            "allOf": _probe_rules(),
+            "allOf": probe_rules(),
         },
-        "request": _obj(
+        **probe_defs(),
+        "request": obj(
             {
                 "name": {"type": "string"},
                 "url": {"type": "string"},
@@ -265,22 +187,22 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             },
             ["url"],
         ),
-        "faultStep": _obj(
+        "faultStep": obj(
             {
                 "fault": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"},
                 "name": {"type": "string"},
-                "target": _ref("selector"),
+                "target": ref("selector"),
                 "proxy": {"type": "string"},
                 "params": {"type": "object"},
-                "start": _ref("duration"),
-                "duration": _ref("duration"),
+                "start": ref("duration"),
+                "duration": ref("duration"),
             },
             ["fault"],
         ),
-        "action": _obj(
+        "action": obj(
             {
                 "type": {"enum": sorted(ACTION_SIGNATURES)},
-                "target": _ref("selector"),
+                "target": ref("selector"),
                 "proxy": {"type": "string"},
                 "params": {"type": "object"},
             },
@@ -290,8 +212,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
         "stopCondition": {
             "anyOf": [
                 {"type": "string"},
-                _obj({"when": {"type": "string"}}, ["when"]),
-                _obj({"probe": {"type": "string"}, "failures": integer, "consecutive": {"type": "boolean"}}, ["probe"]),
+                obj({"when": {"type": "string"}}, ["when"]),
+                obj({"probe": {"type": "string"}, "failures": integer, "consecutive": {"type": "boolean"}}, ["probe"]),
             ]
         },
     }
@@ -303,7 +225,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
         ACTION_KEYS
     )
     assert set(defs["request"]["properties"]) == set(REQUEST_KEYS)
-    environment = _obj(
+    environment = obj(
         {
             "docker_host": {"type": "string"},
             "compose_project": {"type": "string"},
@@ -318,7 +240,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
         "$id": SCHEMA_ID,
         "title": "chaoskit experiment",
         "description": "A chaoskit experiment file (YAML). Durations: 10s, 500ms, 2m or seconds; any scalar may be ${variable}.",
-        **_obj(
+        **obj(
             {
                 "title": {"type": "string", "minLength": 1},
                 "description": {"type": "string"},
@@ -329,33 +251,34 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 },
                 "environment": environment,
                 "seed": integer,
-                "phases": _obj({name: _ref("duration") for name in PHASE_KEYS}),
-                "load": _obj(
+                "phases": obj({name: ref("duration") for name in PHASE_KEYS}),
+                "load": obj(
                     {
                         "rate": number,
-                        "ramp": _ref("duration"),
-                        "timeout": _ref("duration"),
+                        "ramp": ref("duration"),
+                        "timeout": ref("duration"),
                         "connections": integer,
                         "max_connections": integer,
                         "seed": integer,
-                        "users": _obj({"count": integer, "zipf_exponent": number}),
-                        "requests": {"type": "array", "items": _ref("request"), "minItems": 1},
-                        "max_lag": _ref("duration"),
+                        "users": obj({"count": integer, "zipf_exponent": number}),
+                        "requests": {"type": "array", "items": ref("request"), "minItems": 1},
+                        "max_lag": ref("duration"),
                         "realtime": {"enum": [True, False, "auto"]},
                         "keep_cpus_awake": {"enum": [True, False, "auto"]},
+                        "tls": ref("tls"),
                     },
                     ["rate", "requests"],
                 ),
-                "steady_state": _obj(
+                "steady_state": obj(
                     {
                         "title": {"type": "string"},
-                        "probes": {"type": "array", "items": _ref("probe"), "minItems": 1},
+                        "probes": {"type": "array", "items": ref("probe"), "minItems": 1},
                     },
                     ["title", "probes"],
                 ),
-                "method": {"type": "array", "items": _ref("faultStep"), "minItems": 1},
-                "rollbacks": {"type": "array", "items": _ref("action")},
-                "stop_conditions": {"type": "array", "items": _ref("stopCondition")},
+                "method": {"type": "array", "items": ref("faultStep"), "minItems": 1},
+                "rollbacks": {"type": "array", "items": ref("action")},
+                "stop_conditions": {"type": "array", "items": ref("stopCondition")},
             },
             ["title", "steady_state", "method"],
         ),

@@ -8,6 +8,8 @@ into a problem with file, line and key.
 
 from __future__ import annotations
 
+import math
+
 import re
 import signal as _signal
 
@@ -91,15 +93,18 @@ def parse_bytes(value: object) -> int:
 
 
 def parse_fraction(value: object) -> float:
-    """A fraction from ``0.05`` or ``5%`` (so ``5%`` == 0.05); not bounded here."""
-    if _is_number(value):
+    """A fraction from ``0.05`` or ``5%`` (so ``5%`` == 0.05); not bounded here, but finite."""
+    if _is_number(value) and math.isfinite(value):  # type: ignore[arg-type]
         return float(value)  # type: ignore[arg-type]
     if isinstance(value, str):
         text = value.strip()
         try:
             if text.endswith("%"):
-                return float(text[:-1].strip()) / 100.0
-            return float(text)
+                fraction = float(text[:-1].strip()) / 100.0
+            else:
+                fraction = float(text)
+            if math.isfinite(fraction):
+                return fraction
         except ValueError:
             pass
     raise ValueError(f"expected a fraction like 0.05 or a percentage like 5%, got {value!r}")
@@ -107,7 +112,8 @@ def parse_fraction(value: object) -> float:
 
 def parse_signal(value: object) -> str:
     """The canonical name (``SIGKILL``) of a signal given as ``SIGKILL``, ``kill``, ``KILL`` or ``9``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) == int(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and float(value) == int(value):
         try:
             return _signal.Signals(int(value)).name
         except ValueError:

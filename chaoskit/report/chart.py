@@ -1,39 +1,35 @@
-"""The run's chart over time: latency and error rate (or probe values), fault windows shaded. Returns SVG text.
+"""The run's chart over time, as data for the page's script: latency, error rate, probe states, fault windows.
 
-Drawn with matplotlib's object API (``Figure``, never ``pyplot``): no global
-backend or figure registry, so rendering is safe from any thread and leaves
-no state behind; SVG output uses matplotlib's own vector backend and text is
-drawn as paths, so the report needs no font on the reader's machine. The SVG
-is deterministic (fixed hash salt, no date) so the same journal gives the
-same report byte for byte.
+The HTML report draws it in the browser with uPlot (vendored in
+``report/vendor``, inlined into the page: offline, zoom by dragging,
+values on hover, panels of one run share the cursor). This module is pure:
+a :class:`RunReport` in, a JSON-ready mapping out, so what the chart shows is
+tested without a browser, and a report of any size stays small: fault
+windows closer than a pixel are one shaded stretch, and probe marks are
+thinned to one per probe per pixel column.
 
 Panels, top to bottom, each present only when it has something to show:
 
 1. latency in ms (p50 and p99 of the load; else the probes' timings), log
-   scale when the fault moved it by more than an order of magnitude;
+   scale when the values span more than a factor of 20;
 2. error rate in % (else the probes' other numbers);
 3. a status strip: every probe observation as held / violated / inconclusive.
 
 Every panel shades each fault from applied to reverted, and marks phase
-boundaries, the moment a violation was detected and the moment of recovery.
+boundaries, the moment a violation was detected, the moment of recovery and
+any stop condition.
 """
 
 from __future__ import annotations
 
-import io
-import math
-import re
-from collections.abc import Sequence
-
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Any
 
 from chaoskit.report.formatting import UNIT_PERCENT, UNIT_SECONDS, format_value
-from chaoskit.report.view import RunReport, Series
+from chaoskit.report.model import Mark, RunReport, Series
 
-__all__ = ["COLORS", "render_chart"]
+__all__ = ["COLORS", "FAULT_ALPHA", "chart_script", "chart_spec"]
 
 COLORS = {
     "p50": "#2471a3",
@@ -50,54 +46,48 @@ COLORS = {
 }
 _CYCLE = ("#2471a3", "#7d3c98", "#16a085", "#b9770e", "#2c3e50", "#a93226", "#1f618d", "#7b7d7d")
 FAULT_ALPHA = 0.28
-WIDTH_IN = 10.0
+COLUMNS = 1500  # finer than a pixel: the chart is about 1000 px wide on screen
+MAX_DOTS = 300  # a probe line gets a dot per observation up to this many
 
 
-def render_chart(run: RunReport) -> str | None:
-    """The chart of ``run`` as SVG text, or None when the journal has neither series nor observations."""
+def chart_spec(run: RunReport) -> dict[str, Any] | None:
+    """What the page's script draws for ``run``; None when the journal has neither series nor observations."""
     latency = [s for s in run.series if s.unit == UNIT_SECONDS and s.has_data]
     other = [s for s in run.series if s.unit != UNIT_SECONDS and s.has_data]
     probes = sorted({m.probe for m in run.marks}, key=_probe_order(run))
-    panels: list[tuple[str, float]] = []
+    end = max(run.end_t, 1.0)
+    panels = []
     if latency:
-        panels.append(("latency", 3.0))
+        panels.append(_line_panel("latency (ms)", latency, 1000.0, run.series_source, first_color=0))
     if other:
-        panels.append(("other", 1.8))
+        percent = all(s.unit == UNIT_PERCENT for s in other)
+        label = ("error rate (%)" if any(s.name == "error_rate" for s in other) else "%") if percent else "value"
+        panels.append(_line_panel(label, other, 100.0 if percent else 1.0, run.series_source, first_color=2))
     if probes:
-        panels.append(("status", 0.5 + 0.28 * len(probes)))
+        panels.append(_status_panel(run.marks, probes, end))
     if not panels:
         return None
-
-    with matplotlib.rc_context({"svg.hashsalt": "chaoskit", "svg.fonttype": "path", "font.size": 9,
-                                "axes.spines.top": False, "axes.spines.right": False}):
-        fig = Figure(figsize=(WIDTH_IN, sum(h for _, h in panels) + 1.2), layout="constrained")
-        axes = fig.subplots(len(panels), 1, sharex=True, height_ratios=[h for _, h in panels], squeeze=False)[:, 0]
-        end = max(run.end_t, 1.0)
-        for (kind, _), ax in zip(panels, axes):
-            if kind == "latency":
-                _latency_panel(ax, latency, run.series_source)
-            elif kind == "other":
-                _other_panel(ax, other, run.series_source)
-            else:
-                _status_panel(ax, run, probes)
-            _decorate(ax, run, end)
-        _phase_labels(axes[0], run)
-        _legend(fig, axes, run)
-        axes[-1].set_xlabel("seconds since the run started")
-        axes[-1].set_xlim(0, end)
-        out = io.StringIO()
-        fig.savefig(out, format="svg", metadata={"Date": None})
-    return _stable_ids(out.getvalue())
+    return {
+        "end": end,
+        "panels": panels,
+        "faults": _merged(((s.start, s.end if s.end is not None else end) for s in run.faults), gap=end / COLUMNS),
+        "fault_label": _fault_label(run),
+        "phases": [[s.start, s.end if s.end is not None else end, s.label] for s in run.phases],
+        "lines": _lines(run),
+        "colors": {k: COLORS[k] for k in ("fault", "phase")},
+        "fault_alpha": FAULT_ALPHA,
+    }
 
 
-def _stable_ids(svg: str) -> str:
-    """Renumber matplotlib's hashed element ids (some hash object identities) in order of appearance."""
-    found: dict[str, str] = {}
-    for match in re.finditer(r'id="([pmh][0-9a-f]{10})"', svg):
-        found.setdefault(match.group(1), f"{match.group(1)[0]}{len(found)}")
-    if not found:
-        return svg
-    return re.sub(r"\b(" + "|".join(map(re.escape, found)) + r")\b", lambda m: found[m.group(1)], svg)
+def chart_script() -> str:
+    """uPlot's script and stylesheet and the glue that draws every chart of the page, to inline once per page."""
+    vendor = resources.files("chaoskit.report") / "vendor"
+    licence = (vendor / "uPlot.LICENSE").read_text(encoding="utf-8")  # MIT: the notice travels with every copy
+    return ("<style>" + (vendor / "uPlot.min.css").read_text(encoding="utf-8") + "</style>"
+            + "<script>/*! uPlot 1.6.32\n" + licence + "*/\n" + (vendor / "uPlot.iife.min.js").read_text(encoding="utf-8")
+            + "</script>"
+            + "<script>" + (resources.files("chaoskit.report") / "chart.js").read_text(encoding="utf-8")
+            + "</script>")
 
 
 def _probe_order(run: RunReport):
@@ -105,133 +95,72 @@ def _probe_order(run: RunReport):
     return lambda name: (order.get(name, len(order)), name)
 
 
-def _xy(series: Series, scale: float) -> tuple[list[float], list[float]]:
-    xs = [t for t, _ in series.points]
-    ys = [v * scale if v is not None else math.nan for _, v in series.points]
-    return xs, ys
-
-
-def _latency_panel(ax, series: Sequence[Series], source: str) -> None:
-    values = []
+def _line_panel(label: str, series: Sequence[Series], scale: float, source: str, first_color: int) -> dict[str, Any]:
+    """One panel of lines on a shared time axis (uPlot wants aligned columns: gaps are null)."""
+    xs = sorted({t for s in series for t, _ in s.points})
+    column = {t: i for i, t in enumerate(xs)}
+    lines, values = [], []
     for i, s in enumerate(series):
-        xs, ys = _xy(s, 1000.0)
-        values.extend(y for y in ys if not math.isnan(y))
-        color = COLORS.get(s.name, _CYCLE[i % len(_CYCLE)])
-        width = 1.8 if s.name == "p99" else 1.3
-        ax.plot(xs, ys, color=color, linewidth=width, label=s.name, marker="" if source == "load" else ".",
-                markersize=4)
+        ys: list[float | None] = [None] * len(xs)
+        for t, v in s.points:
+            ys[column[t]] = v * scale if v is not None else None
+        values.extend(y for y in ys if y is not None)
+        color = COLORS.get(s.name, _CYCLE[(i + first_color) % len(_CYCLE)])
+        name = "error rate" if s.name == "error_rate" else s.name
+        lines.append({"name": name, "color": color, "width": 2.0 if s.name == "p99" else 1.5, "values": ys,
+                      "dots": source != "load" and len(s.points) <= MAX_DOTS,
+                      "joined": source != "load"})  # probe lines join their samples; load gaps are real
         if s.limit is not None:
-            ax.axhline(s.limit * 1000.0, color=color, linewidth=0.9, linestyle=(0, (6, 3)), alpha=0.8,
-                       label=f"{s.name} tolerance {format_value(s.limit, s.unit)}")
-            values.append(s.limit * 1000.0)
+            lines.append({"name": f"{name} tolerance {format_value(s.limit, s.unit)}", "color": color, "width": 1.0,
+                          "values": [s.limit * scale] * len(xs), "dash": [6, 3], "dots": False, "joined": True})
+            values.append(s.limit * scale)
     positive = [v for v in values if v > 0]
-    if positive and max(positive) / min(positive) > 20:
-        ax.set_yscale("log")
-    else:
-        ax.set_ylim(bottom=0)
-    ax.set_ylabel("latency (ms)")
+    log = bool(positive) and max(positive) / min(positive) > 20
+    if log:  # a log axis has no place for zero
+        for line in lines:
+            line["values"] = [v if v is None or v > 0 else None for v in line["values"]]
+    return {"kind": "lines", "label": label, "x": xs, "series": lines, "log": log}
 
 
-def _other_panel(ax, series: Sequence[Series], source: str) -> None:
-    percent = all(s.unit == UNIT_PERCENT for s in series)
-    top = 0.0
-    for i, s in enumerate(series):
-        xs, ys = _xy(s, 100.0 if s.unit == UNIT_PERCENT else 1.0)
-        top = max([top] + [y for y in ys if not math.isnan(y)])
-        color = COLORS.get(s.name, _CYCLE[(i + 2) % len(_CYCLE)])
-        label = "error rate" if s.name == "error_rate" else s.name
-        ax.plot(xs, ys, color=color, linewidth=1.4, label=label, marker="" if source == "load" else ".", markersize=4)
-        if source == "load" and s.name == "error_rate":
-            ax.fill_between(xs, ys, 0, color=color, alpha=0.12, linewidth=0)
-        if s.limit is not None:
-            scaled = s.limit * (100.0 if s.unit == UNIT_PERCENT else 1.0)
-            ax.axhline(scaled, color=color, linewidth=0.9, linestyle=(0, (6, 3)), alpha=0.8,
-                       label=f"{label} tolerance {format_value(s.limit, s.unit)}")
-            top = max(top, scaled)
-    if percent:
-        ax.set_ylim(0, max(1.0, top * 1.15))
-        ax.set_ylabel("error rate (%)" if any(s.name == "error_rate" for s in series) else "%")
-    else:
-        ax.set_ylabel("value")
-
-
-def _status_panel(ax, run: RunReport, probes: Sequence[str]) -> None:
+def _status_panel(marks: Sequence[Mark], probes: Sequence[str], end: float) -> dict[str, Any]:
     row = {name: i for i, name in enumerate(probes)}
-    styles = {"held": ("o", 14), "violated": ("X", 36), "inconclusive": ("s", 16)}
-    for state, (marker, size) in styles.items():
-        marks = [m for m in run.marks if m.state == state]
-        if marks:
-            ax.scatter([m.t for m in marks], [row[m.probe] for m in marks], marker=marker, s=size,
-                       color=COLORS[state], zorder=3, linewidths=0)
-    ax.set_yticks(range(len(probes)), [_short(p) for p in probes])
-    ax.set_ylim(-0.6, len(probes) - 0.4)
-    ax.invert_yaxis()
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.set_ylabel("probes")
+    by_state: dict[str, list[list[float]]] = {"held": [], "violated": [], "inconclusive": []}
+    seen: set[tuple[str, str, int]] = set()
+    for mark in marks:
+        column = (mark.probe, mark.state, int(mark.t / end * COLUMNS))
+        if column not in seen:
+            seen.add(column)
+            by_state.setdefault(mark.state, []).append([mark.t, row[mark.probe]])
+    return {"kind": "status", "label": "probes", "probes": list(probes), "marks": by_state,
+            "colors": {state: COLORS[state] for state in by_state}}
 
 
-def _decorate(ax, run: RunReport, end: float) -> None:
-    for span in run.faults:
-        ax.axvspan(span.start, span.end if span.end is not None else end, color=COLORS["fault"], alpha=FAULT_ALPHA,
-                   linewidth=0, zorder=0)
-    for span in run.phases[1:]:
-        ax.axvline(span.start, color=COLORS["phase"], linewidth=0.8, linestyle=(0, (4, 3)), zorder=1)
-    detect = _detected_at(run)
-    if detect is not None:
-        ax.axvline(detect, color=COLORS["detect"], linewidth=1.2, linestyle=(0, (2, 2)), zorder=2)
-    recover = _recovered_at(run)
-    if recover is not None:
-        ax.axvline(recover, color=COLORS["recover"], linewidth=1.2, linestyle=(0, (2, 2)), zorder=2)
-    for t, _ in run.stop_events:
-        ax.axvline(t, color=COLORS["stop"], linewidth=1.2, zorder=2)
-    ax.grid(axis="y", color="#e5e7e9", linewidth=0.6)
+def _merged(spans: Iterable[tuple[float, float]], gap: float) -> list[list[float]]:
+    """Fault windows that overlap or are less than ``gap`` apart (too close to tell apart) as one shaded stretch."""
+    out: list[list[float]] = []
+    for start, stop in sorted(spans):
+        if out and start <= out[-1][1] + gap:
+            out[-1][1] = max(out[-1][1], stop)
+        else:
+            out.append([start, stop])
+    return out
 
 
-def _detected_at(run: RunReport) -> float | None:
-    if run.time_to_detect_s is None or run.fault_applied_at is None:
-        return None
-    return run.fault_applied_at + run.time_to_detect_s
+def _fault_label(run: RunReport) -> str:
+    names = sorted({s.label for s in run.faults})
+    if not names:
+        return ""
+    return "fault: " + names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
 
 
-def _recovered_at(run: RunReport) -> float | None:
-    if run.time_to_recover_s is None or run.reverted_at is None:
-        return None
-    return run.reverted_at + run.time_to_recover_s
-
-
-def _phase_labels(ax, run: RunReport) -> None:
-    for span in run.phases:
-        middle = (span.start + (span.end if span.end is not None else run.end_t)) / 2
-        ax.text(middle, 1.01, span.label, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                fontsize=8, color="#566573")
-
-
-def _legend(fig, axes, run: RunReport) -> None:
-    """One legend for every panel, below the chart, so it never hides a line."""
-    handles, labels = [], []
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
-    if run.faults:
-        names = sorted({s.label for s in run.faults})
-        text = "fault: " + _short(names[0], 40) + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
-        handles.append(Patch(color=COLORS["fault"], alpha=FAULT_ALPHA + 0.1, linewidth=0))
-        labels.append(text)
-    if _detected_at(run) is not None:
-        handles.append(Line2D([], [], color=COLORS["detect"], linestyle=(0, (2, 2))))
-        labels.append(f"violation detected (+{run.time_to_detect_s:.1f} s)")
-    if _recovered_at(run) is not None:
-        handles.append(Line2D([], [], color=COLORS["recover"], linestyle=(0, (2, 2))))
-        labels.append(f"recovered (+{run.time_to_recover_s:.1f} s after the revert)")
-    if run.stop_events:
-        handles.append(Line2D([], [], color=COLORS["stop"]))
-        labels.append("stop condition fired")
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", fontsize=8, frameon=False, ncols=min(4, len(handles)))
-
-
-def _short(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+def _lines(run: RunReport) -> list[dict[str, Any]]:
+    lines = []
+    if run.time_to_detect_s is not None and run.fault_applied_at is not None:
+        lines.append({"t": run.fault_applied_at + run.time_to_detect_s, "color": COLORS["detect"], "dash": [2, 2],
+                      "label": f"violation detected (+{run.time_to_detect_s:.1f} s)"})
+    if run.time_to_recover_s is not None and run.reverted_at is not None:
+        lines.append({"t": run.reverted_at + run.time_to_recover_s, "color": COLORS["recover"], "dash": [2, 2],
+                      "label": f"recovered (+{run.time_to_recover_s:.1f} s after the revert)"})
+    lines.extend({"t": t, "color": COLORS["stop"], "dash": [], "label": f"stop condition fired: {reason}"}
+                 for t, reason in run.stop_events)
+    return lines

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaoskit.report.formatting import format_duration, format_interval, format_shift, format_value, is_number, unit_of
-from chaoskit.report.view import Comparison, ProbeRow, RunReport
+from chaoskit.report.model import Comparison, ProbeRow, RunReport
 
 __all__ = ["describe_comparison", "evidence", "violation_lines"]
 

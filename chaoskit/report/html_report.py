@@ -1,20 +1,21 @@
 """The HTML report: one self-contained file per run or game day, readable offline.
 
-Everything is inline: the stylesheet, the badges (CSS only) and each chart
-(SVG in a ``data:`` URI, so several charts on one page cannot clash over SVG
-element ids). There is no script and no reference to the network, so the
-file reads the same from a CI artifact, an e-mail or a laptop on a plane.
-Every string from a journal is escaped.
+Everything is inline: the stylesheet, the badges (CSS only), each chart's
+data (JSON in a ``<script type="application/json">``) and, once per page,
+uPlot and the few lines that draw the charts with it (zoom, values on
+hover). Nothing refers to the network, so the file reads the same from a CI
+artifact, an e-mail or a laptop on a plane. Every string from a journal is
+escaped; without JavaScript the page still shows everything but the charts.
 """
 
 from __future__ import annotations
 
-import base64
 import html
+import json
 from collections.abc import Iterable, Mapping
 
 from chaoskit import __version__
-from chaoskit.report.chart import COLORS, render_chart
+from chaoskit.report.chart import COLORS, chart_script, chart_spec
 from chaoskit.report.formatting import (
     format_duration,
     format_interval,
@@ -23,7 +24,7 @@ from chaoskit.report.formatting import (
     is_number,
     unit_of,
 )
-from chaoskit.report.view import MEANING, PHASES, Entry, PhaseStats, ProbeRow, Report, RunReport, Suite
+from chaoskit.report.model import MEANING, PHASES, Entry, PhaseStats, ProbeRow, Report, RunReport, Suite
 
 __all__ = ["BADGE_COLORS", "badge", "render_html"]
 
@@ -61,7 +62,7 @@ section.card { background: #fff; border-radius: 8px; padding: 18px 20px; margin:
 ol.reasons { margin: 6px 0; padding-left: 22px; }
 ol.reasons li { margin: 3px 0; }
 figure.chart { margin: 12px 0; }
-figure.chart img { width: 100%; height: auto; display: block; }
+figure.chart .chart-area { width: 100%; min-height: 120px; }
 figure.chart figcaption { color: #566573; font-size: 12px; }
 .nochart { border: 1px dashed #aab7b8; border-radius: 6px; padding: 14px; color: #566573; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 13px; }
@@ -98,12 +99,13 @@ def render_html(report: Report) -> str:
                 body += _entry_section(entry, suite, f"run-{index}")
     sources = sorted({s.path for s in report.suites if s.path} | {e.run.path for e in report.entries if e.run and e.run.path})
     body += (f"<footer>Rendered by chaoskit {_e(__version__)} from {_e(', '.join(sources) or 'journals')}. "
-             f"Readable offline: no scripts, no network assets.</footer>")
+             f"Readable offline: no network assets.</footer>")
+    script = chart_script() if 'class="chaoskit-chart"' in body else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="chaoskit {_e(__version__)}">'
             f"<title>{_e(report.verdict)}: {_e(report.title)}</title><style>{_CSS}</style></head>"
-            f"<body><main>{body}</main></body></html>\n")
+            f"<body><main>{body}</main>{script}</body></html>\n")
 
 
 # -- pieces ----------------------------------------------------------------------------
@@ -217,20 +219,23 @@ def _notes(notes: Iterable[str]) -> str:
 
 
 def _chart(run: RunReport) -> str:
-    svg = render_chart(run)
-    if svg is None:
+    spec = chart_spec(run)
+    if spec is None:
         return ('<div class="nochart">No chart: the journal has no load windows and no probe observations '
                 "(the run ended before it measured anything; see the reasons above).</div>")
     what = ("p50 and p99 latency and the error rate of the load" if run.series_source == "load"
             else "the probes' measured values" if run.series_source == "probes" else "the probe observations")
-    alt = f"Chart over time of {what}, with each fault window shaded and every probe observation marked"
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return (f'<figure class="chart"><img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}">'
-            f"<figcaption>{_e(what.capitalize())}. Shaded: a fault was applied. Long dashes: a tolerance's limit. "
-            f"Dashed grey: phase boundaries; "
-            f"dashed red: violation detected; dashed green: recovered. Bottom strip: each probe observation, "
-            f'<span style="color:{COLORS["held"]}">●</span> held, <span style="color:{COLORS["violated"]}">✕</span> '
-            f'violated, <span style="color:{COLORS["inconclusive"]}">■</span> inconclusive.</figcaption></figure>')
+    # In a <script> element nothing is escaped by HTML, so "<" is written as JSON's own escape: no "</script>".
+    data = json.dumps(spec, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
+    fault = f" Shaded: {_e(spec['fault_label'])}." if spec["fault_label"] else ""
+    lines = "".join(f' <span style="color:{line["color"]}">┆</span> {_e(line["label"])}.' for line in spec["lines"])
+    return (f'<figure class="chart"><div class="chart-area" role="img" aria-label="Chart over time of {_e(what)}">'
+            f'</div><script type="application/json" class="chaoskit-chart">{data}</script>'
+            f"<figcaption>{_e(what.capitalize())}; drag across a panel to zoom, double-click to reset, hover for "
+            f"values.{fault} Long dashes: a tolerance's limit. Dashed grey: phase boundaries.{lines} Bottom strip: "
+            f'each probe observation, <span style="color:{COLORS["held"]}">●</span> held, '
+            f'<span style="color:{COLORS["violated"]}">✕</span> violated, '
+            f'<span style="color:{COLORS["inconclusive"]}">■</span> inconclusive.</figcaption></figure>')
 
 
 def _probe_table(rows: Iterable[ProbeRow]) -> str:

@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 
 from chaoskit.report.findings import evidence
 from chaoskit.report.formatting import format_duration
-from chaoskit.report.view import MEANING, Entry, Report, Suite
+from chaoskit.report.model import MEANING, Entry, Report, Suite
 
 __all__ = ["ELEMENT_FOR", "render_junit"]
 

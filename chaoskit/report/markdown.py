@@ -13,7 +13,7 @@ import re
 
 from chaoskit.report.findings import evidence
 from chaoskit.report.formatting import format_duration
-from chaoskit.report.view import MEANING, Entry, Report
+from chaoskit.report.model import MEANING, Entry, Report
 
 __all__ = ["ICONS", "render_markdown"]
 

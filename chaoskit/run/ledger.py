@@ -1,6 +1,7 @@
 """The rollback ledger: a durable, append-only record of every fault that may still be applied.
 
-Applying a fault and recording how to revert it are one act: the run calls
+Applying a fault and recording how to revert it are one act
+(:class:`chaoskit.run.acts.FaultAct`, the only writer): it calls
 :meth:`Ledger.record_pending` (written and fsynced, the directory too when the
 file is created) *before* it touches the target, and :meth:`Ledger.mark_reverted`
 after the revert succeeded. Whatever a crash, SIGKILL or power cut leaves behind

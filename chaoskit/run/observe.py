@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
+from chaoskit.adapters import http
 from chaoskit.adapters.backends import Backends
-from chaoskit.errors import BackendError, TargetNotFound
+from chaoskit.errors import BackendError, HttpUnavailable, TargetNotFound
 from chaoskit.model.probes import CommandProbe, ContainerProbe, HttpProbe, Probe, ToxiproxyProbe
 from chaoskit.model.tolerance import Judgement, evaluate_checks
 from chaoskit.targets.container import Container
@@ -57,8 +56,10 @@ def observe(probe: Probe, backends: Backends, project: str | None,
     # A probe over several containers holds only if it holds for each.
     judged = [(subjects, evaluate_checks(probe.checks, subjects, subjects if self_baseline else baseline))
               for subjects in readings]
-    worst = next(((s, j) for s, j in judged if not j.ok and not j.inconclusive), None) or judged[0]
-    return ProbeReading(probe.name, worst[0], worst[1])
+    subjects, judgement = next(((s, j) for s, j in judged if not j.ok and not j.inconclusive), None) or judged[0]
+    if "error" in subjects and not judgement.ok:
+        judgement = Judgement(False, f"{judgement.reason} ({subjects['error']})", judgement.inconclusive)
+    return ProbeReading(probe.name, subjects, judgement)
 
 
 def _subjects(probe: Probe, backends: Backends, project: str | None) -> list[dict[str, Any]]:
@@ -83,9 +84,9 @@ def _subjects(probe: Probe, backends: Backends, project: str | None) -> list[dic
 def _http(probe: HttpProbe) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        response = requests.request(probe.method, probe.url, headers=dict(probe.headers), json=probe.json,
-                                    timeout=probe.timeout_s)
-    except requests.RequestException as exc:
+        answer = http.request(probe.method, probe.url, headers=probe.headers, json=probe.json,
+                              timeout_s=probe.timeout_s, tls=probe.tls)
+    except HttpUnavailable as exc:
         # No answer is an observation, not an error: status 0 fails any status check.
-        return {"status": 0, "latency": time.perf_counter() - start, "body": "", "error": type(exc).__name__}
-    return {"status": response.status_code, "latency": time.perf_counter() - start, "body": response.text}
+        return {"status": 0, "latency": time.perf_counter() - start, "body": "", "error": str(exc)}
+    return {"status": answer.status, "latency": answer.elapsed_s, "body": answer.text}

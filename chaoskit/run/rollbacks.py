@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import requests
-
+from chaoskit.adapters import http
 from chaoskit.adapters.backends import Backends
-from chaoskit.errors import BackendError, ChaoskitError
+from chaoskit.errors import BackendError, ChaoskitError, HttpUnavailable
 from chaoskit.model.experiment import Action
 from chaoskit.run.observe import resolve
 
@@ -28,12 +27,12 @@ def play(action: Action, backends: Backends, project: str | None) -> None:
         backends.toxiproxy.set_enabled(params["proxy"], True)
     elif action.type == "http":
         try:
-            response = requests.request(params.get("method") or "POST", params["url"], json=params.get("json"),
-                                        timeout=params.get("timeout") or 5.0)
-        except requests.RequestException as exc:
-            raise BackendError(f"rollback http {params['url']}: {exc}") from exc
-        if response.status_code >= 400:
-            raise BackendError(f"rollback http {params['url']}: answered {response.status_code}")
+            answer = http.request(params.get("method") or "POST", params["url"], json=params.get("json"),
+                                  timeout_s=params.get("timeout") or 5.0)
+        except HttpUnavailable as exc:
+            raise HttpUnavailable(f"rollback http {exc}") from exc
+        if answer.status >= 400:
+            raise BackendError(f"rollback http {params['url']}: answered {answer.status}")
     else:
         assert action.target is not None, "the loader requires a target for container and command actions"
         selector = dataclasses.replace(action.target, state=None)

@@ -16,8 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,17 +28,17 @@ from chaoskit.log import get_logger
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.window import WindowStats, seconds_of
 from chaoskit.model.experiment import Experiment, FaultStep
-from chaoskit.model.probes import LoadProbe, Probe, SampleProbe
-from chaoskit.model.stop import MetricStop, ProbeStop
-from chaoskit.model.tolerance import Judgement, evaluate_checks
-from chaoskit.report.journal import Journal
+from chaoskit.model.probes import LoadProbe, Probe, WriteProbe
+from chaoskit.journal import RunJournal
+from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
-from chaoskit.run.ledger import FaultRecord, Ledger
+from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
+from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.rollbacks import play
-from chaoskit.run.stack_probes import StackProbes
+from chaoskit.run.stops import StopWatch
+from chaoskit.run.write_probes import WriteProbes
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
-from chaoskit.run.windows import judge_window
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -52,10 +51,13 @@ SETTLE_OBSERVATIONS = 3
 @dataclass
 class PlannedFault:
     step: FaultStep
-    fault: Fault
-    ledger_id: str | None = None
+    act: FaultAct
     applied_at: float | None = None
     reverted_at: float | None = None
+
+    @property
+    def fault(self) -> Fault:
+        return self.act.fault
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Runner:
     experiment: Experiment
     backends: Backends
     ledger: Ledger
-    journal: Journal
+    journal: RunJournal
     load: Any = None  # a chaoskit.measure LoadGenerator, or None for probe-only experiments
     seed: int | None = None
     probe_interval_s: float = 1.0
@@ -71,6 +73,9 @@ class Runner:
     sleep: Callable[[float], None] = time.sleep
     progress: Callable[[str, float, WindowStats | None], None] = lambda phase, elapsed, window: None
     planned: list[PlannedFault] = field(default_factory=list)
+    # Seams for tests (chaoskit.testing): how a step's fault is built, how a probe is observed.
+    build_fault: Callable[[str, Mapping[str, Any], TargetRef | None], Fault] = build
+    observe_probe: Callable[..., ProbeReading] = observe
 
     def __post_init__(self) -> None:
         self._t0 = self.clock()
@@ -85,7 +90,7 @@ class Runner:
         self._windows: dict[str, tuple[float, float]] = {}
         self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
-        self._stack = StackProbes()  # the sample stack's probes, built by preflight
+        self._stack = WriteProbes()  # the write audits, built by preflight
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -99,7 +104,7 @@ class Runner:
         self.seed = seed
         rng = random.Random(seed)
         project = self.experiment.environment.compose_project
-        self._stack = StackProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
+        self._stack = WriteProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
         for step in self.experiment.method:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
@@ -108,9 +113,9 @@ class Runner:
                 for note in selection.notes:
                     log.info("target.capped", step=step.label, note=note)
             for target in targets:
-                fault = build(step.fault, step.params, target)
+                fault = self.build_fault(step.fault, step.params, target)
                 fault.prepare(self.backends)
-                self.planned.append(PlannedFault(step, fault))
+                self.planned.append(PlannedFault(step, FaultAct(fault, self.backends, self.ledger, self.journal.run_id)))
         self.journal.event("run.planned", seed=seed, faults=[p.fault.describe() for p in self.planned])
 
     # -- the run -----------------------------------------------------------
@@ -145,6 +150,8 @@ class Runner:
                 log.error("run.error", error=error)
             finally:
                 self._stack.stop()
+                for event, fields in self._stack.summaries():
+                    self.journal.event(event, **fields)
                 try:
                     revert_done_at = self._revert_all() if any(p.applied_at is not None and p.reverted_at is None
                                                                for p in self.planned) else revert_done_at
@@ -200,36 +207,36 @@ class Runner:
             # observation against itself: the absolute parts (SLOs) are what the baseline must meet.
             baseline = self._baseline_subjects.get(probe.name) if phase != "baseline" else None
             if isinstance(probe, LoadProbe):
-                judgement, subjects = self._judge_load(probe, baseline)
-                if judgement is None:
+                judged = judge_second(probe, self._latest_window(), baseline, self_baseline=True)
+                if judged is None:
                     continue
+                judgement, subjects = judged
             else:
                 reading = self._observe(probe, phase, baseline)
                 if reading is None:
                     continue
                 judgement, subjects = reading.judgement, dict(reading.subjects)
-            numeric = _numeric(subjects)
+            numeric = numeric_subjects(subjects)
             self._subjects.append((phase, probe.name, numeric))
             # A single-number probe (every load probe) quotes plain numbers in reasons.
-            value: Any = next(iter(numeric.values())) if len(numeric) == 1 else numeric
-            base: Any = (next(iter(baseline.values())) if baseline and len(baseline) == 1 else baseline)
+            value, base = quoted(numeric), quoted(baseline)
             self._record(ProbeResult(probe=probe.name, phase=Phase(phase), t=t, ok=judgement.ok, value=value,
                                      baseline=base, detail=judgement.reason,
                                      hypothesis=self.experiment.steady_state.title,
                                      inconclusive=judgement.inconclusive,
-                                     # The window decides these phases for load probes (chaoskit.run.windows).
+                                     # The window decides these phases for load probes (chaoskit.run.judging).
                                      detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
 
     def _observe(self, probe: Probe, phase: str, baseline: dict[str, Any] | None) -> ProbeReading | None:
-        """One probe's reading this round; a sampled one (fan-out lag) may have none yet, a durability one never."""
-        if isinstance(probe, SampleProbe):
+        """One probe's reading this round; a sampled one (write visibility) may have none yet, an audit never."""
+        if isinstance(probe, WriteProbe):
             return self._stack.observe(probe, baseline, self_baseline=phase == "baseline")
-        return observe(probe, self.backends, self.experiment.environment.compose_project, baseline,
-                       self_baseline=phase == "baseline")
+        return self.observe_probe(probe, self.backends, self.experiment.environment.compose_project, baseline,
+                                  self_baseline=phase == "baseline")
 
     def _audit(self) -> None:
         """Checks made once, after recovery, with the load stopped so every acknowledged write is in
-        (durability, fan-out completeness)."""
+        (writes readable, writes pending)."""
         if not self._stack.audits:
             return
         if self.load is not None:
@@ -253,19 +260,12 @@ class Runner:
     def _latest_window(self) -> WindowStats | None:
         return self.load.latest_window() if self.load is not None else None
 
-    def _judge_load(self, probe: LoadProbe, baseline: dict[str, Any] | None) -> tuple[Judgement | None, dict[str, Any]]:
-        window = self._latest_window()
-        if window is None or window.sent == 0:
-            return None, {}
-        subjects = {probe.metric: window.metric(probe.metric)}
-        return evaluate_checks(probe.checks, subjects, subjects if baseline is None else baseline), subjects
-
     def _held_since(self, start: float) -> bool:
         judged = [o for o in self._observations if o.t >= start and not o.inconclusive and not o.detection]
         return bool(judged) and all(o.ok for o in judged)
 
     def _judge_window(self, phase: str) -> None:
-        """Judge every load probe over the phase's whole window (see chaoskit.run.windows).
+        """Judge every load probe over the phase's whole window (see chaoskit.run.judging).
 
         The baseline and fault judgements are decisive observations; the
         recovery's comparison only goes to the journal, for the report.
@@ -302,7 +302,7 @@ class Runner:
 
     def _fault_phase(self) -> None:
         start = self.elapsed()
-        breached_since: dict[str, float] = {}
+        stops = StopWatch(self.experiment.stop_conditions)
 
         def tick(now: float) -> bool:
             offset = now - start
@@ -313,7 +313,7 @@ class Runner:
                 elif (planned.reverted_at is None and planned.applied_at is not None and step.duration is not None
                       and offset >= step.start + step.duration):
                     self._revert(planned)
-            reason = self._stop_condition(breached_since)
+            reason = stops.reason(self.elapsed(), self._latest_window(), self._observations)
             if reason:
                 self._stopped_by = reason
                 self.journal.event("run.stopped", reason=reason)
@@ -327,36 +327,28 @@ class Runner:
 
     def _apply(self, planned: PlannedFault) -> None:
         fault = planned.fault
-        revert = {**fault.record(), **self.backends.record()}
-        planned.ledger_id = self.ledger.record_pending(
-            FaultRecord(run_id=self.journal.run_id, fault=fault.kind, revert=revert, target=fault.target_label))
         try:
-            fault.apply(self.backends)
+            planned.act.apply()
         finally:
-            # Even a failed apply may have half-happened: it is reverted like any other.
-            planned.applied_at = self.elapsed()
+            if planned.act.recorded:  # even a failed apply may have half-happened: it is reverted like any other
+                planned.applied_at = self.elapsed()
         self.journal.event("fault.applied", fault=fault.describe(), kind=fault.kind, token=fault.token)
         log.info("fault.applied", fault=fault.describe())
 
     def _revert(self, planned: PlannedFault) -> None:
         try:
-            planned.fault.revert(self.backends)
+            planned.act.revert()
         except ChaoskitError as exc:
-            self.ledger.record_revert_failure(planned.ledger_id, str(exc))
             raise RevertFailed(f"revert of '{planned.fault.describe()}' failed: {exc}") from exc
         planned.reverted_at = self.elapsed()
-        self.ledger.mark_reverted(planned.ledger_id)
         self.journal.event("fault.reverted", fault=planned.fault.describe(), kind=planned.fault.kind,
                            token=planned.fault.token)
         log.info("fault.reverted", fault=planned.fault.describe())
 
     def _revert_all(self) -> float:
-        """Revert every applied fault at once (in threads: 20 container starts one by one would take
-        seconds); try all before raising the first failure."""
+        """Revert every applied fault at once; try all before raising the first failure."""
         pending = [p for p in self.planned if p.applied_at is not None and p.reverted_at is None]
-        with ThreadPoolExecutor(max_workers=min(32, len(pending) or 1)) as pool:
-            errors = [f.exception() for f in [pool.submit(self._revert, p) for p in pending]]
-        failures = [e for e in errors if e is not None]
+        failures = [e for e in in_parallel(self._revert, pending) if e is not None]
         if failures:
             raise failures[0] if isinstance(failures[0], RevertFailed) else RevertFailed(str(failures[0]))
         return self.elapsed()
@@ -384,7 +376,7 @@ class Runner:
 
         def tick(now: float) -> bool:
             last_round = self._last_round("recovery")
-            # A sampled probe (fan-out lag) holds once a measurement started in recovery held.
+            # A sampled probe (write visibility) holds once a measurement started in recovery held.
             if last_round and all(o.ok for o in last_round) and self._stack.held_since(start):
                 streak.append(last_round[0].t)
             else:
@@ -398,25 +390,6 @@ class Runner:
         in_phase = [o for o in self._observations if o.phase.value == phase]
         return [o for o in in_phase if o.t == in_phase[-1].t] if in_phase else []
 
-    def _stop_condition(self, breached_since: dict[str, float]) -> str | None:
-        window = self._latest_window()
-        now = self.elapsed()
-        for condition in self.experiment.stop_conditions:
-            if isinstance(condition, MetricStop) and window is not None and window.sent:
-                key = str(condition)
-                if condition.breached(window.metric(condition.metric)):
-                    if now - breached_since.setdefault(key, now) >= condition.for_s:
-                        return key
-                else:
-                    breached_since.pop(key, None)
-            if isinstance(condition, ProbeStop):
-                recent = [o for o in self._observations if o.probe == condition.probe and o.phase is Phase.FAULT]
-                failed = [o for o in recent if not o.ok and not o.inconclusive]
-                count = _trailing_failures(recent) if condition.consecutive else len(failed)
-                if count >= condition.failures:
-                    return str(condition)
-        return None
-
     def _measurement_problems(self) -> tuple[str, ...]:
         if self.load is None:
             return ()
@@ -424,15 +397,3 @@ class Runner:
         reason = self.load.invalid_reason(judged)
         return (reason,) if reason else ()
 
-
-def _trailing_failures(observations: list[ProbeResult]) -> int:
-    count = 0
-    for o in reversed(observations):
-        if o.ok or o.inconclusive:
-            break
-        count += 1
-    return count
-
-
-def _numeric(subjects: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in subjects.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

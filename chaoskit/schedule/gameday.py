@@ -9,17 +9,15 @@ decision and is a pure function of the cron expression and a given time.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from croniter import croniter
-
 from chaoskit.errors import ExperimentInvalid, Problem
+from chaoskit.journal import GamedayJournal
 from chaoskit.model.source import Located, read_source
 from chaoskit.verdict import Verdict, combine
 
@@ -64,7 +62,15 @@ def is_gameday(text: str) -> bool:
 
 def next_fire(schedule: str, after: datetime) -> datetime:
     """The first time at or after ``after`` that the cron ``schedule`` fires (in ``after``'s time zone)."""
+    from croniter import croniter  # here, not at import: validating an experiment does not need it
+
     return croniter(schedule, after - timedelta(seconds=1)).get_next(datetime)
+
+
+def _is_cron(value: object) -> bool:
+    from croniter import croniter
+
+    return isinstance(value, str) and croniter.is_valid(value)
 
 
 def load_gameday(path: str | Path) -> GameDay:
@@ -94,7 +100,7 @@ def load_gameday(path: str | Path) -> GameDay:
     if title is None or not isinstance(title.value, str) or not title.value.strip():
         problems.append(Problem(source, root.line, "title", "a non-empty string is required"))
     schedule = top.get("schedule")
-    if schedule is not None and not (isinstance(schedule.value, str) and croniter.is_valid(schedule.value)):
+    if schedule is not None and not _is_cron(schedule.value):
         problem(schedule, f"expected a cron expression like '0 10 * * 2', got {schedule.plain()!r}")
     continue_on_error = top.get("continue_on_error")
     if continue_on_error is not None and not isinstance(continue_on_error.value, bool):
@@ -145,26 +151,18 @@ def _entry(item: Located, base: Path, problem: Callable[[Located, str], None]) -
 
 def run_gameday(day: GameDay, journal_dir: Path, run_entry: Callable[[GameDayEntry, Path], EntryResult],
                 on_result: Callable[[EntryResult], None] = lambda r: None) -> tuple[Verdict, list[EntryResult], Path]:
-    """Run the entries in order (each through ``run_entry``), write the game-day journal; (verdict, results, path)."""
-    journal_dir.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc)
+    """Run the entries in order (each through ``run_entry``), journaling each as it ends; (verdict, results, path)."""
+    journal = GamedayJournal(journal_dir / "gameday.json", day.title, day.source, planned=len(day.entries))
     results: list[EntryResult] = []
     for index, entry in enumerate(day.entries):
         result = run_entry(entry, journal_dir / f"{index:02d}-{entry.experiment.stem}.json")
         results.append(result)
+        journal.entry(str(result.entry.experiment), result.title, result.verdict.name, result.verdict.exit_code,
+                      list(result.reasons), result.journal.name if result.journal else None)
         on_result(result)
         if result.verdict is Verdict.ABORTED and any("interrupted" in r for r in result.reasons):
             break  # a person or a supervisor said stop: the day ends
         if result.verdict is Verdict.ERROR and not day.continue_on_error:
             break
     verdict = combine(r.verdict for r in results)
-    path = journal_dir / "gameday.json"
-    path.write_text(json.dumps({
-        "gameday": day.title, "source": day.source, "started_at": started.isoformat(),
-        "finished_at": datetime.now(timezone.utc).isoformat(), "verdict": verdict.name,
-        "exit_code": verdict.exit_code, "planned": len(day.entries),
-        "experiments": [{"file": str(r.entry.experiment), "title": r.title, "verdict": r.verdict.name,
-                         "exit_code": r.verdict.exit_code, "reasons": list(r.reasons),
-                         "journal": r.journal.name if r.journal else None} for r in results],
-    }, indent=1))
-    return verdict, results, path
+    return verdict, results, journal.finish(verdict.name, verdict.exit_code)

@@ -28,12 +28,13 @@ Times are seconds on the controller's clock.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaoskit.verdict import ProbeResult, Verdict
+from chaoskit.verdict import ProbeResult, Verdict, combine
 
-__all__ = ["KillFacts", "KillOutcome", "Round", "classify", "recovered_at", "settled"]
+__all__ = ["ClosedKill", "KillFacts", "KillOutcome", "Round", "classify", "overall", "recovered_at", "settled"]
 
 SETTLE_ROUNDS = 3
 
@@ -160,6 +161,50 @@ def classify(facts: KillFacts) -> KillOutcome:
                                                   f"after the kill",), None, ttr, back)
     return KillOutcome(Verdict.TOLERATED, ("the steady state held through the kill", _recovery_sentence(ttr, facts)),
                        None, ttr, back)
+
+
+@dataclass(frozen=True)
+class ClosedKill:
+    """A kill as the monkey's overall verdict reads it."""
+
+    number: int
+    container: str
+    outcome: KillOutcome | None
+    stopped: bool = False  # closed by a stop (signal, duration) rather than settled or out of budget
+    reverted: bool = True  # its container was started again (or needed no start)
+    revert_error: str | None = None
+
+
+def overall(kills: Sequence[ClosedKill], *, error: str | None, leashed: bool,
+            would_kills: int) -> tuple[Verdict, tuple[str, ...]]:
+    """The monkey's verdict and reasons: the worst judged kill's, ERROR if it could not go on or left one down.
+
+    A kill closed by a stop before anything could be said (INCONCLUSIVE) is
+    not judged: stopping the monkey is not the system's fault.
+    """
+    judged = [k for k in kills if k.outcome is not None
+              and not (k.stopped and k.outcome.verdict is Verdict.INCONCLUSIVE)]
+    reasons: tuple[str, ...]
+    if error is not None:
+        verdict, reasons = Verdict.ERROR, (f"the monkey could not go on: {error}",)
+    elif judged:
+        verdict = combine(k.outcome.verdict for k in judged)  # type: ignore[union-attr]
+        counts = Counter(k.outcome.verdict.name for k in judged)  # type: ignore[union-attr]
+        worst = [k for k in judged if k.outcome.verdict is verdict]  # type: ignore[union-attr]
+        reasons = (", ".join(f"{n} {name}" for name, n in sorted(counts.items())) + f" of {len(kills)} kill(s)",
+                   *(f"kill {k.number} ({k.container}): {k.outcome.reasons[0]}"  # type: ignore[union-attr]
+                     for k in (worst[:5] if verdict is not Verdict.TOLERATED else [])))
+    else:
+        verdict = Verdict.TOLERATED
+        leash = f" (leashed: {would_kills} would-be kill(s))" if leashed else ""
+        reasons = (f"no kill was judged{leash}",)
+    unreverted = [k for k in kills if not k.reverted]
+    if unreverted:
+        verdict = Verdict.ERROR
+        reasons = (f"{len(unreverted)} killed container(s) could not be started again: "
+                   + ", ".join(f"{k.container} ({k.revert_error})" for k in unreverted)
+                   + "; run `chaoskit rollback`", *reasons)
+    return verdict, reasons
 
 
 def _flagged_at(result: ProbeResult, rounds: Sequence[Round]) -> float:

@@ -20,10 +20,11 @@ from chaoskit.adapters.backends import Backends
 from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.verdict import Verdict
-from chaoskit.schedule.monkey import Monkey, NoProbes
-from chaoskit.schedule.monkey_command import run_monkey
-from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.cli.monkey import run_monkey
+from chaoskit.schedule.monkey import Monkey
+from chaoskit.schedule.monkey_config import MonkeyConfig, MonkeyPolicy, MonkeySettings
+from chaoskit.journal import MonkeyJournal
+from chaoskit.schedule.monkey_observer import NoProbes
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
@@ -146,7 +147,7 @@ def test_sigterm_mid_run_leaves_nothing_killed(run_container, tmp_path):
     targets, sentinel = start_targets(run_container, 2, tag)
     config = write_config(tmp_path, tag, sentinel.name, leashed=False, kill="{downtime: 60s}", mean="1m")
     ledger_path, journal = tmp_path / "ledger.jsonl", tmp_path / "j.json"
-    code = "from chaoskit.schedule.monkey_command import monkey; monkey()"
+    code = "from chaoskit.cli.monkey import monkey; monkey()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(config), "--seed", "2", "--time-scale", "600", "--journal", str(journal),
          "--ledger", str(ledger_path)],
@@ -193,7 +194,8 @@ def test_a_main_process_gone_before_the_signal_is_a_failed_kill_not_a_signal(run
                           max_concurrent=1, leashed=False)
     config = MonkeyConfig(title="gone", policy=policy, steady_state=Hypothesis("none", ()), baseline_s=0.0)
     ledger = _KilledWhileRecorded(tmp_path / "ledger.jsonl", target)
-    monkey = Monkey(config, Backends(), ledger, MonkeyJournal(None, {"title": "gone"}), seed=1, observer=NoProbes())
+    monkey = Monkey(config, Backends(), ledger, MonkeyJournal(None, {"title": "gone"}), MonkeySettings(seed=1),
+                    observer=NoProbes())
     (record,) = monkey.execute(monkey.plan_tick(0))
     assert record.how.startswith("host") and "gone before the signal" in (record.apply_error or "")
     assert record.reverted and not ledger.pending()

@@ -1,10 +1,11 @@
-"""The HTML report opens in headless Chromium (Debian's) with its chart and verdicts rendered, offline.
+"""The HTML report opens in headless Chromium (Debian's) with its charts and verdicts rendered, offline.
 
 Chromium runs with every outbound connection sent to a closed local port, so
 a report that needed the network would render broken here. Rendering is
-checked twice: in the DOM (the chart image, the verdict badges) and in the
-pixels of a screenshot (the badge colour, the shaded fault window, the p99
-line), which only appear if the browser actually drew them.
+checked twice: in the DOM after the page's script ran (uPlot's canvases, the
+verdict badges) and in the pixels of a screenshot (the badge colour, the
+shaded fault window, the p99 line), which only appear if the browser
+actually drew them.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from matplotlib.image import imread
+from PIL import Image
 
 from chaoskit.report.chart import COLORS, FAULT_ALPHA
-from chaoskit.report.command import report
+from chaoskit.cli.report import report
 from chaoskit.report.html_report import BADGE_COLORS
 from chaoskit.report.junit import ELEMENT_FOR
 from chaoskit.report.markdown import ICONS
@@ -65,7 +66,7 @@ def open_in_chromium(page: Path, tmp_path: Path) -> tuple[Page, np.ndarray]:
     shot = tmp_path / f"{page.stem}.png"
     taken = chromium(f"--screenshot={shot}", page.resolve().as_uri())
     assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
-    pixels = (imread(str(shot))[:, :, :3] * 255).round().astype(int)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     return Page(dumped.stdout), pixels
 
 
@@ -80,9 +81,13 @@ def count(pixels: np.ndarray, color: np.ndarray, tolerance: int = 6) -> int:
 
 
 def assert_rendered(dom: Page, pixels: np.ndarray, verdicts: set[str], charts: int) -> None:
-    images = [a for t, a in dom.tags if t == "img"]
-    assert len(images) == charts
-    assert all(a["src"].startswith("data:image/svg+xml;base64,") for a in images)
+    assert len(dom.charts()) == charts
+    # The script ran: uPlot built one plot per panel (latency, error rate, status strip) of every chart.
+    plots = [a for t, a in dom.tags if t == "div" and "uplot" in a.get("class", "").split()]
+    assert len(plots) == 3 * charts and len(dom.all("canvas")) == len(plots)
+    # Values on hover: the line panels (latency, error rate) each have uPlot's live legend.
+    legends = [a for t, a in dom.tags if t == "table" and "u-legend" in a.get("class", "").split()]
+    assert len(legends) == 2 * charts
     badges = {a["class"].split("v-", 1)[1].split()[0] for t, a in dom.tags
               if t == "span" and "badge" in a.get("class", "")}
     assert verdicts <= badges
@@ -190,3 +195,36 @@ def test_report_of_a_real_run_renders_in_chromium(tmp_path, web, toxiproxy):
 
     markdown = CliRunner().invoke(report, [str(journal), "--format", "markdown"], catch_exceptions=False)
     assert f"| Web under load behind a slow proxy | {ICONS[verdict]} **{verdict}** |" in markdown.output
+
+
+@pytest.mark.docker
+@needs_chromium
+def test_a_sigkilled_run_leaves_a_journal_reported_as_crashed(tmp_path, web, toxiproxy):
+    """`chaoskit run` killed with SIGKILL mid-fault: its journal reads, and every report says it crashed."""
+    from tests.integration.run.web_experiment import write_experiment
+
+    journal = tmp_path / "j.json"
+    env = {**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
+    proc = subprocess.Popen([sys.executable, "-m", "chaoskit", "run", str(write_experiment(tmp_path, 300, fault_s=60)),
+                             *web.vars, "--journal", str(journal)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server", timeout_s=30)
+        wait_until(lambda: '"event":"fault.applied"' in journal.read_text(), what="fault.applied journaled")
+        wait_until(lambda: journal.read_text().count('"phase":"FAULT"') >= 3, what="observations during the fault")
+    finally:
+        proc.kill()
+        proc.wait(10)
+        rollback = subprocess.run([sys.executable, "-m", "chaoskit", "rollback"], env=env, capture_output=True,
+                                  text=True, timeout=60)
+    assert rollback.returncode == 0 and toxiproxy.client.proxy("web").toxics == (), rollback.stderr
+
+    result = CliRunner().invoke(report, [str(journal)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    dom, pixels = open_in_chromium(journal.with_suffix(".html"), tmp_path)
+    text = " ".join(" ".join(dom.text).split())
+    assert "crashed" in text and "not reverted in this journal" in text
+    assert count(pixels, rgb(COLORS["fault"], FAULT_ALPHA), tolerance=4) > 20_000  # the fault, open to the end
+    for fmt in ("junit", "markdown"):
+        out = CliRunner().invoke(report, [str(journal), "--format", fmt, "-o", "-"], catch_exceptions=False).output
+        assert "crashed" in out and "TOLERATED" not in out, fmt

@@ -77,3 +77,9 @@ def test_limit_from_a_tolerance():
     assert limit_for("p99", Threshold(max=0.2), baseline) == Limit("p99", high=0.2)
     high = limit_for("p99", Relative(max_ratio=2.0, max_increase=0.03), baseline).high
     assert high == pytest.approx(min(2 * 0.022, 0.022 + 0.03), rel=0.02)
+
+
+def test_min_ratio_bounds_the_bottom():
+    """A tolerated drop (throughput >= 0.5 x baseline) is a lower per-second limit."""
+    baseline = [bucket(0, [0.01] * 100), bucket(1, [0.01] * 100)]
+    assert limit_for("throughput", Relative(min_ratio=0.5), baseline) == Limit("throughput", None, 50.0)

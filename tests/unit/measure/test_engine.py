@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from chaoskit.measure.buckets import BucketRecorder, BucketStore
-from chaoskit.measure.loadgen import _Connection, _Engine
+from chaoskit.measure.engine import Engine
+from chaoskit.measure.pool import Connection
 from chaoskit.measure.mix import RequestMix
 from chaoskit.model.load import LoadSpec, RequestSpec
 
@@ -67,21 +68,23 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def make_engine(loop: asyncio.AbstractEventLoop, connections: int = 2, rate: float = 100.0,
-                timeout_s: float = 1.0) -> tuple[_Engine, Clock, list[_Connection], BucketStore]:
+                timeout_s: float = 1.0) -> tuple[Engine, Clock, list[Connection], BucketStore]:
     """An engine whose schedule started at the clock's now, with `connections` fake idle connections (the cap)."""
     spec = LoadSpec(rate=rate, timeout_s=timeout_s, connections=connections, max_connections=connections,
                     requests=(RequestSpec("read", "http://10.0.0.1/timeline/{user}"),))
     clock, store = Clock(), BucketStore()
     mix = RequestMix(spec.requests, spec.users, seed=1)
-    engine = _Engine(spec, mix, store, clock, lambda: 1e9, max_duration_s=60)
-    engine.loop, engine.timer = loop, NoTimer()
-    engine.t0 = engine.next_t = clock.now
-    engine.recorder = BucketRecorder(mix.names, engine.schedule, engine.t0, 1e9, 3_000_000, store,
-                                     engine.pending_info, thread_time=lambda: 0.0)
+    engine = Engine(spec, mix, store, clock, lambda: 1e9, max_duration_s=60)
+    engine.loop = engine.links.loop = loop
+    engine.recorder = engine.outcomes.recorder = BucketRecorder(
+        mix.names, engine.schedule, clock.now, 1e9, 3_000_000, store, engine.pending_info, thread_time=lambda: 0.0)
+    engine.dispatcher.prime()
+    engine.dispatcher.start(loop, NoTimer(), clock.now, float("inf"), engine.recorder)
+    engine.dispatcher.answer_dispatch_after = 0.0
     pool = engine.pools[0]
     conns = []
     for _ in range(connections):
-        conn = _Connection(engine, pool)
+        conn = Connection(pool)
         conn.connection_made(FakeTransport())  # type: ignore[arg-type]
         pool.conns.add(conn)
         pool.idle.append(conn)
@@ -89,7 +92,7 @@ def make_engine(loop: asyncio.AbstractEventLoop, connections: int = 2, rate: flo
     return engine, clock, conns, store
 
 
-def busy(conns: list[_Connection]) -> list[_Connection]:
+def busy(conns: list[Connection]) -> list[Connection]:
     return [c for c in conns if c.req is not None]
 
 
@@ -97,8 +100,8 @@ def test_due_arrivals_go_out_as_rendered_requests(loop):
     """Arrivals due by now are written to idle connections, with their user filled in, and counted as sent."""
     engine, clock, conns, _ = make_engine(loop)
     clock.now += 0.015  # arrivals 0 and 1 (at +0 and +10 ms) are due
-    engine.dispatch_due()
-    assert engine.k == 2 and len(busy(conns)) == 2
+    engine.dispatcher.dispatch_due()
+    assert engine.dispatcher.k == 2 and len(busy(conns)) == 2
     written = [c.transport.written[0] for c in conns]
     assert all(w.startswith(b"GET /timeline/") and w.endswith(b"\r\n\r\n") for w in written)
     assert engine.recorder.sent_count == 2
@@ -108,7 +111,7 @@ def test_due_arrivals_go_out_as_rendered_requests(loop):
 def test_an_answer_is_an_outcome_timed_from_the_intended_send(loop):
     """A 200 completes the request with latency from its intended time and frees the connection."""
     engine, clock, conns, _ = make_engine(loop)
-    engine.dispatch_due()  # arrival 0, due now
+    engine.dispatcher.dispatch_due()  # arrival 0, due now
     (conn,) = busy(conns)
     clock.now += 0.004
     conn.data_received(OK_200)
@@ -123,18 +126,18 @@ def test_an_answer_sends_what_fell_due_unless_the_periodic_wake_up_is_on_time(lo
     """At low rates an answer also dispatches; at high rates only the periodic wake-up does,
     unless the answer finds an arrival overdue by more than a wake-up period (a burst of answers)."""
     engine, clock, conns, _ = make_engine(loop)
-    engine.answer_dispatch_after = after_s
-    engine.dispatch_due()  # arrival 0
+    engine.dispatcher.answer_dispatch_after = after_s
+    engine.dispatcher.dispatch_due()  # arrival 0
     clock.now += 0.010 + overdue_s  # arrival 1 (+10 ms) is this overdue when arrival 0 is answered
     busy(conns)[0].data_received(OK_200)
-    assert engine.k == 1 + sent_by_the_answer
+    assert engine.dispatcher.k == 1 + sent_by_the_answer
 
 
 def test_arrivals_beyond_the_connection_cap_wait_and_are_served_in_order(loop):
     """With every connection busy, arrivals wait (still timed from their intended time), then take freed ones."""
     engine, clock, conns, _ = make_engine(loop, connections=2)
     clock.now += 0.035  # four arrivals due, two connections
-    engine.dispatch_due()
+    engine.dispatcher.dispatch_due()
     pool = engine.pools[0]
     assert len(busy(conns)) == 2 and [r[0] for r in pool.waiting] == [pytest.approx(1000.02), pytest.approx(1000.03)]
     assert engine.pending_info() == (4, 2, pytest.approx(1000.0))
@@ -148,7 +151,7 @@ def test_arrivals_beyond_the_connection_cap_wait_and_are_served_in_order(loop):
 def test_error_status_is_a_failure_named_by_status(loop):
     """A status outside ok_status is a failed outcome, counted under "status 503"."""
     engine, clock, conns, _ = make_engine(loop)
-    engine.dispatch_due()
+    engine.dispatcher.dispatch_due()
     busy(conns)[0].data_received(UNAVAILABLE)
     assert engine.recorder.failed_count == 1 and engine.recorder.errors == {"status 503": 1}
 
@@ -156,7 +159,7 @@ def test_error_status_is_a_failure_named_by_status(loop):
 def test_lost_connection_fails_its_request(loop):
     """A connection reset with a request in flight fails that request and drops the connection."""
     engine, clock, conns, _ = make_engine(loop)
-    engine.dispatch_due()
+    engine.dispatcher.dispatch_due()
     conn = busy(conns)[0]
     conn.connection_lost(ConnectionResetError())
     assert engine.recorder.errors == {"connection reset": 1}
@@ -167,9 +170,9 @@ def test_tick_times_out_late_requests_and_aborts_their_connection(loop):
     """Unanswered past the timeout: a timeout outcome with its latency, and the connection is aborted."""
     engine, clock, conns, _ = make_engine(loop, connections=1, timeout_s=0.5)
     clock.now += 0.015  # two due, one connection: one in flight, one waiting
-    engine.dispatch_due()
+    engine.dispatcher.dispatch_due()
     conn = busy(conns)[0]
-    engine.stop_at = clock.now  # the schedule ends here: the tick has nothing new to send
+    engine.dispatcher.stop_at = clock.now  # the schedule ends here: the tick has nothing new to send
     clock.now = 1000.0 + 0.5 + 0.012  # both are past their deadline now
     engine.tick()
     assert engine.recorder.timed_out_count == 2
@@ -181,7 +184,7 @@ def test_tick_times_out_late_requests_and_aborts_their_connection(loop):
 def test_a_second_closes_as_time_passes(loop):
     """Recording after the second's end first closes that second into the store."""
     engine, clock, conns, store = make_engine(loop, rate=10.0)
-    engine.dispatch_due()
+    engine.dispatcher.dispatch_due()
     clock.now += 1.2
     busy(conns)[0].data_received(OK_200)
     (first,) = store.snapshot()
@@ -192,12 +195,13 @@ def test_a_second_closes_as_time_passes(loop):
 CLOSE_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
 
-def cancel_connects(loop: asyncio.AbstractEventLoop, engine: _Engine) -> None:
-    if not engine.connecting:
+def cancel_connects(loop: asyncio.AbstractEventLoop, engine: Engine) -> None:
+    connecting = engine.links.connecting
+    if not connecting:
         return
-    for task in engine.connecting:
+    for task in connecting:
         task.cancel()
-    loop.run_until_complete(asyncio.gather(*engine.connecting, return_exceptions=True))
+    loop.run_until_complete(asyncio.gather(*connecting, return_exceptions=True))
 
 
 @pytest.mark.parametrize("closed_by", ["answer", "idle"])
@@ -206,7 +210,7 @@ def test_a_connection_the_server_closes_is_replaced_before_anyone_waits(loop, cl
     engine, _, conns, _ = make_engine(loop)
     pool = engine.pools[0]
     if closed_by == "answer":
-        engine.dispatch_due()
+        engine.dispatcher.dispatch_due()
         busy(conns)[0].data_received(CLOSE_200)
     else:
         pool.idle[0].used = True  # it carried requests before going idle
@@ -226,8 +230,8 @@ def test_a_connection_closed_before_it_carried_anything_is_not_replaced(loop):
 def test_no_connection_is_reopened_once_the_load_stops(loop):
     """While the load drains, a closed connection is not replaced."""
     engine, _, conns, _ = make_engine(loop)
-    engine.dispatch_due()
-    engine.stop_requested = True
+    engine.dispatcher.dispatch_due()
+    engine.links.stop_requested = True
     busy(conns)[0].data_received(CLOSE_200)
     assert engine.pools[0].opening == 0
 
@@ -237,12 +241,12 @@ def test_a_connection_closed_before_its_waiting_request_was_sent_fails_that_requ
     engine, clock, conns, _ = make_engine(loop, connections=1)
     pool = engine.pools[0]
     clock.now += 0.025  # arrivals 0, 1 and 2: one goes out, two wait
-    engine.dispatch_due()
-    assert len(pool.waiting) == 2 and not engine.connecting  # at the cap
-    closed = _Connection(engine, pool)
+    engine.dispatcher.dispatch_due()
+    assert len(pool.waiting) == 2 and not engine.links.connecting  # at the cap
+    closed = Connection(pool)
     closed.closed = True
     opened = loop.create_future()
     opened.set_result(closed)
-    engine._opened(pool, opened)  # type: ignore[arg-type]
+    pool.opened(opened)
     assert engine.recorder.failed_count == 1 and len(pool.waiting) == 1
     assert engine.recorder.errors == {"connection closed before the request was sent": 1}

@@ -44,10 +44,18 @@ def test_post_without_body_sends_zero_length():
     assert raw.endswith(b"Content-Length: 0\r\n\r\n") and raw.startswith(b"POST /x/5 ")
 
 
-def test_https_is_refused():
-    """Only plain http:// is supported by the raw client, and the error says so."""
-    with pytest.raises(ValueError, match="only http://"):
-        CompiledRequest.compile(RequestSpec("x", "https://127.0.0.1/"))
+@pytest.mark.parametrize("url, port, host", [("https://api.example/", 443, b"Host: api.example\r\n"),
+                                             ("https://api.example:8443/", 8443, b"Host: api.example:8443\r\n")])
+def test_https_goes_to_port_443_unless_told(url, port, host):
+    """An https:// URL is a TLS request, to port 443 by default (left out of the Host header, as 80 is)."""
+    request = CompiledRequest.compile(RequestSpec("x", url))
+    assert request.https and request.port == port and host in request.render(1, 0)
+
+
+def test_other_schemes_are_refused():
+    """Only http:// and https:// are spoken, and the error says so."""
+    with pytest.raises(ValueError, match="expected an http:// or https:// URL"):
+        CompiledRequest.compile(RequestSpec("x", "ftp://127.0.0.1/"))
 
 
 def test_draws_are_a_function_of_the_seed():

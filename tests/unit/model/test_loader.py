@@ -17,8 +17,9 @@ from chaoskit.model import (
     LoadProbe,
     MetricStop,
     ProbeStop,
-    SampleProbe,
     ToxiproxyProbe,
+    VisibleProbe,
+    WriteRequest,
     load_experiment,
     parse_experiment,
 )
@@ -145,8 +146,8 @@ def test_probe_types_and_their_default_checks() -> None:
     - {name: pg, type: toxiproxy, proxy: postgres, tolerance: {toxics: 0}}
     - {name: errors, type: load, metric: error_rate, tolerance: {max: 1%, max_increase_points: 0.5}}
     - {name: tput, type: load, metric: throughput, tolerance: {min_ratio: 0.9}}
-    - {name: lag, type: timeline.fanout_lag, params: {url: "http://api:8080/", poster: 3, follower: 7, timeout: 5s},
-       every: 5s, tolerance: {max: 1s}}
+    - {name: lag, type: writes.visible, write: {url: "http://api:8080/posts", json: {by: 3, text: "n{seq}"}},
+       read: "http://api:8080/feed/7", within: 5s, every: 5s, tolerance: {max: 1s}}
 """,
     )
     probes = {p.name: p for p in parse(text).steady_state.probes}
@@ -170,10 +171,11 @@ def test_probe_types_and_their_default_checks() -> None:
     assert probes["errors"].checks == (Check("error_rate", AllOf((Threshold(max=0.01), Relative(max_increase=0.005)))),)
     assert probes["tput"].checks == (Check("throughput", Relative(min_ratio=0.9)),)
     lag = probes["lag"]
-    assert isinstance(lag, SampleProbe) and lag.every_s == 5.0
-    # Params are typed and completed with their defaults, like a fault's.
-    assert lag.params == {"url": "http://api:8080/", "poster": 3, "follower": 7, "timeout": 5.0, "poll_every": 0.05,
-                          "limit": 200}
+    # Typed once, here, and completed with their defaults.
+    assert isinstance(lag, VisibleProbe) and lag.every_s == 5.0
+    assert lag.write == WriteRequest("http://api:8080/posts", "POST", {"by": 3, "text": "n{seq}"}, {}, "id")
+    assert (lag.read, lag.within_s, lag.poll_every_s, lag.timeout_s, lag.tls) == ("http://api:8080/feed/7", 5.0, 0.05,
+                                                                                   2.0, None)
     assert lag.checks == (Check("value", Threshold(max=1.0)),)
 
 

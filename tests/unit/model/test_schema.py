@@ -38,7 +38,8 @@ def test_published_file_matches_the_generator() -> None:
 
 
 @pytest.mark.parametrize("with_catalogue", [False, True])
-@pytest.mark.parametrize("name", ["cache-down.yaml", "database-latency.yaml", "api-replica-killed.yaml"])
+@pytest.mark.parametrize("name", ["cache-down.yaml", "database-latency.yaml", "api-replica-killed.yaml",
+                                  "worker-crash.yaml", "database-unreachable.yaml"])
 def test_shipped_examples_validate(name: str, with_catalogue: bool) -> None:
     """Every shipped experiment is valid under the schema, with and without the catalogue."""
     document = yaml.safe_load((EXPERIMENTS / name).read_text(encoding="utf-8"))
@@ -56,6 +57,12 @@ def test_shipped_examples_validate(name: str, with_catalogue: bool) -> None:
         ("container.kill", "container.kil"),  # unknown fault type (catalogue)
         ("    target: {service: redis}\n", ""),  # container fault without target
         ("target: {service: redis}", "target: {service: redis}\n    params: {signl: 9}"),  # unknown param
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a write audit without its url
+         "{name: lost, type: writes.readable, tolerance: 0}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # an unknown TLS key
+         "{name: web, type: http, url: 'https://a', tls: {verfy: false}}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a store command without its target
+         "{name: left, type: writes.pending, pending: {cmd: 'q {ids}'}, tolerance: 0}"),
     ],
 )
 def test_schema_and_loader_reject_the_same_shapes(old: str, new: str) -> None:

@@ -1,4 +1,4 @@
-"""Journals for report tests, built from small dicts in the journal's format (chaoskit.report.journal), and Page, a rendered report parsed.
+"""Journals for report tests, built from small dicts in the journal's format (chaoskit.journal), and Page, a rendered report parsed.
 
 Load buckets are real :class:`chaoskit.measure.buckets.Bucket` s serialised
 with ``to_dict``, so the reports decode the same HDR histograms a run writes.
@@ -213,19 +213,37 @@ def gameday(folder: Path, runs: Sequence[tuple[str, dict[str, Any] | None]], tit
 
 
 class Page(HTMLParser):
-    """Tags with their attributes, and the visible text."""
+    """Tags with their attributes, the visible text (not scripts or styles), and the scripts."""
 
     def __init__(self, text: str):
         super().__init__()
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.text: list[str] = []
+        self.scripts: list[tuple[dict[str, str], str]] = []  # (attributes, content)
+        self._open: str | None = None
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._open = tag
+            if tag == "script":
+                self.scripts.append((dict(attrs), ""))
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self._open = None
 
     def handle_data(self, data):
-        self.text.append(data)
+        if self._open == "script":
+            attrs, content = self.scripts[-1]
+            self.scripts[-1] = (attrs, content + data)
+        elif self._open is None:
+            self.text.append(data)
+
+    def charts(self) -> list[dict]:
+        """The chart data of every chart on the page."""
+        return [json.loads(content) for attrs, content in self.scripts if attrs.get("class") == "chaoskit-chart"]
 
     def all(self, tag):
         return [a for t, a in self.tags if t == tag]
@@ -233,3 +251,10 @@ class Page(HTMLParser):
     @property
     def visible(self) -> str:
         return " ".join(" ".join(self.text).split())
+
+
+def record(journal: dict[str, Any], path: str = "j.json"):
+    """A journal dict as the typed record the reports read."""
+    from chaoskit.journal import parse_journal
+
+    return parse_journal(copy.deepcopy(journal), path)

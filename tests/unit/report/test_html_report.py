@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
+import json
 import re
 
 import pytest
 
 from chaoskit.report.html_report import BADGE_COLORS, render_html
-from chaoskit.report.view import build_report
+from chaoskit.report.build import build_report
 from tests.unit.report import builders as b
 from tests.unit.report.builders import Page
 
@@ -23,20 +23,20 @@ def run_page(tmp_path_factory) -> tuple[str, Page]:
     return text, Page(text)
 
 
-def test_chart_is_inline_svg_image(run_page):
-    """The chart is one <img> whose data: URI holds an SVG showing the fault window."""
-    _, page = run_page
-    (img,) = page.all("img")
-    assert img["src"].startswith("data:image/svg+xml;base64,")
-    svg = base64.b64decode(img["src"].split(",", 1)[1]).decode()
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "#f5b041" in svg
-    assert "fault window" in img["alt"]
-
-
-def test_nothing_is_fetched_and_nothing_runs(run_page):
-    """No script, no stylesheet link, no src/href/url() pointing at the network."""
+def test_chart_data_and_its_script_are_inline(run_page):
+    """The chart is its data (JSON, fault window included) and uPlot with the glue, inlined once, licence kept."""
     text, page = run_page
-    assert not page.all("script") and not page.all("link")
+    (chart,) = page.charts()
+    assert chart["faults"] == [[12.05, 27.0]] and [p["label"] for p in chart["panels"]][0] == "latency (ms)"
+    code = [content for attrs, content in page.scripts if "type" not in attrs]
+    assert len(code) == 2 and "uPlot" in code[0] and "chaoskit-chart" in code[1]
+    assert "Leon Sorokin" in text  # uPlot's MIT licence header travels with it
+
+
+def test_nothing_is_fetched(run_page):
+    """No script or stylesheet from elsewhere, no src/href/url() pointing at the network."""
+    text, page = run_page
+    assert not page.all("link") and all("src" not in attrs for attrs, _ in page.scripts)
     for tag, attrs in page.tags:
         for name in ("src", "href"):
             value = attrs.get(name) or ""
@@ -71,24 +71,29 @@ def test_journal_text_is_escaped(tmp_path):
     journal = b.run_journal()
     journal["experiment"]["title"] = "<script>alert(1)</script>"
     journal["verdict"]["reasons"] = ['<img src="http://evil/x.png">']
+    journal["experiment"]["steady_state"]["probes"][0]["name"] = "</script><script>alert(2)</script>"
+    for obs in journal["observations"]:
+        if obs["probe"] == "p99":
+            obs["probe"] = "</script><script>alert(2)</script>"
     text = render_html(build_report([b.write(tmp_path / "j.json", journal)]))
-    assert "<script>" not in text and '<img src="http' not in text
+    assert "<script>alert" not in text and '<img src="http' not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "</script><script>alert(2)" in json.dumps(Page(text).charts())  # intact as data, inert as markup
 
 
 def test_crashed_run_renders_as_error_with_its_partial_chart(tmp_path):
     """A journal with no verdict renders an ERROR badge, the incomplete-journal note and what was measured."""
     page = Page(render_html(build_report([b.write(tmp_path / "j.json", b.crashed_journal())])))
     assert any("v-ERROR" in a.get("class", "") for a in page.all("span"))
-    assert "incomplete journal" in page.visible and "not reverted in this journal" in page.visible
-    assert len(page.all("img")) == 1
+    assert "crashed journal" in page.visible and "not reverted in this journal" in page.visible
+    assert len(page.charts()) == 1
 
 
 def test_a_run_that_measured_nothing_says_so_instead_of_an_empty_chart(tmp_path):
     """No load and no observations: no image, a sentence saying why."""
     page = Page(render_html(build_report([b.write(tmp_path / "j.json", {"run_id": "r1", "verdict": {
         "verdict": "ERROR", "reasons": ["chaoskit could not run the experiment: engine down"]}})])))
-    assert not page.all("img")
+    assert not page.charts()
     assert "No chart" in page.visible and "engine down" in page.visible
 
 
@@ -103,7 +108,7 @@ def test_game_day_has_an_overview_and_a_section_per_experiment(tmp_path):
     classes = " ".join(a.get("class", "") for a in page.all("span"))
     for verdict in ("FAILURE", "TOLERATED", "ERROR"):
         assert f"v-{verdict}" in classes
-    assert len(page.all("img")) == 2  # the experiment without a journal has no chart
+    assert len(page.charts()) == 2  # the experiment without a journal has no chart
     assert "Tuesday game day" in page.visible
 
 

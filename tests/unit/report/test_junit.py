@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chaoskit.report.junit import ELEMENT_FOR, render_junit
-from chaoskit.report.view import build_report
+from chaoskit.report.build import build_report
 from tests.unit.report import builders as b
 
 COMPARISON = {"probe": "p99", "metric": "p99", "baseline_median": 0.012, "fault_median": 0.8, "shift": 0.788,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from chaoskit.report.markdown import render_markdown
-from chaoskit.report.view import build_report
+from chaoskit.report.build import build_report
 from tests.unit.report import builders as b
 
 
@@ -64,9 +64,10 @@ def test_several_suites_add_a_suite_column(tmp_path):
 
 def test_summary_stays_small():
     """A 40-experiment game day fits a job summary comfortably (under 64 kB)."""
-    from chaoskit.report.view import Entry, Report, Suite, run_report
+    from chaoskit.report.model import Entry, Report, Suite
+    from chaoskit.report.runs import run_report
 
-    run = run_report(b.run_journal(), "j.json")
+    run = run_report(b.record(b.run_journal()))
     entries = tuple(Entry(f"experiment {i}", "FAILURE", run.reasons, run=run) for i in range(40))
     text = render_markdown(Report("big", "FAILURE", (Suite("big", "FAILURE", entries, gameday=True),)))
     assert len(text.encode()) < 64_000

@@ -7,7 +7,7 @@ import pytest
 from chaoskit.errors import ExperimentInvalid
 from chaoskit.measure.validity import ValidityLimits
 from chaoskit.model import parse_experiment
-from chaoskit.run.session import validity_limits
+from chaoskit.run.wiring import validity_limits
 
 EXPERIMENT = """\
 title: t

@@ -11,14 +11,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from chaoskit.adapters.docker_backend import DockerBackend
-from chaoskit.errors import Aborted
 from chaoskit.model.probes import Hypothesis
 from chaoskit.run.ledger import Ledger
 from chaoskit.verdict import Phase, ProbeResult, Verdict
-from chaoskit.schedule.monkey import Monkey, NoProbes
-from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy
-from chaoskit.schedule.monkey_journal import MonkeyJournal
+from chaoskit.schedule.monkey import Monkey
+from chaoskit.schedule.monkey_config import KillSpec, MonkeyConfig, MonkeyPolicy, MonkeySettings
+from chaoskit.journal import MonkeyJournal
+from chaoskit.schedule.monkey_observer import NoProbes
 from chaoskit.schedule.monkey_verdict import Round
+from chaoskit.testing import FakeClock
 
 EPOCH = 1_749_024_000.0  # Wednesday 2025-06-04 08:00 UTC
 
@@ -58,21 +59,6 @@ class FakeEngine:
         self.pids[cid] = self.next_pid
 
 
-class FakeClock:
-    def __init__(self, abort_at: float | None = None):
-        self.now = 0.0
-        self.abort_at = abort_at
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 1e-3)
-        if self.abort_at is not None and self.now >= self.abort_at:
-            self.abort_at = None
-            raise Aborted("interrupted by SIGTERM")
-
-
 class OutageObserver(NoProbes):
     def observe(self, t: float, phase: Phase) -> Round:
         return Round(t, (ProbeResult("error rate", phase, t, ok=False, detail="0.5 > max 0.01"),))
@@ -88,13 +74,14 @@ def make_config(**policy_changes: Any) -> MonkeyConfig:
 def run(tmp_path, *, config: MonkeyConfig | None = None, seed: int = 7, duration: float = 60.0, abort_at: float | None = None,
         observer: Any = None, names: list[str] | None = None):
     engine = FakeEngine(names or ["api-1", "api-2", "worker-1", "redis-1"])
-    clock = FakeClock(abort_at)
+    clock = FakeClock(epoch=EPOCH, min_sleep=1e-3, interrupt_at=abort_at)
     engine.clock = clock
     backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="http://127.0.0.1:8474")
     ledger = Ledger(tmp_path / "ledger.jsonl")
     journal = MonkeyJournal(tmp_path / "monkey.json", {"title": "fake", "seed": seed})
-    monkey = Monkey(config or make_config(), backends, ledger, journal, seed=seed, duration_s=duration,  # type: ignore[arg-type]
-                    observer=observer or NoProbes(), clock=clock, wall_clock=lambda: EPOCH + clock.now, sleep=clock.sleep)
+    monkey = Monkey(config or make_config(), backends, ledger, journal,  # type: ignore[arg-type]
+                    MonkeySettings(seed=seed, duration_s=duration), observer=observer or NoProbes(), clock=clock,
+                    wall_clock=clock.wall, sleep=clock.sleep)
     report = monkey.run()
     return report, engine, ledger, json.loads((tmp_path / "monkey.json").read_text())
 
@@ -146,12 +133,12 @@ def test_time_scale_compresses_the_schedule_clock(tmp_path):
     config = make_config(mean_time_between_kills_s=10.0, min_time_between_kills_s=20.0, grouping="container",
                          max_concurrent=4)
     engine = FakeEngine(["redis-1"])
-    clock = FakeClock()
+    clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
     engine.clock = clock
     backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
-    monkey = Monkey(config, backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}), seed=3,  # type: ignore[arg-type]
-                    duration_s=60.0, time_scale=10.0, observer=NoProbes(), clock=clock,
-                    wall_clock=lambda: EPOCH + clock.now, sleep=clock.sleep)
+    monkey = Monkey(config, backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
+                    MonkeySettings(seed=3, duration_s=60.0, time_scale=10.0), observer=NoProbes(), clock=clock,
+                    wall_clock=clock.wall, sleep=clock.sleep)
     monkey.run()
     gaps = [b - a for (a, _), (b, _) in zip(engine.kills, engine.kills[1:])]
     assert len(engine.kills) >= 4 and min(gaps) < 20.0
@@ -198,10 +185,10 @@ def test_unleashed_refuses_a_dirty_ledger(tmp_path):
 def test_override_of_the_leash(tmp_path, leashed):
     """--leashed/--unleashed override the file's leashed:."""
     engine = FakeEngine(["redis-1"])
-    clock = FakeClock()
+    clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
     backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
     monkey = Monkey(make_config(leashed=not leashed), backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
-                    seed=1, leashed=leashed, duration_s=10.0, observer=NoProbes(), clock=clock,
+                    MonkeySettings(seed=1, leashed=leashed, duration_s=10.0), observer=NoProbes(), clock=clock,
                     wall_clock=lambda: EPOCH, sleep=clock.sleep)
     monkey.run()
     assert (engine.kills == []) is leashed
@@ -221,11 +208,12 @@ def test_a_container_gone_since_the_list_is_skipped_not_an_error(tmp_path):
     """A victim that stopped between the list and the kill is a skip (reason gone), not a failed kill."""
     engine = StaleListEngine(["redis-1"])
     engine.running["id-redis-1"] = False
-    clock = FakeClock()
+    clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
     backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
     journal = MonkeyJournal(None, {})
     monkey = Monkey(make_config(mean_time_between_kills_s=0.5), backends, Ledger(tmp_path / "l.jsonl"), journal,  # type: ignore[arg-type]
-                    seed=1, duration_s=5.0, observer=NoProbes(), clock=clock, wall_clock=lambda: EPOCH, sleep=clock.sleep)
+                    MonkeySettings(seed=1, duration_s=5.0), observer=NoProbes(), clock=clock, wall_clock=lambda: EPOCH,
+                    sleep=clock.sleep)
     report = monkey.run()
     assert report.kills == () and report.skipped.get("gone", 0) >= 1
     assert report.verdict is Verdict.TOLERATED and Ledger(tmp_path / "l.jsonl").entries() == []

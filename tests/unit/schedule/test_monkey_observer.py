@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from chaoskit.model.probes import Hypothesis, LoadProbe
 from chaoskit.model.tolerance import Check, Threshold
-from chaoskit.schedule.monkey import SteadyStateObserver
+from chaoskit.schedule.monkey_observer import SteadyStateObserver
 from tests.unit.measure.factory import MONO0, steady
 
 ERRORS = LoadProbe("error rate", "error_rate", (Check("error_rate", Threshold(max=0.01)),))

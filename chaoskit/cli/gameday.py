@@ -1,0 +1,90 @@
+"""``chaoskit gameday FILE``: the experiments a game-day file lists, in order, then a verdict table and reports."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from chaoskit.cli.common import LEDGER_OPTION, TOXIPROXY_OPTION, VAR_OPTION, handle_errors, load_experiment, parse_vars
+
+__all__ = ["gameday"]
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@VAR_OPTION
+@click.option("--now", is_flag=True, help="Run at once even if the file has a cron schedule.")
+@click.option("--journal-dir", default=None, metavar="DIR",
+              help="Where the journals go (default: journals/gameday-TIMESTAMP/).")
+@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in ERROR.")
+@LEDGER_OPTION
+@TOXIPROXY_OPTION
+@handle_errors
+def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str | None,
+            continue_on_error: bool | None, ledger_path: str | None, toxiproxy_url: str | None) -> None:
+    """Run a game day: the experiments FILE lists, in order, then a table of verdicts and a report.
+
+    Continues past FAILURE, stops on ERROR (unless --continue-on-error), and
+    on Ctrl-C reverts the running experiment's faults and ends the day. With a
+    cron `schedule:` in FILE it waits for the next time it fires (--now: don't).
+    Exits with the worst verdict's code.
+
+    \b
+    Examples:
+      chaoskit gameday experiments/gameday.yaml --now
+      chaoskit gameday experiments/gameday.yaml --now --journal-dir out/ --continue-on-error
+    """
+    import dataclasses
+    import time
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from chaoskit.cli.report import write_report
+    from chaoskit.run.wiring import run_experiment
+    from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
+
+    overrides = parse_vars(variables)
+    day = load_gameday(file)
+    if continue_on_error is not None:
+        day = dataclasses.replace(day, continue_on_error=continue_on_error)
+    loaded = {entry.experiment: load_experiment(str(entry.experiment),
+                                                {**day.variables, **entry.variables, **overrides}, toxiproxy_url)
+              for entry in day.entries}
+    if day.schedule and not now:
+        fire = next_fire(day.schedule, datetime.now().astimezone())
+        click.echo(f"{day.title}: waiting for {fire.isoformat()} ({day.schedule})", err=True)
+        time.sleep(max(0.0, (fire - datetime.now().astimezone()).total_seconds()))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(journal_dir or Path("journals") / f"gameday-{stamp}")
+
+    def run_entry(entry: Any, journal_path: Path) -> EntryResult:
+        experiment = loaded[entry.experiment]
+        click.echo(f"-> {experiment.title}", err=True)
+        outcome = run_experiment(experiment, journal_path, seed=entry.seed, ledger_path=ledger_path,
+                                 live=sys.stderr.isatty())
+        return EntryResult(entry, outcome.verdict.verdict, outcome.verdict.reasons, journal_path, experiment.title)
+
+    def show(result: EntryResult) -> None:
+        click.echo(f"   {result.verdict.name}: {result.reasons[0] if result.reasons else ''}", err=True)
+
+    verdict, results, journal = run_gameday(day, out_dir, run_entry, on_result=show)
+    _verdict_table(day.title, results)
+    _, html = write_report([journal], "html")
+    write_report([journal], "junit", out_dir / "junit.xml")
+    click.echo(f"game day verdict: {verdict.name}")
+    click.echo(f"report: {html}  (journal: {journal}, JUnit: {out_dir / 'junit.xml'})")
+    sys.exit(verdict.exit_code)
+
+
+def _verdict_table(title: str, results: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("experiment", "verdict", "why"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        table.add_row(r.title, r.verdict.name, r.reasons[0] if r.reasons else "")
+    Console(width=160).print(table)  # rich itself honours NO_COLOR and a stdout that is no terminal

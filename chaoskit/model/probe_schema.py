@@ -1,0 +1,171 @@
+"""The probes' part of the experiment schema (see :mod:`chaoskit.model.schema`), and the schema's small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from chaoskit.model.checker import HTTP_METHODS
+from chaoskit.model.probe_loader import PROBE_KEYS
+from chaoskit.model.probes import LOAD_METRICS
+
+__all__ = ["VARIABLE", "obj", "probe_defs", "probe_rules", "ref"]
+
+VARIABLE = {"type": "string", "pattern": r"^\$\{[^}]+\}$"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def obj(properties: Mapping[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": dict(properties), "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    schema.update(extra)
+    return schema
+
+
+def probe_defs() -> dict[str, Any]:
+    """Definitions the probes refer to: TLS settings, a store command, a write."""
+    integer = {"anyOf": [{"type": "integer"}, ref("variable")]}
+    return {
+        "tls": obj(
+            {
+                "verify": {"anyOf": [{"type": "boolean"}, ref("variable")]},
+                "ca": {"type": "string", "description": "PEM file of the CAs the server is verified against (relative: from the experiment's directory)"},
+                "cert": {"type": "string", "description": "PEM file of a client certificate (and its key)"},
+                "key": {"type": "string", "description": "PEM file of the client certificate's key"},
+                "server_name": {"type": "string", "description": "name sent (SNI) and verified instead of the "
+                                "URL's host"},
+            }
+        ),
+        "storeCommand": obj(
+            {
+                "target": ref("selector"),
+                "cmd": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                        "description": "run in the first matched container; {ids} is a comma-separated batch of "
+                        "write ids, and the output lists those found"},
+                "batch": integer,
+            },
+            ["target", "cmd"],
+        ),
+        "writeRequest": obj(
+            {
+                "url": {"type": "string"},
+                "method": {"type": "string"},
+                "json": {},
+                "headers": {"type": "object"},
+                "capture": {"type": "string", "description": "the key of the written id in the answer (id)"},
+            },
+            ["url"],
+        ),
+    }
+
+
+def _write_probe_properties() -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """The write audits' keys (``writes.*``)."""
+    duration, integer = ref("duration"), {"anyOf": [{"type": "integer", "minimum": 1}, ref("variable")]}
+    request = {"type": "string", "description": "the load request whose captured ids are checked; "
+               "default: the one request with capture:"}
+    return {
+        "writes.visible": (
+            {
+                "write": ref("writeRequest"),
+                "read": {"type": "string", "description": "URL polled until its answer holds the write's id "
+                         "({id} in it is replaced by the id)"},
+                "within": duration,
+                "poll_every": duration,
+                "timeout": duration,
+                "tls": ref("tls"),
+                "tolerance": ref("tolerance"),
+            },
+            ["write", "read", "tolerance"],
+        ),
+        "writes.readable": (
+            {
+                "request": request,
+                "url": {"type": "string", "description": "URL template each write is read back at ({id})"},
+                "lost_status": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+                "stored": ref("storeCommand"),
+                "budget": duration,
+                "workers": integer,
+                "timeout": duration,
+                "tls": ref("tls"),
+                "tolerance": ref("tolerance"),
+            },
+            ["url", "tolerance"],
+        ),
+        "writes.pending": (
+            {
+                "request": request,
+                "pending": ref("storeCommand"),
+                "within": duration,
+                "poll_every": duration,
+                "tolerance": ref("tolerance"),
+            },
+            ["pending", "tolerance"],
+        ),
+    }
+
+
+def probe_rules() -> list[dict[str, Any]]:
+    common = {"name": {"type": "string"}, "type": {"type": "string"}, "every": ref("duration")}
+    per_type: dict[str, tuple[dict[str, Any], list[str]]] = {
+        "http": (
+            {
+                "url": {"type": "string"},
+                "method": {"enum": [*HTTP_METHODS, *(m.lower() for m in HTTP_METHODS)]},
+                "timeout": ref("duration"),
+                "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+                "json": {},
+                "tls": ref("tls"),
+                "tolerance": obj(
+                    {
+                        "status": ref("tolerance"),
+                        "latency": ref("tolerance"),
+                        "body": {"type": "string"},
+                        "json": {"anyOf": [ref("jsonCheck"), {"type": "array", "items": ref("jsonCheck")}]},
+                    }
+                ),
+            },
+            ["url"],
+        ),
+        "command": (
+            {
+                "target": ref("selector"),
+                "cmd": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+                "timeout": ref("duration"),
+                "tolerance": obj({"exit_code": ref("tolerance"), "output": {"type": "string"}}),
+            },
+            ["target", "cmd"],
+        ),
+        "container": (
+            {"target": ref("selector"), "tolerance": obj({"state": ref("tolerance"), "health": ref("tolerance")})},
+            ["target"],
+        ),
+        "toxiproxy": (
+            {
+                "proxy": {"type": "string"},
+                "tolerance": obj({"enabled": ref("tolerance"), "toxics": ref("tolerance")}),
+            },
+            ["proxy"],
+        ),
+        "load": ({"metric": {"enum": list(LOAD_METRICS)}, "tolerance": ref("tolerance")}, ["metric", "tolerance"]),
+        **_write_probe_properties(),
+    }
+    rules = []
+    for name, (properties, required) in per_type.items():
+        props = {**common, **properties}
+        if "every" not in PROBE_KEYS[name][0]:
+            props.pop("every")
+        assert set(props) == {"name", "type", "tolerance", *PROBE_KEYS[name][0]}, name
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"properties": props, "required": required, "additionalProperties": False},
+            }
+        )
+    return rules
+
+
