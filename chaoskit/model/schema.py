@@ -230,7 +230,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "docker_host": {"type": "string"},
             "compose_project": {"type": "string"},
             "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
-            "kubernetes": _obj({key: {"type": "string"} for key in KUBERNETES_KEYS}),
+            "kubernetes": obj({key: {"type": "string"} for key in KUBERNETES_KEYS}),
         }
     )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)
