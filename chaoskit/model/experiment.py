@@ -38,11 +38,15 @@ class KubernetesEnvironment:
 @dataclass(frozen=True)
 class Environment:
     """Where the targets live: the Docker engine (None: the environment's default) or a Kubernetes cluster,
-    compose project, Toxiproxy."""
+    compose project, Toxiproxy.
+
+    ``require_labels``: labels every fault target must carry (an opt-in such as ``chaoskit.enabled=true``).
+    """
 
     docker_host: str | None = None
     compose_project: str | None = None
     toxiproxy_url: str = DEFAULT_TOXIPROXY_URL
+    require_labels: Mapping[str, str] = field(default_factory=dict)
     kubernetes: KubernetesEnvironment | None = None
 
 
