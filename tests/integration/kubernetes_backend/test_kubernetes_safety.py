@@ -17,7 +17,7 @@ from chaoskit.adapters.kubernetes.lease import LEASE_DURATION_S
 from chaoskit.faults.catalogue import build
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import resolve
-from chaoskit.run.session import rollback_pending
+from chaoskit.run.wiring import rollback_pending
 from chaoskit.targets import Selector
 
 pytestmark = pytest.mark.kubernetes
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_rollback_reverts_a_pause_from_the_ledger_record(backends, namespace, tmp_path):
     """The record (fault + Backends.record()) is all `chaoskit rollback` needs to thaw the pod."""
-    target = resolve(backends, Selector(owner="cache", count=1), namespace, 3).chosen[0].ref()
+    target = resolve(backends, Selector(owner="cache", count=1), None, 3).chosen[0].ref()
     fault = build("container.pause", {}, target)
     ledger_path = tmp_path / "ledger.jsonl"
     revert = {**fault.record(), **backends.record()}
@@ -54,7 +54,7 @@ time.sleep(600)
 
 def test_the_agent_thaws_when_the_controllers_lease_expires(backends, namespace):
     """A controller SIGKILLed while a pod is frozen: the agent thaws it within the lease duration + 2 s."""
-    target = resolve(backends, Selector(owner="cache", count=1), namespace, 4).chosen[0].ref()
+    target = resolve(backends, Selector(owner="cache", count=1), None, 4).chosen[0].ref()
     controller = subprocess.Popen(
         [sys.executable, "-c", PAUSE_THEN_HANG, json.dumps(backends.kubernetes), json.dumps(target.to_dict())],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
