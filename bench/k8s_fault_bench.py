@@ -13,7 +13,7 @@
 * the dead-man switch: a controller process freezes a pod and is SIGKILLed;
   the time until the agent has thawed it, against the lease duration + 2 s.
 
-    .venv/bin/python bench/k8s_fault_bench.py [--tries 10] [--deadman 20]
+    .venv/bin/python -m bench.k8s_fault_bench [--tries 10] [--deadman 20]
 
 Needs the cluster (compose/kubernetes/cluster.sh up); deploys the node agent
 and works in a namespace of its own (labelled chaoskit.io/test), deleted at the end.
@@ -32,16 +32,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chaoskit.adapters.backends import Backends  # noqa: E402
-from chaoskit.adapters.kubernetes.lease import LEASE_DURATION_S  # noqa: E402
-from chaoskit.faults.catalogue import build  # noqa: E402
-from chaoskit.log import configure  # noqa: E402
-from chaoskit.targets.container import TargetRef  # noqa: E402
-from tests.integration.kubernetes_backend.test_kubernetes_safety import PAUSE_THEN_HANG  # noqa: E402
-from tests.integration.kubernetes_backend.workload import (  # noqa: E402
+from chaoskit.adapters.backends import Backends
+from chaoskit.adapters.kubernetes.lease import LEASE_DURATION_S
+from chaoskit.faults.catalogue import build
+from chaoskit.log import configure
+from chaoskit.targets.container import TargetRef
+from tests.integration.kubernetes_backend.test_kubernetes_safety import PAUSE_THEN_HANG
+from tests.integration.kubernetes_backend.workload import (
     KUBECONFIG,
     cache_namespace,
     kubectl,
@@ -49,6 +46,7 @@ from tests.integration.kubernetes_backend.workload import (  # noqa: E402
     wait_ready,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = 3
 
 
