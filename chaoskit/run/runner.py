@@ -109,7 +109,7 @@ class Runner:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
                 selection = resolve(self.backends, step.target, project, rng)
-                targets = [TargetRef(c.id, c.name) for c in selection.chosen]
+                targets = [c.ref() for c in selection.chosen]
                 for note in selection.notes:
                     log.info("target.capped", step=step.label, note=note)
             for target in targets:
