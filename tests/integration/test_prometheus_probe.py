@@ -4,11 +4,16 @@ nginx behind a Toxiproxy proxy started with ``-proxy-metrics``; Prometheus
 (the chaoskit/prometheus image) scrapes Toxiproxy every second; a client sends
 short requests through the proxy. The probe reads the proxy's byte rate. The
 proxy is disabled for the fault window: the judgement must see it, within the
-bound the issue sets (3 s from the fault).
+bound the issue sets (3 s from the fault). Then whole ``chaoskit run`` s of
+experiments whose steady state comes from Prometheus alone (no load: section).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,3 +112,75 @@ def test_a_stopped_prometheus_gives_no_readings_not_a_verdict(scene: Scene, run_
     assert all(r.error and scene.prometheus.url in r.error for r in window)
     judged = judge_readings(probe, "fault", baseline, window)
     assert judged.decision == "inconclusive" and "polls failed" in judged.reason
+
+
+PROMETHEUS_ONLY = """
+title: Web traffic judged from Prometheus alone, {fault}
+environment: {{toxiproxy_url: "{toxiproxy}"}}
+phases: {{warmup: 3s, baseline: 8s, fault: 10s, recovery: 10s}}
+steady_state:
+  title: Bytes keep flowing through the proxy
+  probes:
+    - name: web bytes
+      type: prometheus
+      url: {prometheus}
+      query: '{query}'
+      every: 1s
+      # The window's mean keeps the readings that still trail the fault (a scrape, the irate's range), so
+      # min: 1 alone would hold; the shift of the typical reading against the baseline is what decides.
+      tolerance: {{min: 1, min_ratio: 0.5}}
+method:
+  - fault: {fault}
+    params: {params}
+"""
+
+
+def run_prometheus_only(scene: Scene, tmp_path: Path, fault: str, params: str) -> tuple[int, str, dict[str, Any]]:
+    """``chaoskit run`` of the experiment above; its exit code, its output and its journal."""
+    path, journal = tmp_path / "prometheus-only.yaml", tmp_path / "journal.json"
+    toxiproxy = scene.toxiproxy.url
+    path.write_text(PROMETHEUS_ONLY.format(fault=fault, params=params, toxiproxy=toxiproxy,
+                                           prometheus=scene.prometheus.url, query=BYTE_RATE))
+    scene.prometheus.wait_for_series('toxiproxy_proxy_sent_bytes_total{proxy="web"}')
+    done = subprocess.run([sys.executable, "-m", "chaoskit", "run", str(path), "--journal", str(journal)],
+                          env={**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")},
+                          capture_output=True, text=True, timeout=90)
+    return done.returncode, done.stdout + done.stderr, json.loads(journal.read_text())
+
+
+def test_a_run_judged_from_prometheus_alone_fails_when_the_proxy_is_down(scene: Scene, traffic: None,
+                                                                          tmp_path: Path):
+    """network.down on the proxy: the byte rate Prometheus reports falls, FAILURE (exit 1) within 3 s, reverted."""
+    code, out, journal = run_prometheus_only(scene, tmp_path, "network.down", "{proxy: web}")
+    assert code == 1 and out.startswith("FAILURE"), out
+    assert "'web bytes'" in out and "whole fault window" in out
+    assert journal["verdict"]["time_to_detect_s"] <= 3.0, journal["verdict"]
+    (record,) = journal["prometheus"]
+    assert record["time_to_detect_s"] is not None and record["time_to_detect_s"] <= 3.0, record["time_to_detect_s"]
+    assert record["time_to_recover_s"] is not None
+    assert len(record["readings"]) >= 20 and all(r["error"] is None for r in record["readings"])
+    assert scene.toxiproxy.proxy("web").enabled
+
+
+def test_a_run_judged_from_prometheus_alone_tolerates_a_small_latency(scene: Scene, traffic: None,
+                                                                       tmp_path: Path):
+    """1 ms of latency leaves the byte rate where it was: TOLERATED (exit 0), the toxic removed."""
+    code, out, journal = run_prometheus_only(scene, tmp_path, "network.latency", "{proxy: web, latency_ms: 1}")
+    assert code == 0 and out.startswith("TOLERATED"), out
+    decisive = [o for o in journal["observations"] if not o["detection"]]
+    assert [(o["phase"], o["ok"]) for o in decisive] == [("BASELINE", True), ("FAULT", True)]
+    assert scene.toxiproxy.proxy("web").toxics == ()
+
+
+def test_a_run_with_prometheus_down_is_an_error_before_any_fault(scene: Scene, tmp_path: Path):
+    """Prometheus stopped before the run: ERROR (exit 6) naming its URL, and the proxy never touched."""
+    scene.prometheus.container.stop(timeout=1)
+    path = tmp_path / "prometheus-only.yaml"
+    path.write_text(PROMETHEUS_ONLY.format(fault="network.down", params="{proxy: web}", toxiproxy=scene.toxiproxy.url,
+                                           prometheus=scene.prometheus.url, query=BYTE_RATE))
+    done = subprocess.run([sys.executable, "-m", "chaoskit", "run", str(path), "--journal", str(tmp_path / "j.json")],
+                          env={**os.environ, "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert done.stdout.startswith("ERROR") and scene.prometheus.url in done.stdout
+    assert scene.toxiproxy.proxy("web").enabled

@@ -266,3 +266,19 @@ def test_a_monkey_journal_is_one_entry_with_its_verdict(tmp_path):
     monkey.finish(verdict="TOLERATED", reasons=["1 TOLERATED of 1 kill(s)"])
     (entry,) = build_report([tmp_path / "m.json"]).entries
     assert (entry.title, entry.verdict, entry.reasons) == ("monkey on api", "TOLERATED", ("1 TOLERATED of 1 kill(s)",))
+
+
+def test_prometheus_comparisons_carry_their_confidence_too():
+    """A Prometheus probe's comparisons (the journal's prometheus entry) become its row's confidence intervals."""
+    comparison = {"probe": "error ratio", "phase": "fault", "metric": "{}", "baseline_median": 0.001,
+                  "fault_median": 0.2, "shift": 0.199, "ci_low": 0.15, "ci_high": 0.25, "confidence": 0.98,
+                  "p_value": 0.002, "decision": "violated"}
+    journal = b.run_journal(with_load=False)
+    journal["observations"].append({"probe": "error ratio", "phase": "FAULT", "t": 15.0, "ok": False, "value": 0.2})
+    journal["prometheus"] = [{"probe": "error ratio", "url": "http://p:9090", "query": "x", "readings": [],
+                              "comparisons": [comparison], "time_to_detect_s": 1.2, "time_to_recover_s": 3.0}]
+    record = b.record(journal)
+    assert record.prometheus[0]["time_to_detect_s"] == 1.2
+    rows = {r.probe: r for r in run_report(record).probes}
+    (c,) = rows["error ratio"].comparisons
+    assert (c.low, c.high, c.phase, c.decision) == (0.15, 0.25, "FAULT", "violated")
