@@ -126,9 +126,10 @@ steady_state:
       url: {prometheus}
       query: '{query}'
       every: 1s
-      # The window's mean keeps the readings that still trail the fault (a scrape, the irate's range), so
-      # min: 1 alone would hold; the shift of the typical reading against the baseline is what decides.
-      tolerance: {{min: 1, min_ratio: 0.5}}
+      # About 6 KB/s at rest. The first 2 or 3 readings of the fault window still trail the fault (a scrape
+      # and the irate's range): they widen the shift's interval, so min_ratio alone may be INCONCLUSIVE
+      # against a hard drop; the window's mean against min decides it.
+      tolerance: {{min: 2000, min_ratio: 0.5}}
 method:
   - fault: {fault}
     params: {params}
