@@ -14,7 +14,7 @@ one request at a time, then sends far fewer), then polls the query every
 is from just before the fault to that reading. The fault is then reverted and
 the bench waits for the rate to come back before the next try.
 
-    .venv/bin/python bench/prometheus_bench.py [--tries 10] [--poll 0.25]
+    .venv/bin/python -m bench.prometheus_bench [--tries 10] [--poll 0.25]
 
 Needs the Docker engine and the images (./setup.sh). Everything it creates
 carries the label chaoskit.bench=1 and is removed at the end.
@@ -33,16 +33,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chaoskit.adapters.docker_engine import DockerEngine  # noqa: E402
-from chaoskit.adapters.prometheus import PrometheusClient  # noqa: E402
-from chaoskit.adapters.toxiproxy import Toxic, ToxiproxyClient  # noqa: E402
-from chaoskit.measure.prometheus_poll import Poller  # noqa: E402
-from chaoskit.measure.readings import Reading, limits_for, reading_result  # noqa: E402
-from chaoskit.model.prometheus_probe import PrometheusProbe  # noqa: E402
-from chaoskit.model.tolerance import Relative  # noqa: E402
-from chaoskit.verdict import Phase  # noqa: E402
+from chaoskit.adapters.docker_engine import DockerEngine
+from chaoskit.adapters.prometheus import PrometheusClient
+from chaoskit.adapters.toxiproxy import Toxic, ToxiproxyClient
+from chaoskit.measure.prometheus_poll import Poller
+from chaoskit.measure.readings import Reading, limits_for, reading_result
+from chaoskit.model.prometheus_probe import PrometheusProbe
+from chaoskit.model.tolerance import Relative
+from chaoskit.verdict import Phase
 
 LABELS = {"chaoskit.bench": "1"}
 QUERY = 'sum(irate(toxiproxy_proxy_sent_bytes_total{proxy="web",direction="downstream"}[3s])) or vector(0)'

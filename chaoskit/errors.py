@@ -7,7 +7,8 @@
     │   ├── EngineUnavailable    the Docker engine did not answer
     │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
     │   ├── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
-    │   └── PrometheusUnavailable the Prometheus server did not answer
+    │   ├── PrometheusUnavailable the Prometheus server did not answer
+    │   └── CommandTimedOut      a command in a target overran its timeout and was killed
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -31,6 +32,7 @@ __all__ = [
     "ApplyFailed",
     "BackendError",
     "ChaoskitError",
+    "CommandTimedOut",
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
@@ -93,6 +95,10 @@ class HttpUnavailable(BackendError):
 
 
 class PrometheusUnavailable(BackendError):
+    pass
+
+
+class CommandTimedOut(BackendError):
     pass
 
 

@@ -3,9 +3,10 @@
 * **Detect**: from the moment the fault was applied to the end of the first
   second whose value breaks the limit (the earliest a live judge, reading
   completed seconds, could flag it).
-* **Recover**: from the moment the fault was reverted to the start of the
-  first second of a run of ``hold_s`` consecutive seconds back inside the
-  baseline band (0 if the system never left it).
+* **Recover**: :func:`chaoskit.verdict.recovered_after` over the seconds
+  after the revert: from the revert to the start of the first second from
+  which every second stayed inside the baseline band, at least ``hold_s`` of
+  them (0 if the system never left it).
 
 A :class:`Limit` bounds one metric per second; :func:`limit_for` derives it
 from a tolerance and the baseline, :func:`baseline_band` from the spread of
@@ -25,6 +26,7 @@ from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.judge import WORSE_WHEN_LOWER, per_second
 from chaoskit.measure.stats import Worse
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
+from chaoskit.verdict import recovered_after
 
 __all__ = ["Limit", "baseline_band", "limit_for", "time_to_detect", "time_to_recover"]
 
@@ -118,20 +120,12 @@ def time_to_recover(buckets: Sequence[Bucket], reverted_at: float, band: Limit, 
                     clock: Clock = "wall") -> float | None:
     """Seconds from ``reverted_at`` until the metric was back in ``band`` for good (``hold_s`` seconds); None if not.
 
-    A second with no value breaks the run: recovery is claimed on evidence only.
+    The seconds after the revert are the evidence of
+    :func:`chaoskit.verdict.recovered_after`, the one definition of time to
+    recover. A second with no value does not hold: recovery is claimed on
+    evidence only.
     """
     if hold_s < 1:
         raise ValueError("hold_s must be >= 1")
-    run_start: Bucket | None = None
-    run = 0
-    for bucket in sorted(buckets, key=lambda b: b.index):
-        if _end(bucket, clock) <= reverted_at:
-            continue
-        if band.holds(bucket):
-            run_start = run_start or bucket
-            run += 1
-            if run >= hold_s:
-                return max(0.0, _start(run_start, clock) - reverted_at)
-        else:
-            run_start, run = None, 0
-    return None
+    after = [b for b in sorted(buckets, key=lambda b: b.index) if _end(b, clock) > reverted_at]
+    return recovered_after([(_start(b, clock), bool(band.holds(b))) for b in after], reverted_at, hold_s)
