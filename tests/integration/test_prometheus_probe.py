@@ -16,7 +16,6 @@ import os
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from chaoskit.measure.readings import Reading, judge_readings, time_to_detect, t
 from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import AllOf, Relative, Threshold
 from tests.conftest import TOXIPROXY_IMAGE
+from tests.integration.test_loadgen_tls import TlsServer
 from tests.prometheus_server import PrometheusServer, scrape_config, start_prometheus
 from tests.support import make_tls_ca, wait_until
 
@@ -190,34 +190,12 @@ def test_a_run_with_prometheus_down_is_an_error_before_any_fault(scene: Scene, t
     assert scene.toxiproxy.proxy("web").enabled
 
 
-class WriteService:
+class WriteService(TlsServer):
     """An HTTPS service of writes in its own thread: POST /tweets answers 201 {"id": n}, GET /tweets/{n} 200 (or 404)."""
 
     def __init__(self, cert: Path, key: Path):
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.context.load_cert_chain(cert, key)
+        super().__init__(cert, key, close_after=0)  # _serve below keeps a connection as long as the client likes
         self.stored: set[int] = set()
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, daemon=True)
-
-    def __enter__(self) -> WriteService:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self.loop.run_forever()
-        server.close()
 
     def _answer(self, method: str, path: str) -> tuple[str, bytes]:
         if method == "POST" and path == "/tweets":
