@@ -9,7 +9,7 @@ The build itself (about 10 min on 2 cores) is read from the last build's log, or
 scratch in a throw-away directory with ``--build``. Steal (the hypervisor's share of the CPUs) is
 printed beside each timing. It needs the cluster down at the start and leaves it down.
 
-    .venv/bin/python bench/k8s_setup_bench.py [--trials 3] [--idle 20] [--build]
+    .venv/bin/python -m bench.k8s_setup_bench [--trials 3] [--idle 20] [--build]
 """
 
 from __future__ import annotations
