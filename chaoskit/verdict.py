@@ -169,9 +169,7 @@ class Violation:
         if against:
             text += f": {against}"
         if self.detail:
-            text += f" ({self.detail})"
-        if self.interval is not None:
-            text += f"; shift vs baseline CI [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
+            text += f" ({self.detail})"  # the interval that decided is in it, with what it is an interval of
         return text
 
 

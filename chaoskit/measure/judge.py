@@ -27,6 +27,8 @@ relative tolerances.
 
 from __future__ import annotations
 
+import math
+
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -102,30 +104,41 @@ class WindowJudgement:
     def as_result(self, t: float, hypothesis: str) -> ProbeResult:
         """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
         check = self.decisive
-        shift = check.shift if check is not None else None
+        decided = (check.interval or check.shift) if check is not None else None
         return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
                            value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
                            detail=f"whole {self.phase} window ({self.span}): {self.reason}", hypothesis=hypothesis,
-                           interval=(shift.low, shift.high) if shift is not None else None,
+                           interval=(decided.low, decided.high) if decided is not None else None,
                            inconclusive=self.decision == "inconclusive")
 
     def comparisons(self) -> list[dict[str, Any]]:
-        """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""
+        """The journal's ``load.comparisons`` entries (the reports read them): for each check, the interval that
+        decided it (``label`` says of what), then the typical second's shift, labelled as such and deciding nothing
+        unless it was the only interval."""
         out = []
         for check in self.checks:
-            if check.shift is None:
-                continue
-            s = check.shift
-            out.append({
-                "probe": self.probe, "phase": self.phase, "metric": check.metric, "decision": check.decision,
-                "shift": s.estimate, "ci_low": s.low, "ci_high": s.high, "confidence": s.confidence,
-                "achieved_confidence": s.achieved_confidence, "p_value": s.p_value, "u": s.u,
-                "baseline_median": s.baseline_median, "fault_median": s.fault_median,
-                "baseline_n": s.baseline_n, "fault_n": s.fault_n, "method": s.method,
-                "allowed_shift": check.allowed_shift, "fault_value": check.fault_value,
-                "baseline_value": check.baseline_value,
-            })
+            common = {"probe": self.probe, "phase": self.phase, "metric": check.metric,
+                      "allowed_shift": check.allowed_shift, "fault_value": check.fault_value,
+                      "baseline_value": check.baseline_value}
+            if check.interval is not None:
+                i = check.interval
+                out.append({**common, "label": "change vs baseline" if check.allowed_shift is not None
+                            else f"{check.metric} of the window", "estimate": i.estimate, "ci_low": _finite(i.low),
+                            "ci_high": _finite(i.high), "confidence": i.confidence, "method": i.method, "n": i.n,
+                            "decision": check.decision})
+            if check.shift is not None:
+                s = check.shift
+                out.append({**common, "label": "typical shift", "decision": "" if check.interval else check.decision,
+                            "shift": s.estimate, "ci_low": s.low, "ci_high": s.high, "confidence": s.confidence,
+                            "achieved_confidence": s.achieved_confidence, "p_value": s.p_value, "u": s.u,
+                            "baseline_median": s.baseline_median, "fault_median": s.fault_median,
+                            "baseline_n": s.baseline_n, "fault_n": s.fault_n, "method": s.method})
         return out
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: an unbounded end is null."""
+    return value if math.isfinite(value) else None
 
 
 def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:
@@ -195,8 +208,15 @@ class _Window:
     typical: str = "second"
 
     def judge(self, tolerance: Tolerance) -> MetricJudgement:
+        """The judgement, its reason ending with the typical second's (or reading's) shift, said once."""
+        judged = self._judge(tolerance)
+        if self.shift is None:
+            return judged
+        return replace(judged, reason=f"{judged.reason}; typical {self.typical}: {self.shift}")
+
+    def _judge(self, tolerance: Tolerance) -> MetricJudgement:
         if isinstance(tolerance, AllOf):
-            parts = [self.judge(t) for t in tolerance.parts]
+            parts = [self._judge(t) for t in tolerance.parts]
             worst = max(parts, key=lambda j: _SEVERITY[j.decision])
             return replace(worst, reason="; ".join(p.reason for p in parts))
         if isinstance(tolerance, Threshold):
@@ -207,8 +227,6 @@ class _Window:
 
     def _judged(self, decision: Decision, reason: str, bound: float | None, allowed: float | None = None,
                 interval: Interval | None = None) -> MetricJudgement:
-        if self.shift is not None:
-            reason = f"{reason}; typical {self.typical}: {self.shift}"
         return MetricJudgement(self.metric, decision, reason, self.fault_value, self.baseline_value, bound, allowed,
                                self.shift, interval)
 

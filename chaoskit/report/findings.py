@@ -43,12 +43,15 @@ def violation_lines(violation: Mapping[str, Any], row: ProbeRow | None) -> list[
 def describe_comparison(c: Comparison, unit: str) -> str:
     """``shift vs baseline +788 ms, 98 % confidence interval [+700 ms, +850 ms], p = 0.001 (worse)``."""
     parts = []
-    if c.shift is not None:
-        parts.append(f"shift vs baseline {format_shift(c.shift, unit)}")
+    if c.estimate is not None:
+        value = format_shift(c.estimate, unit) if c.label == "change vs baseline" else format_value(c.estimate, unit)
+        parts.append(f"{c.label} {value}")
+    elif c.shift is not None:
+        parts.append(f"{c.label or 'shift vs baseline'} {format_shift(c.shift, unit)}")
     if c.low is not None and c.high is not None:
         label = f"{c.confidence * 100:g} % confidence interval" if c.confidence is not None and c.confidence <= 1 \
             else "confidence interval"
-        parts.append(f"{label} {format_interval(c.low, c.high, unit)}")
+        parts.append(f"{label} {format_interval(c.low, c.high, unit, signed=not c.of_a_value)}")
     if c.p_value is not None:
         parts.append(f"p = {c.p_value:.2g}")
     text = ", ".join(parts) or "no interval"

@@ -87,9 +87,10 @@ def format_shift(value: Any, unit: str = UNIT_PLAIN) -> str:
     return sign + format_value(magnitude, unit)
 
 
-def format_interval(low: Any, high: Any, unit: str = UNIT_PLAIN, confidence: Any = None) -> str:
-    """A confidence interval of a shift: ``[+8 ms, +15 ms] (98 %)``."""
-    text = f"[{format_shift(low, unit)}, {format_shift(high, unit)}]"
+def format_interval(low: Any, high: Any, unit: str = UNIT_PLAIN, confidence: Any = None, signed: bool = True) -> str:
+    """A confidence interval of a shift, ``[+8 ms, +15 ms] (98 %)``, or of a value (``signed=False``)."""
+    show = format_shift if signed else format_value
+    text = f"[{show(low, unit)}, {show(high, unit)}]"
     if is_number(confidence):
         text += f" ({confidence * 100:g} %)" if confidence <= 1 else f" ({confidence:g} %)"
     return text

@@ -310,11 +310,14 @@ def _comparisons(row: ProbeRow) -> str:
     parts = []
     for c in row.comparisons:
         unit = (row.units.get(c.metric) or unit_of(c.metric)) if c.metric else next(iter(row.units.values()), "")
-        text = ""
-        if c.shift is not None:
+        text = f"{c.label}: " if c.label else ""
+        if c.estimate is not None:
+            text += (format_shift(c.estimate, unit) if c.label == "change vs baseline"
+                     else format_value(c.estimate, unit)) + " "
+        elif c.shift is not None:
             text += format_shift(c.shift, unit) + " "
         if c.low is not None and c.high is not None:
-            text += format_interval(c.low, c.high, unit, c.confidence)
+            text += format_interval(c.low, c.high, unit, c.confidence, signed=not c.of_a_value)
         extra = []
         if c.phase and c.phase != "FAULT":
             extra.append(c.phase.lower())

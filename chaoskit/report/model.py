@@ -95,7 +95,8 @@ class PhaseStats:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A confidence interval for a probe's shift against its baseline (from the load's statistics or a violation)."""
+    """A confidence interval of one quantity of a probe: ``label`` says which (the window's value, its change vs the
+    baseline, the typical second's shift); journals without a label hold the typical shift."""
 
     probe: str
     low: float | None
@@ -108,6 +109,13 @@ class Comparison:
     decision: str = ""
     phase: str = "FAULT"
     metric: str = ""
+    label: str = ""
+    estimate: float | None = None  # the window's value or its change, for labelled intervals
+
+    @property
+    def of_a_value(self) -> bool:
+        """An interval of the window's own value (unsigned), not of a change or shift."""
+        return self.label.endswith(" of the window")
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,8 @@ def _comparisons(compared: Sequence[Mapping[str, Any]], violations: Sequence[Map
             baseline=_number(item.get("baseline_median")),
             during=_number(item.get("fault_median", item.get("median"))), p_value=_number(item.get("p_value")),
             decision=str(item.get("decision") or ""), phase=str(item.get("phase") or "FAULT").upper(),
-            metric=str(item.get("metric") or ""),
+            metric=str(item.get("metric") or ""), label=str(item.get("label") or ""),
+            estimate=_number(item.get("estimate")),
         ))
     compared = {c.probe for c in found}
     for violation in violations:

@@ -23,9 +23,10 @@ def test_absolute_part_drops_relative_tolerances():
 
 
 def test_baseline_is_held_to_its_slo_only():
-    """Against itself only the SLO is judged: a slow baseline breaks it; no interval is reported."""
+    """Against itself only the SLO is judged: a slow baseline breaks it; its p99's interval, and no shift, is reported."""
     calm = judge_window(P99, "baseline", BASELINE, BASELINE)
-    assert calm.decision == "within" and calm.comparisons() == []
+    assert calm.decision == "within"
+    assert [c["label"] for c in calm.comparisons()] == ["p99 of the window"]
     slow = [steady(i, 0.6) for i in range(10)]
     assert judge_window(P99, "baseline", slow, slow).decision == "violated"
 
@@ -45,12 +46,18 @@ def test_a_slow_second_of_many_requests_fails_while_the_typical_second_holds():
 
 
 def test_a_sustained_shift_is_violated_with_its_interval_in_the_comparisons():
+    """The comparisons the journal gets: the deciding interval (the change of the window p99s), then the typical
+    second's shift, labelled and deciding nothing."""
     judged = judge_window(P99, "fault", BASELINE, window([0.031, 0.030, 0.033] * 4))
     assert judged.decision == "violated"
-    (comparison,) = judged.comparisons()
-    assert comparison["probe"] == "p99" and comparison["phase"] == "fault" and comparison["decision"] == "violated"
-    assert 0.015 < comparison["ci_low"] <= comparison["shift"] <= comparison["ci_high"]
-    assert comparison["confidence"] == 0.98
+    by_label = {c["label"]: c for c in judged.comparisons()}
+    assert set(by_label) == {"change vs baseline", "typical shift"}  # the ratio part decided the SLO-and-ratio check
+    change = by_label["change vs baseline"]
+    assert change["probe"] == "p99" and change["phase"] == "fault" and change["decision"] == "violated"
+    assert change["allowed_shift"] < change["ci_low"] <= change["estimate"] <= change["ci_high"]
+    assert change["confidence"] == 0.98
+    typical = by_label["typical shift"]
+    assert typical["decision"] == "" and 0.015 < typical["ci_low"] <= typical["shift"] <= typical["ci_high"]
 
 
 def test_a_change_near_the_tolerance_is_inconclusive():
