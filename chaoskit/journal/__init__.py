@@ -24,7 +24,7 @@ from chaoskit.journal.records import (
     RunRecord,
     Step,
 )
-from chaoskit.journal.writer import GamedayJournal, JournalFile, MonkeyJournal, RunJournal
+from chaoskit.journal.writer import GamedayJournal, JournalFile, MonkeyJournal, RunJournal, append_if_unfinished
 
 __all__ = [
     "Check",
@@ -45,6 +45,7 @@ __all__ = [
     "RunJournal",
     "RunRecord",
     "Step",
+    "append_if_unfinished",
     "now",
     "parse_journal",
     "plain",

@@ -28,12 +28,14 @@ from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.actions import ACTION_SIGNATURES
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.experiment import (
+    DEAD_MAN_BOUNDS,
     DEFAULT_TOXIPROXY_URL,
     Action,
     Environment,
     Experiment,
     FaultStep,
     Phases,
+    Safety,
 )
 from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution, check_tls
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
@@ -58,7 +60,9 @@ TOP_KEYS = (
     "method",
     "rollbacks",
     "stop_conditions",
+    "safety",
 )
+SAFETY_KEYS = ("dead_man",)
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
@@ -137,6 +141,7 @@ class ExperimentChecker(ProbeChecker):
             if "stop_conditions" in top
             else ()
         )
+        safety = self.safety(top["safety"]) if "safety" in top else Safety()
         if self.count():
             return None
         assert title is not None and hypothesis is not None and method is not None
@@ -152,6 +157,7 @@ class ExperimentChecker(ProbeChecker):
             rollbacks=rollbacks or (),
             phases=phases or Phases(),
             stop_conditions=stops or (),
+            safety=safety or Safety(),
             seed=seed,
             source=self.source,
         )
@@ -169,6 +175,17 @@ class ExperimentChecker(ProbeChecker):
         if self.count() != before:
             return None
         return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"))
+
+    def safety(self, node: Located) -> Safety | None:
+        keys = self.mapping(node, SAFETY_KEYS)
+        if keys is None or "dead_man" not in keys:
+            return None if keys is None else Safety()
+        low, high = DEAD_MAN_BOUNDS
+        seconds = self.duration(keys["dead_man"])
+        if seconds is not None and not low <= seconds <= high:
+            self.problem(keys["dead_man"], f"expected a duration from {low:g}s to {high:g}s; got {keys['dead_man'].value!r}")
+            return None
+        return None if seconds is None else Safety(dead_man=seconds)
 
     def phases(self, node: Located) -> Phases | None:
         keys = self.mapping(node, PHASE_KEYS)

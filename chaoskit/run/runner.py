@@ -99,7 +99,7 @@ class Runner:
 
     def preflight(self) -> None:
         """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger."""
-        self.ledger.require_clean()
+        self.ledger.claim(self.journal.run_id)  # clean, and no other run in progress: decided under the lock
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
         self.seed = seed
         rng = random.Random(seed)

@@ -12,6 +12,7 @@ import pytest
 
 from chaoskit.errors import LedgerNotClean
 from chaoskit.run import ledger as ledger_module
+from chaoskit.run import registry
 from chaoskit.run.ledger import FaultRecord, Ledger, default_ledger_path
 
 
@@ -133,7 +134,7 @@ def test_revert_record_must_be_json(tmp_path: Path) -> None:
 
 
 def test_compaction_keeps_only_pending(tmp_path: Path) -> None:
-    """compact() drops reverted entries and keeps pending ones with their ids, times and failures."""
+    """compact() drops reverted entries' lines and keeps pending ones with their ids, times and failures."""
     path = tmp_path / "l.jsonl"
     ledger = Ledger(path, clock=Clock())
     done = ledger.record_pending(record())
@@ -141,10 +142,10 @@ def test_compaction_keeps_only_pending(tmp_path: Path) -> None:
     open_id = ledger.record_pending(record(fault="network.latency", proxy="postgres", toxic="t1"))
     ledger.record_revert_failure(open_id, "503")
     before = ledger.pending()
-    assert ledger.compact() == 1 and ledger.compact() == 0
+    assert ledger.compact() == 2 and ledger.compact() == 0  # the done entry's two lines
     assert ledger.pending() == before and len(ledger.entries()) == 1
     ledger.mark_reverted(open_id)
-    assert ledger.compact() == 1 and path.read_text() == ""
+    assert ledger.compact() == 3 and path.read_text() == ""
 
 
 def _append_some(path: str, run: str, n: int) -> None:
@@ -182,11 +183,11 @@ def test_concurrent_writers_and_compaction_lose_nothing(tmp_path: Path) -> None:
 def test_default_path_prefers_env_then_system_then_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CHAOSKIT_LEDGER wins; else /var/lib/chaoskit when writable; else the XDG state dir."""
     assert default_ledger_path({"CHAOSKIT_LEDGER": str(tmp_path / "x.jsonl")}) == tmp_path / "x.jsonl"
-    monkeypatch.setattr(ledger_module, "SYSTEM_PATH", tmp_path / "var" / "lib" / "chaoskit" / "ledger.jsonl")
+    monkeypatch.setattr(registry, "SYSTEM_DIR", tmp_path / "var" / "lib" / "chaoskit")
     assert default_ledger_path({}) == tmp_path / "var" / "lib" / "chaoskit" / "ledger.jsonl"
     locked = tmp_path / "ro"
     locked.mkdir(mode=0o500)
-    monkeypatch.setattr(ledger_module, "SYSTEM_PATH", locked / "chaoskit" / "ledger.jsonl")
-    monkeypatch.setattr(ledger_module.os, "access", lambda *a: False)  # root can write anywhere; pretend not
+    monkeypatch.setattr(registry, "SYSTEM_DIR", locked / "chaoskit")
+    monkeypatch.setattr(registry.os, "access", lambda *a: False)  # root can write anywhere; pretend not
     assert default_ledger_path({"HOME": "/home/u"}) == Path("/home/u/.local/state/chaoskit/ledger.jsonl")
     assert default_ledger_path({"XDG_STATE_HOME": "/s"}) == Path("/s/chaoskit/ledger.jsonl")
