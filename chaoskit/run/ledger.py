@@ -56,7 +56,7 @@ __all__ = ["ENV_VAR", "FaultRecord", "Ledger", "LedgerEntry", "LedgerProblem", "
 ENV_VAR = "CHAOSKIT_LEDGER"
 _FORMAT = 2
 # Compact once this many finished lines are more than the live ones (a 20,000-kill monkey stays fast).
-COMPACT_AFTER = 256
+COMPACT_AFTER = 64
 
 log = get_logger("chaoskit.ledger")
 

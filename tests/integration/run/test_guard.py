@@ -162,3 +162,33 @@ def test_two_runs_started_together_do_not_both_inject(tmp_path, web, toxiproxy):
     assert results[0][0] == 1  # the 300 ms latency breaks the 150 ms tolerance: FAILURE
     assert results[1][0] == 6 and "in progress" in results[1][1] + results[1][2]
     assert toxiproxy.client.proxy("web").toxics == ()
+
+
+def test_a_ledger_with_a_gone_target_and_a_corrupt_line_does_not_get_stuck(tmp_path, web, toxiproxy):
+    """Controller and guard killed mid `network.down`, then the proxy deleted and a line corrupted: rollback marks
+    the proxy gone, names the corrupt line (exit 6); `--forget` it, and the next run starts with no file edit."""
+    import requests
+
+    path = tmp_path / "down.yaml"
+    text = guarded_experiment(tmp_path).read_text()
+    path.write_text(text.replace("network.latency", "network.down").replace(", latency_ms: 300", ""))
+    proc = chaoskit(tmp_path, "run", str(path), *web.vars, "--journal", str(tmp_path / "j.json"))
+    wait_until(lambda: Ledger(tmp_path / "ledger.jsonl").pending(), what="the fault to be recorded")
+    wait_until(lambda: not toxiproxy.client.proxy("web").enabled, what="the proxy disabled")
+    os.kill(live_run(tmp_path)["guard_pid"], signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert requests.delete(f"{toxiproxy.api_url}/proxies/web", timeout=5).status_code == 204
+    with (tmp_path / "ledger.jsonl").open("a") as out:
+        out.write('{"crc":"00000000","op":"pending","id":"mangled"}\n')
+
+    code, out, err = finish(chaoskit(tmp_path, "rollback"))
+    assert code == 6
+    assert "gone (marked reverted): take proxy web down" in out
+    name = err.split("--forget ")[1].split("`")[0]
+    assert name.startswith("line-")
+    code, out, err = finish(chaoskit(tmp_path, "rollback", "--forget", name))
+    assert code == 0 and "forgotten" in out
+    code, out, err = finish(chaoskit(tmp_path, "rollback"))
+    assert code == 0 and "nothing to roll back" in out
+    Ledger(tmp_path / "ledger.jsonl").claim("next-run")  # what `chaoskit run` does first: no longer refused
