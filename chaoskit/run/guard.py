@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from chaoskit.log import get_logger
+from chaoskit.log import configure, get_logger
 
 __all__ = ["DEFAULT_DEAD_MAN_S", "Guard", "guarded"]
 
@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dead-man", type=float, default=DEFAULT_DEAD_MAN_S)
     parser.add_argument("--journal", type=Path, default=None)
     args = parser.parse_args(argv)
+    configure("json", 0)  # its log file gets what it did, not debug chatter
     import chaoskit.run.reverting  # noqa: F401 - imported now, so the revert starts at once when it is needed
 
     ended = watch(0, args.dead_man, lambda reason: _revert(args.ledger, args.run_id, args.journal, reason))

@@ -51,9 +51,8 @@ from chaoskit.log import get_logger
 from chaoskit.run.ledger_lines import LedgerProblem, decode, encode, problem_name
 from chaoskit.run.registry import default_ledger_path, process_alive, process_started
 
-__all__ = ["ENV_VAR", "FaultRecord", "Ledger", "LedgerEntry", "LedgerProblem", "default_ledger_path"]
+__all__ = ["FaultRecord", "Ledger", "LedgerEntry", "LedgerProblem", "default_ledger_path"]
 
-ENV_VAR = "CHAOSKIT_LEDGER"
 _FORMAT = 2
 # Compact once this many finished lines are more than the live ones (a 20,000-kill monkey stays fast).
 COMPACT_AFTER = 64
@@ -314,7 +313,7 @@ class Ledger:
             os.close(fd)
         os.replace(tmp, self.path)
         _fsync_dir(self.path.parent)
-        log.info("ledger.compacted", path=str(self.path), dropped=dropped, kept=len(keep))
+        log.debug("ledger.compacted", path=str(self.path), dropped=dropped, kept=len(keep))
         return dropped
 
 

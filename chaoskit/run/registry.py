@@ -92,11 +92,16 @@ def remember_ledger(ledger: Path, env: Mapping[str, str] | None = None) -> None:
     index = state_dir(env) / "ledgers"
     with _locked(index):
         known = index.read_text().splitlines() if index.exists() else []
-        if path not in known:
-            with index.open("a") as out:
-                out.write(path + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+        if path in known:
+            return
+        # Ledgers deleted since (a test's temporary one) are dropped as the index is rewritten.
+        kept = [name for name in known if name and Path(name).exists()] + [path]
+        tmp = index.with_name(f".ledgers.{os.getpid()}.tmp")
+        with tmp.open("w") as out:
+            out.write("".join(name + "\n" for name in kept))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, index)
 
 
 def known_ledgers(env: Mapping[str, str] | None = None) -> list[Path]:
