@@ -192,3 +192,32 @@ def test_a_ledger_with_a_gone_target_and_a_corrupt_line_does_not_get_stuck(tmp_p
     code, out, err = finish(chaoskit(tmp_path, "rollback"))
     assert code == 0 and "nothing to roll back" in out
     Ledger(tmp_path / "ledger.jsonl").claim("next-run")  # what `chaoskit run` does first: no longer refused
+
+
+@pytest.mark.timeout(120)
+def test_a_sigkilled_monkey_s_kill_is_reverted_by_starting_the_container(run_container, tmp_path):
+    """The monkey SIGKILLed while a container it killed is down for 60 s: its guard starts the container again
+    within the default dead_man + 2 s; the ledger is clean and the journal reads back as crashed."""
+    import uuid
+
+    from tests.integration.test_monkey import start_targets, write_config
+
+    tag = uuid.uuid4().hex[:8]
+    targets, sentinel = start_targets(run_container, 2, tag)
+    config = write_config(tmp_path, tag, sentinel.name, leashed=False, kill="{downtime: 60s}", mean="1m")
+    journal = tmp_path / "monkey.json"
+    proc = chaoskit(tmp_path, "monkey", str(config), "--seed", "2", "--time-scale", "600", "--journal", str(journal))
+    try:
+        wait_until(lambda: Ledger(tmp_path / "ledger.jsonl").pending(), what="a kill recorded", timeout_s=30)
+        wait_until(lambda: any(not c.reload() and not c.attrs["State"]["Running"] for c in targets),
+                   what="a killed container", timeout_s=10)
+    finally:
+        killed = time.monotonic()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    wait_until(lambda: all(not c.reload() and c.attrs["State"]["Running"] for c in targets),
+               what="the killed container started again by the guard", timeout_s=12)
+    assert time.monotonic() - killed <= 12
+    assert not Ledger(tmp_path / "ledger.jsonl").pending()
+    wait_until(lambda: "guard.reverted" in journal.read_text(), what="the guard's journal event", timeout_s=5)
+    assert read_journal(journal).crashed
