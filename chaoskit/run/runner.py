@@ -97,9 +97,12 @@ class Runner:
 
     # -- preflight ---------------------------------------------------------
 
-    def preflight(self) -> None:
-        """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger."""
-        self.ledger.claim(self.journal.run_id)  # clean, and no other run in progress: decided under the lock
+    def preflight(self, claim: bool = True) -> None:
+        """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger.
+
+        A run claims the ledger (clean, no other run in progress: decided under its lock); a dry run only checks.
+        """
+        self.ledger.claim(self.journal.run_id) if claim else self.ledger.require_clean()
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
         self.seed = seed
         rng = random.Random(seed)

@@ -104,10 +104,7 @@ def _parts(tolerance: Tolerance) -> list[Tolerance]:
 def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:
     """A dry run: preflight (ledger, backends, targets) and the faults it would apply; nothing is applied."""
     runner = _runner(experiment, None, seed, ledger_path)  # a dry run writes no journal
-    try:
-        runner.preflight()
-    finally:
-        runner.ledger.release(runner.journal.run_id)
+    runner.preflight(claim=False)
     lines = [f"plan: {experiment.title} (seed {runner.seed})"]
     phases = experiment.phases
     lines.append(f"phases: warmup {phases.warmup:g}s, baseline {phases.baseline:g}s, fault {phases.fault:g}s, "
