@@ -57,8 +57,8 @@ find_python() {
 }
 
 setup_venv() {
-    local stamp want
-    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    local stamp want plugin="$ROOT/examples/chaoskit-example-plugin"
+    want="$(cat "$ROOT/pyproject.toml" "$plugin/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     stamp="$VENV/.chaoskit-installed"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return
@@ -73,6 +73,9 @@ setup_venv() {
     say "installing chaoskit into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e "$ROOT[dev]" || fail "pip install -e $ROOT[dev]"
+    # The example fault plugin, which the tests exercise. --no-deps: its one dependency is the
+    # chaoskit just installed (a "chaoskit" fetched from PyPI would not be this one).
+    "$VENV/bin/pip" install -q --no-deps -e "$plugin" || fail "pip install -e $plugin"
     echo "$want" >"$stamp"
 }
 

@@ -9,7 +9,7 @@ the journals that read back and are marked crashed. Then, ``--ledger-ops``
 record/revert cycles on one ledger (fsync'd, as in a run) time each
 operation after that many faults.
 
-    .venv/bin/python bench/deadman_bench.py [--trials 20] [--dead-man 5] [--ledger-ops 20000]
+    .venv/bin/python -m bench.deadman_bench [--trials 20] [--dead-man 5] [--ledger-ops 20000]
 
 Kinds: network.latency and network.down on a real Toxiproxy; container.kill,
 pause and stop on a throwaway container; disk.fill on a 64 MiB tmpfs in it;
@@ -33,14 +33,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.fault_bench import start_services  # noqa: E402
-from chaoskit.adapters.docker_engine import DockerEngine  # noqa: E402
-from chaoskit.errors import JournalUnreadable  # noqa: E402
-from chaoskit.journal import read_journal  # noqa: E402
-from chaoskit.log import configure  # noqa: E402
-from chaoskit.run.ledger import FaultRecord, Ledger  # noqa: E402
+from bench.fault_bench import start_services
+from chaoskit.adapters.docker_engine import DockerEngine
+from chaoskit.errors import JournalUnreadable
+from chaoskit.journal import read_journal
+from chaoskit.log import configure
+from chaoskit.run.ledger import FaultRecord, Ledger
 
 LABELS = {"chaoskit.bench": "1"}
 

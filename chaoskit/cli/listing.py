@@ -17,23 +17,29 @@ _TARGET_TEXT = {"required": "target: required", "optional": "target: optional (h
 @click.command()
 @JSON_OPTION
 def faults(as_json: bool) -> None:
-    """List the fault catalogue: every fault type with its parameters.
+    """List the fault catalogue: every fault type with its parameters, and where it comes from.
+
+    Faults come built in or from installed plugins (packages registering
+    entry points under chaoskit.faults); a plugin that cannot be used is named
+    in a plugin.refused warning on stderr, and the rest of the list is unaffected.
 
     \b
     Examples:
       chaoskit faults
       chaoskit faults --json | jq '.[] | select(.type == "network.latency")'
+      chaoskit faults --json | jq '.[] | select(.origin != "built-in") | .type'
     """
-    from chaoskit.faults.catalogue import CATALOGUE
+    from chaoskit.faults.catalogue import catalogue
 
+    found = catalogue()  # a refused plugin is logged (plugin.refused) on stderr, once
     if as_json:
-        echo_json([{"type": kind, "target": cls.signature.target, "doc": cls.signature.doc,
-                    "params": cls.signature.params, "one_of": cls.signature.one_of}
-                   for kind, cls in CATALOGUE.items()])
+        echo_json([{"type": kind, "origin": found.origins[kind], "target": cls.signature.target,
+                    "doc": cls.signature.doc, "params": cls.signature.params, "one_of": cls.signature.one_of}
+                   for kind, cls in found.faults.items()])
         return
-    for kind, cls in CATALOGUE.items():
+    for kind, cls in found.faults.items():
         sig = cls.signature
-        click.echo(f"{kind}  [{_TARGET_TEXT[sig.target]}]")
+        click.echo(f"{kind}  [{_TARGET_TEXT[sig.target]}]  ({found.origins[kind]})")
         click.echo(f"    {sig.doc}")
         for spec in sig.params:
             click.echo(f"    - {spec.describe()}")

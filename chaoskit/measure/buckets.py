@@ -27,6 +27,7 @@ to a :class:`BucketStore`, the one object shared between threads.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from array import array
@@ -35,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import psutil
 from hdrh.histogram import HdrHistogram
 
 from chaoskit.measure.arrivals import ArrivalSchedule
@@ -113,10 +113,6 @@ def record_many(hist: HdrHistogram, seconds: Sequence[float]) -> int:
     hist.max_value = max(hist.max_value, int(values.max()))
     return refused
 
-
-def machine_steal_s() -> float:
-    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
-    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 def _counts_view(hist: HdrHistogram) -> np.ndarray | None:
@@ -294,6 +290,10 @@ class _KindAccumulator:
     latencies: array[float] = field(default_factory=lambda: array("d"))
 
 
+def _no_steal() -> float:
+    return 0.0
+
+
 class BucketRecorder:
     """The second being recorded; only the generator's thread touches it.
 
@@ -312,7 +312,7 @@ class BucketRecorder:
         store: BucketStore,
         pending_info: Callable[[], tuple[int, int, float | None]] = lambda: (0, 0, None),
         thread_time: Callable[[], float] = time.thread_time,
-        steal_time: Callable[[], float] = machine_steal_s,
+        steal_time: Callable[[], float] | None = None,  # None: no steal recorded
     ):
         self.kinds = tuple(kinds)
         self.schedule = schedule
@@ -322,13 +322,13 @@ class BucketRecorder:
         self.store = store
         self.pending_info = pending_info
         self.thread_time = thread_time
-        self.steal_time = steal_time
-        self.cpus = psutil.cpu_count() or 1
+        self.steal_time = steal_time or _no_steal
+        self.cpus = os.cpu_count() or 1
         self.schedule_stop: float | None = None  # seconds since t0 after which nothing is scheduled
         self.index = 0
         self.end = t0 + 1.0  # hot path: record calls compare `now` against this
         self._cpu_mark = thread_time()
-        self._steal_mark = steal_time()
+        self._steal_mark = self.steal_time()
         self._reset()
 
     def _reset(self) -> None:

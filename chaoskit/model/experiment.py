@@ -23,11 +23,15 @@ DEFAULT_TOXIPROXY_URL = "http://127.0.0.1:8474"
 
 @dataclass(frozen=True)
 class Environment:
-    """Where the targets live: the Docker engine (None: the environment's default), compose project, Toxiproxy."""
+    """Where the targets live: the Docker engine (None: the environment's default), compose project, Toxiproxy.
+
+    ``require_labels``: labels every fault target must carry (an opt-in such as ``chaoskit.enabled=true``).
+    """
 
     docker_host: str | None = None
     compose_project: str | None = None
     toxiproxy_url: str = DEFAULT_TOXIPROXY_URL
+    require_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

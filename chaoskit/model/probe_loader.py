@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.load import LoadSpec
-from chaoskit.model.params import ParamSpec
+from chaoskit.model.params import PROXY_NAME_PATTERN, ParamSpec
 from chaoskit.model.probes import (
     LATENCY_METRICS,
     LOAD_METRICS,
@@ -142,7 +142,7 @@ class ProbeChecker(WriteProbeChecker):
         if kind == "container":
             target = self.selector(keys["target"], project, default_state=None)
             return ContainerProbe(name or f"container {target}", target, checks, every)  # type: ignore[arg-type]
-        proxy = self.text(keys["proxy"])
+        proxy = self.param_value(keys["proxy"], ParamSpec("proxy", "str", pattern=PROXY_NAME_PATTERN))
         return ToxiproxyProbe(name or f"toxiproxy {proxy}", proxy, checks, every)  # type: ignore[arg-type]
 
     def load_probe(self, keys: dict[str, Located], type_node: Located, name: str | None,

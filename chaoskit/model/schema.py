@@ -139,6 +139,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "percent": ref("fraction"),
                         "max_fraction": ref("fraction"),
                         "max_count": integer,
+                        "scope": {"enum": ["project", "any"]},
+                        "uncapped": {"type": "boolean"},
                     },
                     minProperties=1,
                 ),
@@ -228,6 +230,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "docker_host": {"type": "string"},
             "compose_project": {"type": "string"},
             "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
+            "require_label": {"anyOf": [{"type": "string", "pattern": "^[^=]+=.+$"},
+                                        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}]},
         }
     )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)

@@ -75,7 +75,7 @@ def _subjects(probe: Probe, backends: Backends, project: str | None) -> list[dic
         cmd = ["sh", "-c", probe.cmd] if isinstance(probe.cmd, str) else list(probe.cmd)
         results = []
         for container in resolve(backends, probe.target, project, None).chosen:
-            code, output = backends.engine.exec(container.id, cmd)
+            code, output = backends.targets.exec(container.ref(), cmd, timeout_s=probe.timeout_s)
             results.append({"exit_code": code, "output": output, "name": container.name})
         return results
     raise TypeError(f"probe type {probe.type!r} is not observed directly")
