@@ -58,7 +58,7 @@ class Guard:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as guard_log:
             self.process = subprocess.Popen(command, stdin=read_end, stdout=subprocess.DEVNULL, stderr=guard_log,
-                                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                            start_new_session=True, env=_guard_env())
         os.close(read_end)
         self.interval_s = dead_man_s / 4
         self._stop = threading.Event()
@@ -89,6 +89,13 @@ class Guard:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.warning("guard.lingering", pid=self.process.pid)
+
+
+def _guard_env() -> dict[str, str]:
+    """The controller's environment, with this chaoskit first on the path (whatever put it on the controller's)."""
+    here = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
 
 @contextlib.contextmanager

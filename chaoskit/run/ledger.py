@@ -153,7 +153,7 @@ class Ledger:
                 return False
             self._append({"v": _FORMAT, "op": "reverted", "id": entry_id, "at": self._clock(),
                           **({"by": by} if by else {})})
-            self._compact_if_worth_it(state, finished=1)
+            self._compact_if_worth_it(state)
         log.debug("ledger.reverted", id=entry_id, by=by or "run")
         return True
 
@@ -176,7 +176,7 @@ class Ledger:
             else:
                 raise KeyError(f"nothing pending is named {name!r} in {self.path}")
             self._append({"v": _FORMAT, "op": "forgotten", "id": name, "at": self._clock()})
-            self._compact_if_worth_it(state, finished=1)
+            self._compact_if_worth_it(state)
         log.warning("ledger.forgotten", path=str(self.path), name=name, what=what)
         return what
 
@@ -201,7 +201,7 @@ class Ledger:
             state = self._read()
             if run_id in state.claims:
                 self._append({"v": _FORMAT, "op": "release", "run_id": run_id, "at": self._clock()})
-                self._compact_if_worth_it(state, finished=2)
+                self._compact_if_worth_it(state)
 
     def compact(self) -> int:
         """Drop finished records (rewrite + atomic rename); returns how many lines were dropped."""
@@ -280,10 +280,10 @@ class Ledger:
                 log.error("ledger.bad_line", path=str(self.path), line=number, name=problem.name, error=problem.reason)
         return state
 
-    def _compact_if_worth_it(self, state: _State, finished: int) -> None:
-        """Compact once the finished lines (``state`` is from before the ``finished`` just appended) dominate."""
-        lines = state.lines + 1
-        if lines - state.live_lines() + finished > max(COMPACT_AFTER, state.live_lines()):
+    def _compact_if_worth_it(self, state: _State) -> None:
+        """Compact once finished lines outnumber live ones (and COMPACT_AFTER); ``state`` is from before the op's line."""
+        live = state.live_lines()
+        if state.lines + 1 - live > max(COMPACT_AFTER, live):
             self._compact(self._read())
 
     def _compact(self, state: _State) -> int:

@@ -222,3 +222,24 @@ def test_a_sigkilled_monkey_s_kill_is_reverted_by_starting_the_container(run_con
     assert not Ledger(tmp_path / "ledger.jsonl").pending()
     wait_until(lambda: "guard.reverted" in journal.read_text(), what="the guard's journal event", timeout_s=5)
     assert read_journal(journal).crashed
+
+
+def test_rollback_leaves_a_live_run_s_fault_unless_forced_and_the_guard_exits_with_its_run(tmp_path, web, toxiproxy):
+    """`chaoskit rollback` during a run: refused (exit 6, the toxic stays); with --force, reverted. The run still ends
+    with a finished journal, and its guard exits with it."""
+    proc = chaoskit(tmp_path, "run", str(guarded_experiment(tmp_path, fault_s=8)), *web.vars,
+                    "--journal", str(tmp_path / "j.json"))
+    wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server")
+    guard_pid = live_run(tmp_path)["guard_pid"]
+    code, out, err = finish(chaoskit(tmp_path, "rollback"))
+    assert code == 6 and "left to its run" in err and "--force" in err
+    assert len(toxiproxy.client.proxy("web").toxics) == 1
+    code, out, err = finish(chaoskit(tmp_path, "rollback", "--force"))
+    assert code == 0 and "reverted: latency toxic on proxy web" in out
+    assert toxiproxy.client.proxy("web").toxics == ()
+    run_code, run_out, run_err = finish(proc)
+    assert run_code in (0, 1), run_out + run_err
+    assert not read_journal(tmp_path / "j.json").crashed
+    wait_until(lambda: subprocess.run(["ps", "-p", str(guard_pid)], capture_output=True).returncode != 0,
+               what="the guard to exit with its run", timeout_s=5)
+    assert not list((tmp_path / "home" / "runs").glob("*.json"))
