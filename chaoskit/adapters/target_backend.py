@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from chaoskit.targets.container import Container, TargetRef
 
-__all__ = ["FilesystemUsage", "NetworkAttachment", "ProcessMatch", "TargetBackend", "TargetState"]
+__all__ = ["FilesystemUsage", "NetworkAttachment", "PodBackend", "ProcessMatch", "TargetBackend", "TargetState"]
 
 # running: its processes run; paused: frozen (cgroup freezer); stopped: not running (exited, created, dead).
 TargetState = Literal["running", "paused", "stopped"]
@@ -172,4 +172,17 @@ class TargetBackend(Protocol):
 
     def remove_file(self, location: str) -> None:
         """Remove the file; one already gone is fine."""
+        ...
+
+
+@runtime_checkable
+class PodBackend(Protocol):
+    """What a backend whose targets are pods adds (Kubernetes): deleting one, and its owner's replicas."""
+
+    def delete_pod(self, target: TargetRef, grace_s: int | None) -> None:
+        """Delete the target's pod (``grace_s`` None: its own grace period); one already gone is fine."""
+        ...
+
+    def ready_siblings(self, target: TargetRef) -> list[str]:
+        """Names of the Ready pods of the target's owner, the target excluded ([] for a pod without owner)."""
         ...

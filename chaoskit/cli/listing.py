@@ -52,9 +52,12 @@ def faults(as_json: bool) -> None:
 @click.option("--project", default=None, help="Compose project to scope a service selector to.")
 @click.option("--seed", type=int, default=None, help="Seed for count/percent picks (same seed, same pick).")
 @DOCKER_HOST_OPTION
+@click.option("--kubeconfig", default=None, help="Select pods of a Kubernetes cluster (this kubeconfig) instead.")
+@click.option("--namespace", default=None, help="Kubernetes namespace of the pods (implies the cluster).")
 @JSON_OPTION
 @handle_errors
-def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None, as_json: bool) -> None:
+def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None,
+            kubeconfig: str | None, namespace: str | None, as_json: bool) -> None:
     """Show what SELECTOR resolves to now, without touching it.
 
     \b
@@ -62,6 +65,7 @@ def targets(selector: str, project: str | None, seed: int | None, docker_host: s
       chaoskit targets 'service=api count=1 max_fraction=0.5' --project chaoskit
       chaoskit targets 'label=chaos.monkey=true percent=50%' --seed 7
       chaoskit targets 'chaoskit-api-*' --json
+      chaoskit targets 'owner=api count=1 max_fraction=0.5' --namespace timeline --kubeconfig admin.kubeconfig
     """
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import TargetNotFound
@@ -73,7 +77,8 @@ def targets(selector: str, project: str | None, seed: int | None, docker_host: s
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="SELECTOR") from exc
     try:
-        selection = resolve(Backends(docker_host), parsed, project, seed)
+        kubernetes = {"kubeconfig": kubeconfig, "namespace": namespace} if kubeconfig or namespace else None
+        selection = resolve(Backends(docker_host, kubernetes=kubernetes), parsed, project, seed)
     except TargetNotFound as exc:
         click.echo(f"chaoskit: no target: {exc}", err=True)
         sys.exit(ExitCode.USAGE)

@@ -28,6 +28,7 @@ from .base import Fault, TargetRef
 from .container import ContainerDisconnect, ContainerKill, ContainerPause, ContainerRestart, ContainerStop
 from .disk import DiskFill
 from .network import NETWORK_FAULTS, NetworkDown
+from .pod import PodDelete
 from .process import ProcessCpuHog, ProcessKill, ProcessMemoryHog
 
 __all__ = ["BUILTIN", "BUILTINS", "Catalogue", "assemble", "build", "catalogue", "from_record", "signatures"]
@@ -37,7 +38,7 @@ log = get_logger("chaoskit.faults")
 BUILTINS: dict[str, type[Fault]] = {
     cls.kind: cls
     for cls in (ContainerKill, ContainerStop, ContainerRestart, ContainerPause, ContainerDisconnect,
-                ProcessKill, ProcessCpuHog, ProcessMemoryHog, DiskFill, *NETWORK_FAULTS, NetworkDown)
+                ProcessKill, ProcessCpuHog, ProcessMemoryHog, DiskFill, *NETWORK_FAULTS, NetworkDown, PodDelete)
 }
 # The origin of a built-in fault, where a plugin's names its distribution.
 BUILTIN = "built-in"

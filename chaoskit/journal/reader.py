@@ -255,7 +255,7 @@ def _run(node: _Node, truncated: bool) -> RunRecord:
         facts=Facts(fault_applied_at=facts.number("fault_applied_at"), reverted_at=facts.number("reverted_at"),
                     stopped_by=facts.text("stopped_by"), measurement_problems=facts.texts("measurement_problems")),
         load=_load(node.child("load")) if node.data.get("load") is not None else None,
-        truncated=truncated,
+        prometheus=node.maps("prometheus"), truncated=truncated,
     )
 
 

@@ -149,6 +149,8 @@ class RunRecord:
     outcome: Outcome | None = None
     facts: Facts = field(default_factory=Facts)
     load: LoadRecord | None = None
+    # Per Prometheus probe: probe, url, query, readings, comparisons (as the load's), time_to_detect_s/recover_s.
+    prometheus: tuple[Mapping[str, Any], ...] = ()
     truncated: bool = False  # the last line was cut short by the crash and dropped
 
     @property

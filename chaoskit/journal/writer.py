@@ -122,7 +122,8 @@ class _Timed:
 
 
 class RunJournal(_Timed):
-    """An experiment run's journal: the experiment, environment, events, observations, then verdict, facts and load."""
+    """An experiment run's journal: the experiment, environment, events, observations, then verdict, facts, load
+    and Prometheus readings."""
 
     def __init__(self, experiment: Any, path: str | Path | None, elapsed: Clock | None = None,
                  environment: Mapping[str, Any] | None = None):
@@ -136,13 +137,17 @@ class RunJournal(_Timed):
     def observation(self, observation: Any) -> None:
         self.file.append("observations", plain(observation))
 
-    def finish(self, verdict: Any, facts: Any, load: Mapping[str, Any] | None = None) -> Path | None:
+    def finish(self, verdict: Any, facts: Any, load: Mapping[str, Any] | None = None,
+               prometheus: list[Mapping[str, Any]] | None = None) -> Path | None:
+        """Close the journal; ``prometheus``: each Prometheus probe's readings and figures (chaoskit.run.readings)."""
         closing: dict[str, Any] = {
             "finished_at": now(), "verdict": verdict,
             "facts": {k: v for k, v in plain(facts).items() if k != "results"},  # results: already observations
         }
         if load is not None:
             closing["load"] = load
+        if prometheus is not None:
+            closing["prometheus"] = prometheus
         return self.file.finish(closing)
 
 

@@ -32,6 +32,7 @@ from chaoskit.model.experiment import (
     DEFAULT_TOXIPROXY_URL,
     Action,
     Environment,
+    KubernetesEnvironment,
     Experiment,
     FaultStep,
     Phases,
@@ -63,7 +64,8 @@ TOP_KEYS = (
     "safety",
 )
 SAFETY_KEYS = ("dead_man",)
-ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "require_label")
+ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "require_label", "kubernetes")
+KUBERNETES_KEYS = ("namespace", "kubeconfig", "context", "agent_namespace")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
              "realtime", "keep_cpus_awake", "tls")
@@ -174,9 +176,16 @@ class ExperimentChecker(ProbeChecker):
         required = self.required_labels(keys["require_label"]) if "require_label" in keys else {}
         if docker_host is not None and not re.match(r"(unix|tcp|ssh|npipe)://", docker_host):
             self.problem(keys["docker_host"], f"expected unix://, tcp:// or ssh:// address; got {docker_host!r}")
+        kubernetes = self.kubernetes(keys["kubernetes"]) if "kubernetes" in keys else None
         if self.count() != before:
             return None
-        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"), required)
+        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"), required, kubernetes)
+
+    def kubernetes(self, node: Located) -> KubernetesEnvironment | None:
+        keys = self.mapping(node, KUBERNETES_KEYS)
+        if keys is None:
+            return None
+        return KubernetesEnvironment(**{key: self.text(value) for key, value in keys.items()})
 
     def safety(self, node: Located) -> Safety | None:
         keys = self.mapping(node, SAFETY_KEYS)

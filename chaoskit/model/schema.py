@@ -26,6 +26,7 @@ from chaoskit.model.actions import ACTION_SIGNATURES
 from chaoskit.model.loader import (
     ACTION_KEYS,
     ENVIRONMENT_KEYS,
+    KUBERNETES_KEYS,
     PHASE_KEYS,
     REQUEST_KEYS,
     SAFETY_KEYS,
@@ -133,6 +134,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "name": {"type": "string"},
                         "service": {"type": "string"},
                         "project": {"type": "string"},
+                        "namespace": {"type": "string"},
+                        "owner": {"type": "string"},
                         "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                         "state": {"type": "string"},
                         "count": integer,
@@ -232,6 +235,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
             "require_label": {"anyOf": [{"type": "string", "pattern": "^[^=]+=.+$"},
                                         {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}]},
+            "kubernetes": obj({key: {"type": "string"} for key in KUBERNETES_KEYS}),
         }
     )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)

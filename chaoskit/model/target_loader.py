@@ -33,7 +33,7 @@ class TargetChecker(Checker):
         if keys is None:
             return None
         values: dict[str, Any] = {"state": default_state}
-        for key in ("name", "service", "project"):
+        for key in ("name", "service", "project", "namespace", "owner"):
             if key in keys:
                 values[key] = self.text(keys[key])
         if "state" in keys:

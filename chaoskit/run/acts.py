@@ -53,7 +53,7 @@ class FaultAct:
         """
         record = dict(entry.revert)
         try:
-            backends = Backends(record.get("docker_host"), record.get("toxiproxy_url") or "http://127.0.0.1:8474")
+            backends = Backends.from_record(record)
             fault = from_record(record)
         except (ChaoskitError, KeyError, ValueError, TypeError) as exc:
             raise ValueError(f"cannot rebuild the fault from its record: {type(exc).__name__}: {exc}") from exc
@@ -75,8 +75,7 @@ class FaultAct:
         """
         if self.entry_id is not None:
             return self.entry_id
-        revert = {**self.fault.record(), "docker_host": self.backends.docker_host,
-                  "toxiproxy_url": self.backends.toxiproxy_url}
+        revert = {**self.fault.record(), **self.backends.record()}
         self.entry_id = self.ledger.record_pending(FaultRecord(
             run_id=self.run_id, fault=self.fault.kind, revert=revert, target=self.fault.target_label))
         return self.entry_id

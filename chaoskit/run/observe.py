@@ -40,7 +40,7 @@ def containers_of(backends: Backends, project: str | None) -> list[Container]:
 
 def resolve(backends: Backends, selector: Selector, project: str | None, rng: random.Random | int | None) -> Selection:
     selector = selector.with_default_project(project)
-    return select(containers_of(backends, selector.project), selector, rng)
+    return select(containers_of(backends, selector.namespace or selector.project), selector, rng)
 
 
 def observe(probe: Probe, backends: Backends, project: str | None,

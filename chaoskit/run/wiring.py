@@ -7,7 +7,7 @@ run started any of those ways is preflighted, recorded and reverted alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ class RunOutcome:
 
 def backends_for(experiment: Experiment) -> Backends:
     env = experiment.environment
-    return Backends(env.docker_host, env.toxiproxy_url)
+    kubernetes = asdict(env.kubernetes) if env.kubernetes else None
+    return Backends(env.docker_host, env.toxiproxy_url, kubernetes=kubernetes)
 
 
 def environment_versions(backends: Backends) -> dict[str, Any]:

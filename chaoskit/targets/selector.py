@@ -9,8 +9,10 @@ or as one string on the command line (``chaoskit targets``) and in files::
     service=api count=1 max_fraction=0.5
     name=chaoskit-api-*            (a bare word is a name glob too)
     label=chaos.monkey=true project=chaoskit percent=50%
+    namespace=timeline owner=Deployment/api count=1 max_fraction=0.5   (Kubernetes pods)
 
-Matching (name glob, compose service and project, labels) says which
+Matching (name glob, compose service and project, Kubernetes namespace and
+owning workload, labels) says which
 containers are *candidates*; ``count`` / ``percent`` say how many of them to
 pick (all when neither is given); ``max_fraction`` / ``max_count`` cap the
 pick. See :mod:`chaoskit.targets.resolve`.
@@ -35,8 +37,9 @@ from chaoskit.targets.container import Container
 
 __all__ = ["SELECTOR_KEYS", "Selector", "parse_selector"]
 
-SELECTOR_KEYS = ("name", "service", "project", "labels", "state", "count", "percent", "max_fraction", "max_count",
-                 "scope", "uncapped")
+SELECTOR_KEYS = ("name", "service", "project", "namespace", "owner", "labels", "state", "count", "percent",
+                 "max_fraction", "max_count", "scope", "uncapped")
+_MATCH_KEYS = ("name", "service", "project", "namespace", "owner")
 SCOPES = ("project", "any")
 _GLOB = re.compile(r"[*?\[]")
 
@@ -47,6 +50,9 @@ class Selector:
     name: str | None = None
     service: str | None = None
     project: str | None = None
+    # Kubernetes: the pod's namespace, and its owner as "Deployment/api" or just "api" (any kind); globs allowed.
+    namespace: str | None = None
+    owner: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     # Docker state a candidate must be in; None = any. Faults act on running containers.
     state: str | None = "running"
@@ -63,8 +69,8 @@ class Selector:
     uncapped: bool = False
 
     def __post_init__(self) -> None:
-        if not (self.name or self.service or self.project or self.labels):
-            raise ValueError("a selector needs at least one of name, service, project, labels")
+        if not (any(getattr(self, key) for key in _MATCH_KEYS) or self.labels):
+            raise ValueError(f"a selector needs at least one of {', '.join(_MATCH_KEYS)}, labels")
         if self.count is not None and self.percent is not None:
             raise ValueError("give count or percent, not both")
         if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
@@ -100,6 +106,10 @@ class Selector:
             return False
         if self.project is not None and container.compose_project != self.project:
             return False
+        if self.namespace is not None and container.namespace != self.namespace:
+            return False
+        if self.owner is not None and not _owner_matches(container.owner, self.owner):
+            return False
         for key, pattern in self.labels.items():
             value = container.labels.get(key)
             if value is None or not fnmatch.fnmatchcase(value, pattern):
@@ -134,7 +144,7 @@ class Selector:
     def __str__(self) -> str:
         """The string form :func:`parse_selector` reads back (defaults left out)."""
         terms = []
-        for key in ("name", "service", "project"):
+        for key in _MATCH_KEYS:
             if getattr(self, key) is not None:
                 terms.append(f"{key}={getattr(self, key)}")
         terms += [f"label={k}={v}" for k, v in sorted(self.labels.items())]
@@ -148,6 +158,13 @@ class Selector:
         if self.uncapped:
             terms.append("uncapped=true")
         return " ".join(terms)
+
+
+def _owner_matches(owner: str | None, pattern: str) -> bool:
+    """``Deployment/api`` matches that workload; ``api`` (no kind) matches a workload of that name of any kind."""
+    if owner is None:
+        return False
+    return fnmatch.fnmatchcase(owner if "/" in pattern else owner.partition("/")[2], pattern)
 
 
 def parse_selector(text: str) -> Selector:
@@ -165,7 +182,7 @@ def parse_selector(text: str) -> Selector:
             if not lsep or not label:
                 raise ValueError(f"selector term {term!r}: expected label=KEY=VALUE")
             labels[label] = label_value
-        elif key in ("name", "service", "project"):
+        elif key in _MATCH_KEYS:
             values[key] = value
         elif key == "state":
             values[key] = None if value == "any" else value

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chaoskit.errors import Problem
+from chaoskit.errors import ExperimentInvalid, Problem
+from chaoskit.model import parse_experiment
 from chaoskit.model.checker import Checker
 from chaoskit.model.prometheus_probe import PrometheusProbe, prometheus_probe
 from chaoskit.model.source import read_source
@@ -71,14 +72,52 @@ def test_problems_name_file_line_and_key(probe_yaml, expected):
     assert expected in str(problems[0])
 
 
-def test_the_shipped_prometheus_only_experiment_probes_parse():
-    """Every probe of experiments/prometheus-only.yaml is a valid prometheus probe."""
+def test_the_shipped_prometheus_only_experiment_loads():
+    """experiments/prometheus-only.yaml loads whole: two prometheus probes and no load."""
     path = Path(__file__).resolve().parents[3] / "experiments" / "prometheus-only.yaml"
-    root, _, problems = read_source(path.read_text(), str(path))
-    assert root is not None and not problems
-    found: list[Problem] = []
-    nodes = root.value["steady_state"].value["probes"].value
-    probes = [prometheus_probe(Checker(str(path), found), node) for node in nodes]
-    assert found == []
-    assert [(p.name, p.every_s) for p in probes if p] == [("error ratio", 1.0), ("replicas up", 1.0)]
-    assert probes[0] is not None and probes[0].url == "http://127.0.0.1:9090"
+    experiment = parse_experiment(path.read_text(), source=str(path))
+    probes = experiment.steady_state.probes
+    assert experiment.load is None
+    assert all(isinstance(p, PrometheusProbe) for p in probes)
+    assert [(p.name, p.every_s) for p in probes] == [("error ratio", 1.0), ("replicas up", 1.0)]
+    assert probes[0].url == "http://127.0.0.1:9090"  # type: ignore[union-attr]
+
+
+EXPERIMENT = """\
+title: t
+phases: {warmup: 0s, baseline: 10s, fault: 10s, recovery: 10s}
+steady_state:
+  title: h
+  probes:
+    - {name: up, type: http, url: "http://127.0.0.1:8080/"}
+    - name: errors
+      type: prometheus
+      url: http://127.0.0.1:9090
+      query: sum(rate(errors_total[5s]))
+      tolerance: {max: 0.01}
+method:
+  - fault: network.down
+    proxy: redis
+"""
+
+
+def test_the_loader_takes_a_prometheus_probe_without_load():
+    """type: prometheus in steady_state needs no load: section; it sits beside other probe types."""
+    experiment = parse_experiment(EXPERIMENT, source="exp.yaml")
+    assert experiment.load is None
+    assert experiment.steady_state.probes[1] == PrometheusProbe(
+        "errors", "http://127.0.0.1:9090", "sum(rate(errors_total[5s]))", Threshold(max=0.01))
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("tolerance: {max: 0.01}", "tolerance: {equals: 0}",
+     "exp.yaml:11: steady_state.probes[1].tolerance.equals: unknown key"),
+    ("      query: sum(rate(errors_total[5s]))\n", "", "exp.yaml:7: steady_state.probes[1].query: missing required key"),
+    ("type: prometheus", "type: prometeus", "exp.yaml:8: steady_state.probes[1].type: unknown probe type 'prometeus'; "
+                                            "did you mean 'prometheus'?"),
+])
+def test_the_loader_locates_problems(old, new, expected):
+    """A mistake in a prometheus probe of an experiment is reported at its file:line and key path."""
+    with pytest.raises(ExperimentInvalid) as info:
+        parse_experiment(EXPERIMENT.replace(old, new, 1), source="exp.yaml")
+    assert [str(p) for p in info.value.problems if expected in str(p)], info.value.problems

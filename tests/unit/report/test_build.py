@@ -323,3 +323,19 @@ def test_time_to_recover_reads_the_same_in_the_reason_table_junit_and_chart(tmp_
     assert "time to recover: 0.0 s" in out
     labels = [line["label"] for line in chart_spec(report.entries[0].run)["lines"]]
     assert "recovered (+0.0 s after the revert)" in labels
+
+
+def test_prometheus_comparisons_carry_their_confidence_too():
+    """A Prometheus probe's comparisons (the journal's prometheus entry) become its row's confidence intervals."""
+    comparison = {"probe": "error ratio", "phase": "fault", "metric": "{}", "baseline_median": 0.001,
+                  "fault_median": 0.2, "shift": 0.199, "ci_low": 0.15, "ci_high": 0.25, "confidence": 0.98,
+                  "p_value": 0.002, "decision": "violated"}
+    journal = b.run_journal(with_load=False)
+    journal["observations"].append({"probe": "error ratio", "phase": "FAULT", "t": 15.0, "ok": False, "value": 0.2})
+    journal["prometheus"] = [{"probe": "error ratio", "url": "http://p:9090", "query": "x", "readings": [],
+                              "comparisons": [comparison], "time_to_detect_s": 1.2, "time_to_recover_s": 3.0}]
+    record = b.record(journal)
+    assert record.prometheus[0]["time_to_detect_s"] == 1.2
+    rows = {r.probe: r for r in run_report(record).probes}
+    (c,) = rows["error ratio"].comparisons
+    assert (c.low, c.high, c.phase, c.decision) == (0.15, 0.25, "FAULT", "violated")
