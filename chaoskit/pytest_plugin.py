@@ -4,9 +4,10 @@
         outcome = chaoskit_run("experiments/cache-down.yaml", vars={"rate": 100})
         assert outcome.tolerated, outcome.summary
 
-``chaoskit_run`` runs an experiment exactly as ``chaoskit run`` does (ledger,
-journal, verdict) with a ledger of its own per test, and at teardown reverts
-anything still recorded there, whatever happened in the test. Mark such tests
+``chaoskit_run`` runs an experiment exactly as ``chaoskit run`` does (the
+host's ledger, or ``$CHAOSKIT_LEDGER``, so ``chaoskit rollback`` sees its
+faults; a guard; the journal; the verdict), and at teardown reverts anything
+its runs still have recorded there, whatever happened in the test. Mark such tests
 ``@pytest.mark.chaoskit`` to select them (``pytest -m chaoskit``).
 
 pytest loads this module in every run of a project that installs chaoskit,
@@ -60,18 +61,21 @@ def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
     from chaoskit.faults.catalogue import signatures
     from chaoskit.model.loader import load_experiment
-    from chaoskit.run.wiring import rollback_pending, run_experiment
+    from chaoskit.run.ledger import Ledger
+    from chaoskit.run.reverting import revert_pending
+    from chaoskit.run.wiring import run_experiment
 
-    ledger = tmp_path / "chaoskit-ledger.jsonl"
+    ledger = Ledger()
+    run_ids: list[str] = []
 
     def run(path: str | Path, vars: Mapping[str, Any] | None = None, seed: int | None = None) -> ChaosResult:
         experiment = load_experiment(path, variables=dict(vars or {}), fault_params=signatures())
         journal = tmp_path / f"{Path(path).stem}.journal.json"
-        outcome = run_experiment(experiment, journal, seed=seed, ledger_path=str(ledger))
+        outcome = run_experiment(experiment, journal, seed=seed, ledger_path=str(ledger.path))
+        run_ids.append(outcome.run_id)
         return ChaosResult(outcome.verdict, journal)
 
     yield run
-    if ledger.exists():
-        _, failed = rollback_pending(str(ledger))
-        if failed:
-            pytest.fail(f"chaoskit could not revert: {'; '.join(failed)}; run `chaoskit rollback --ledger {ledger}`")
+    failed = [line for run_id in run_ids for line in revert_pending(ledger, run_id=run_id, force=True).failed]
+    if failed:
+        pytest.fail(f"chaoskit could not revert: {'; '.join(failed)}; run `chaoskit rollback --ledger {ledger.path}`")

@@ -13,7 +13,7 @@ import click
 
 from chaoskit import __version__
 from chaoskit import log as chaoslog
-from chaoskit.cli import doctor, gameday, listing, monkey, report, run, validate
+from chaoskit.cli import doctor, gameday, halt, listing, monkey, report, run, validate
 from chaoskit.cli.exits import ExitCode, exit_code_help
 
 __all__ = ["ExitCode", "main"]
@@ -32,6 +32,7 @@ Examples:
   chaoskit validate experiments/*.yaml          # check files, touch nothing
   chaoskit run experiments/cache-down.yaml      # one experiment; exits with its verdict
   chaoskit rollback                             # revert what a killed run left applied
+  chaoskit halt                                 # stop every run on this host and revert everything
 
 \b
 Exit codes:
@@ -41,7 +42,9 @@ Exit codes:
 Environment:
   DOCKER_HOST             Docker engine (default: the local socket)
   CHAOSKIT_TOXIPROXY_URL  Toxiproxy API where a file names none (default: http://127.0.0.1:8474)
-  CHAOSKIT_LEDGER         rollback ledger (default: /var/lib/chaoskit/ledger.jsonl)
+  CHAOSKIT_LEDGER         rollback ledger (default: ledger.jsonl in the state directory)
+  CHAOSKIT_HOME           state directory: ledger, index of ledgers, runs in progress
+                          (default: /var/lib/chaoskit if writable, else ~/.local/state/chaoskit)
   NO_COLOR                no colour in logs and tables
 
 \b
@@ -61,5 +64,5 @@ def main(log_format: str | None, verbose: int) -> None:
 
 # The modules stay importable under their names (chaoskit.cli.report is the module, not the command).
 for _command in (run.run, validate.validate, listing.faults, listing.targets, run.rollback, gameday.gameday,
-                 monkey.monkey, report.report, doctor.doctor):
+                 monkey.monkey, report.report, doctor.doctor, halt.halt):
     main.add_command(_command)

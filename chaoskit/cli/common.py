@@ -45,8 +45,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 VAR_OPTION = click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
                           help="Override a variable of the file (repeatable).")
 LEDGER_OPTION = click.option("--ledger", "ledger_path", default=None, metavar="PATH", envvar="CHAOSKIT_LEDGER",
-                             help="Rollback ledger (env CHAOSKIT_LEDGER; default: /var/lib/chaoskit/ledger.jsonl "
-                                  "if writable, else ~/.local/state/chaoskit/ledger.jsonl).")
+                             help="Rollback ledger (env CHAOSKIT_LEDGER; default: ledger.jsonl in the state directory, "
+                                  "/var/lib/chaoskit if writable, else ~/.local/state/chaoskit).")
 DOCKER_HOST_OPTION = click.option("--docker-host", default=None, envvar="DOCKER_HOST",
                                   help="Docker engine URL (env DOCKER_HOST; default: the local socket).")
 TOXIPROXY_OPTION = click.option("--toxiproxy", "toxiproxy_url", default=None, metavar="URL",

@@ -43,6 +43,7 @@ def run_monkey(
     """Load ``config_path`` and run the monkey; returns its :class:`MonkeyReport`."""
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import ChaoskitError
+    from chaoskit.run.guard import guarded
     from chaoskit.run.ledger import Ledger
     from chaoskit.schedule.monkey import Monkey
     from chaoskit.schedule.monkey_config import MonkeySettings, load_monkey_config
@@ -73,7 +74,9 @@ def run_monkey(
     observer = SteadyStateObserver(config.steady_state, backends, env.compose_project, load)
     settings = MonkeySettings(seed=seed, leashed=leashed, time_scale=time_scale, duration_s=duration_s,
                               ignore_schedule=ignore_schedule)
-    return Monkey(config, backends, Ledger(ledger_path), journal, settings, observer=observer).run()
+    ledger = Ledger(ledger_path)
+    with guarded(ledger.path, journal.run_id, journal.path):  # the dead-man switch: kills reverted if this dies
+        return Monkey(config, backends, ledger, journal, settings, observer=observer).run()
 
 
 @click.command("monkey")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,7 +18,10 @@ from chaoskit.cli.common import (
 )
 from chaoskit.cli.exits import ExitCode
 
-__all__ = ["rollback", "run"]
+if TYPE_CHECKING:
+    from chaoskit.run.reverting import RollbackReport
+
+__all__ = ["echo_report", "rollback", "run"]
 
 
 @click.command()
@@ -61,25 +65,59 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
 
 @click.command()
 @LEDGER_OPTION
+@click.option("--force", is_flag=True, help="Also revert the faults of runs still in progress (they revert their own).")
+@click.option("--forget", "forget", multiple=True, metavar="ID",
+              help="Drop a pending entry or an unreadable line from the ledger on purpose; nothing is reverted.")
 @handle_errors
-def rollback(ledger_path: str | None) -> None:
+def rollback(ledger_path: str | None, force: bool, forget: tuple[str, ...]) -> None:
     """Revert every fault a crashed or killed run left applied. Safe to run twice.
 
-    Exits 6 (ERROR) if a fault is still applied afterwards.
+    Every entry is tried whatever happens to the others. A target that no
+    longer exists is reported as gone and marked; an entry that cannot be
+    read or reverted is named and stays pending. Faults of a run still in
+    progress are left to it unless --force. Exits 6 (ERROR) if anything is
+    still applied or unreadable afterwards.
 
     \b
     Examples:
       chaoskit rollback
       CHAOSKIT_LEDGER=/tmp/ci-ledger.jsonl chaoskit rollback
+      chaoskit rollback --forget line-3f2a9c0e11b4   # after checking by hand that it is not applied
     """
-    from chaoskit.run.wiring import rollback_pending
+    from chaoskit.run.ledger import Ledger
+    from chaoskit.run.registry import known_ledgers
+    from chaoskit.run.reverting import revert_pending
 
-    reverted, failed = rollback_pending(ledger_path)
-    for line in reverted:
-        click.echo(f"reverted: {line}")
-    for line in failed:
-        click.echo(f"chaoskit: error: still applied: {line}", err=True)
-    if not reverted and not failed:
-        click.echo("nothing to roll back")
-    if failed:
+    ledger = Ledger(ledger_path)
+    if forget:
+        for name in forget:
+            try:
+                click.echo(f"forgotten: {ledger.forget(name)}")
+            except KeyError as exc:
+                click.echo(f"chaoskit: error: {exc.args[0]}", err=True)
+                sys.exit(ExitCode.USAGE)
+        return
+    report = revert_pending(ledger, force=force)
+    echo_report(report)
+    for path in known_ledgers():
+        other = Ledger(path)
+        if path != ledger.path.resolve() and (other.pending() or other.problems()):
+            click.echo(f"chaoskit: note: {path} holds faults too: `chaoskit rollback --ledger {path}`", err=True)
+    if not report.clean:
         sys.exit(ExitCode.ERROR)
+
+
+def echo_report(report: RollbackReport) -> None:
+    """What a rollback did, one line each; names the ledger it read when there was nothing to do."""
+    for line in report.reverted:
+        click.echo(f"reverted: {line}")
+    for line in report.gone:
+        click.echo(f"gone (marked reverted): {line}")
+    for line in report.live:
+        click.echo(f"chaoskit: error: left to its run: {line}", err=True)
+    for line in report.failed:
+        click.echo(f"chaoskit: error: still applied: {line}", err=True)
+    for line in report.problems:
+        click.echo(f"chaoskit: error: unreadable: {line}", err=True)
+    if report.empty:
+        click.echo(f"nothing to roll back in {report.ledger}")

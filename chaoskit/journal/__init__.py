@@ -26,7 +26,7 @@ from chaoskit.journal.records import (
     RunRecord,
     Step,
 )
-from chaoskit.journal.writer import GamedayJournal, JournalFile, MonkeyJournal, RunJournal
+from chaoskit.journal.writer import GamedayJournal, JournalFile, MonkeyJournal, RunJournal, append_if_unfinished
 
 __all__ = [
     "Check",
@@ -47,6 +47,7 @@ __all__ = [
     "RunJournal",
     "RunRecord",
     "Step",
+    "append_if_unfinished",
     "inside",
     "now",
     "parse_journal",

@@ -23,7 +23,7 @@ from typing import Any
 from chaoskit import __version__
 from chaoskit.journal.encode import now, plain
 
-__all__ = ["GamedayJournal", "JournalFile", "MonkeyJournal", "RunJournal"]
+__all__ = ["GamedayJournal", "JournalFile", "MonkeyJournal", "RunJournal", "append_if_unfinished"]
 
 Clock = Callable[[], float]
 
@@ -69,6 +69,33 @@ class JournalFile:
         self._file.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+
+
+def append_if_unfinished(path: str | Path, key: str, item: Mapping[str, Any]) -> bool:
+    """Add one item to a journal another process is writing, if it is still in lines; False if finished or absent.
+
+    For a run's guard: its controller died mid-run, so the journal is still lines.
+    A finished journal (one JSON document) is left alone.
+    """
+    try:
+        with open(path, "rb+") as handle:
+            if handle.read(2) != b'{"':  # a finished document starts '{' then a newline (indent=1)
+                return False
+            size = handle.seek(0, os.SEEK_END)
+            tail_at = handle.seek(max(0, size - (1 << 20)))
+            whole_to = handle.read().rfind(b"\n")
+            if whole_to < 0:
+                return False
+            # A line cut short by the kill is dropped (the reader would stop there): ours follows the last whole one.
+            handle.truncate(tail_at + whole_to + 1)
+            handle.seek(0, os.SEEK_END)
+            handle.write((json.dumps({"append": key, "item": plain(dict(item))}, default=str,
+                                     separators=(",", ":")) + "\n").encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class _Timed:

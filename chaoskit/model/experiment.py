@@ -51,6 +51,16 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class Safety:
+    """How a run is watched: its guard reverts its faults once the run is silent for ``dead_man`` seconds."""
+
+    dead_man: float = 10.0
+
+
+DEAD_MAN_BOUNDS = (1.0, 300.0)  # seconds: long enough to ride out a stall, short enough to matter
+
+
+@dataclass(frozen=True)
 class Phases:
     """Seconds spent in each phase. ``recovery`` is also the budget for the steady state to come back."""
 
@@ -110,6 +120,7 @@ class Experiment:
     rollbacks: tuple[Action, ...] = ()
     phases: Phases = Phases()
     stop_conditions: tuple[StopCondition, ...] = ()
+    safety: Safety = Safety()
     # Seed for target selection (None: the run draws one and records it in the journal).
     seed: int | None = None
     source: str = ""

@@ -28,6 +28,7 @@ from chaoskit.errors import ExperimentInvalid, Problem
 from chaoskit.model.actions import ACTION_SIGNATURES
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.experiment import (
+    DEAD_MAN_BOUNDS,
     DEFAULT_TOXIPROXY_URL,
     Action,
     Environment,
@@ -35,6 +36,7 @@ from chaoskit.model.experiment import (
     Experiment,
     FaultStep,
     Phases,
+    Safety,
 )
 from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec, UserDistribution, check_tls
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
@@ -59,7 +61,9 @@ TOP_KEYS = (
     "method",
     "rollbacks",
     "stop_conditions",
+    "safety",
 )
+SAFETY_KEYS = ("dead_man",)
 ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "require_label", "kubernetes")
 KUBERNETES_KEYS = ("namespace", "kubeconfig", "context", "agent_namespace")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
@@ -140,6 +144,7 @@ class ExperimentChecker(ProbeChecker):
             if "stop_conditions" in top
             else ()
         )
+        safety = self.safety(top["safety"]) if "safety" in top else Safety()
         if self.count():
             return None
         assert title is not None and hypothesis is not None and method is not None
@@ -155,6 +160,7 @@ class ExperimentChecker(ProbeChecker):
             rollbacks=rollbacks or (),
             phases=phases or Phases(),
             stop_conditions=stops or (),
+            safety=safety or Safety(),
             seed=seed,
             source=self.source,
         )
@@ -180,6 +186,17 @@ class ExperimentChecker(ProbeChecker):
         if keys is None:
             return None
         return KubernetesEnvironment(**{key: self.text(value) for key, value in keys.items()})
+
+    def safety(self, node: Located) -> Safety | None:
+        keys = self.mapping(node, SAFETY_KEYS)
+        if keys is None or "dead_man" not in keys:
+            return None if keys is None else Safety()
+        low, high = DEAD_MAN_BOUNDS
+        seconds = self.duration(keys["dead_man"])
+        if seconds is not None and not low <= seconds <= high:
+            self.problem(keys["dead_man"], f"expected a duration from {low:g}s to {high:g}s; got {keys['dead_man'].value!r}")
+            return None
+        return None if seconds is None else Safety(dead_man=seconds)
 
     def phases(self, node: Located) -> Phases | None:
         keys = self.mapping(node, PHASE_KEYS)

@@ -29,6 +29,7 @@ from chaoskit.model.loader import (
     KUBERNETES_KEYS,
     PHASE_KEYS,
     REQUEST_KEYS,
+    SAFETY_KEYS,
     STEP_KEYS,
 )
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
@@ -256,6 +257,7 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 "environment": environment,
                 "seed": integer,
                 "phases": obj({name: ref("duration") for name in PHASE_KEYS}),
+                "safety": obj({name: ref("duration") for name in SAFETY_KEYS}),
                 "load": obj(
                     {
                         "rate": number,

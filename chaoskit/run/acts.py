@@ -36,20 +36,28 @@ class FaultAct:
     """
 
     def __init__(self, fault: Fault, backends: Backends, ledger: Ledger, run_id: str,
-                 entry_id: str | None = None):
+                 entry_id: str | None = None, by: str = ""):
         self.fault = fault
         self.backends = backends
         self.ledger = ledger
         self.run_id = run_id
         self.entry_id = entry_id  # set once recorded: from then on the ledger holds it until reverted
         self.reverted = False
+        self.by = by  # who reverts, when not the run that applied it: noted in the ledger
 
     @classmethod
-    def from_entry(cls, entry: LedgerEntry, ledger: Ledger) -> FaultAct:
-        """The act a pending ledger entry stands for, rebuilt from its record (``chaoskit rollback``)."""
+    def from_entry(cls, entry: LedgerEntry, ledger: Ledger, by: str = "rollback") -> FaultAct:
+        """The act a pending ledger entry stands for, rebuilt from its record (``chaoskit rollback``, the guard).
+
+        ValueError if the record cannot be rebuilt (an unknown fault kind, missing fields).
+        """
         record = dict(entry.revert)
-        backends = Backends.from_record(record)
-        return cls(from_record(record), backends, ledger, entry.run_id, entry_id=entry.id)
+        try:
+            backends = Backends.from_record(record)
+            fault = from_record(record)
+        except (ChaoskitError, KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"cannot rebuild the fault from its record: {type(exc).__name__}: {exc}") from exc
+        return cls(fault, backends, ledger, entry.run_id, entry_id=entry.id, by=by)
 
     @property
     def recorded(self) -> bool:
@@ -107,7 +115,7 @@ class FaultAct:
         except ChaoskitError as exc:
             self.ledger.record_revert_failure(self.entry_id, str(exc))
             raise
-        self.ledger.mark_reverted(self.entry_id)
+        self.ledger.mark_reverted(self.entry_id, by=self.by)
         self.reverted = True
         return True
 

@@ -2,7 +2,11 @@
 
 Isolated in one context manager that restores the previous handlers, so the
 run loop's ``finally`` (revert everything, write the journal) runs on Ctrl-C
-and on ``kill`` alike.
+and on ``kill`` alike. Only the first signal raises: from then on SIGINT and
+SIGTERM are both ignored until the block ends, so a SIGTERM that follows a
+Ctrl-C within milliseconds (a supervisor, a CI runner) cannot cut the
+revert or the journal short. A controller that really must go gets SIGKILL,
+and its guard reverts (:mod:`chaoskit.run.guard`).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ __all__ = ["signals_abort"]
 @contextmanager
 def signals_abort() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
-        # A second signal while reverting must not cut the revert short.
-        signal.signal(signum, signal.SIG_IGN)
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         raise Aborted(f"interrupted by {signal.Signals(signum).name}")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -1,35 +1,42 @@
 """The rollback ledger: a durable, append-only record of every fault that may still be applied.
 
 Applying a fault and recording how to revert it are one act
-(:class:`chaoskit.run.acts.FaultAct`, the only writer): it calls
+(:class:`chaoskit.run.acts.FaultAct`, the only writer of faults): it calls
 :meth:`Ledger.record_pending` (written and fsynced, the directory too when the
 file is created) *before* it touches the target, and :meth:`Ledger.mark_reverted`
 after the revert succeeded. Whatever a crash, SIGKILL or power cut leaves behind
-is in :meth:`Ledger.pending`, which ``chaoskit rollback`` reverts and
-``chaoskit run`` refuses to start over (:meth:`Ledger.require_clean`).
+is in :meth:`Ledger.pending`, which the run's guard and ``chaoskit rollback``
+revert and ``chaoskit run`` refuses to start over (:meth:`Ledger.claim`).
 
-Format: JSON lines, one operation each, replayed in order::
+Format: checksummed JSON lines (:mod:`chaoskit.run.ledger_lines`), one
+operation each, replayed in order::
 
-    {"op":"pending","id":"…","run_id":"…","fault":"container.kill","target":"…","revert":{…},"at":1700000000.1,"pid":42,"host":"…"}
-    {"op":"revert_failed","id":"…","error":"…","at":…}
-    {"op":"reverted","id":"…","at":…}
+    {"crc":"…","op":"pending","id":"…","run_id":"…","fault":"container.kill","target":"…","revert":{…},"at":…,"pid":42,"started":…,"host":"…"}
+    {"crc":"…","op":"revert_failed","id":"…","error":"…","at":…}
+    {"crc":"…","op":"reverted","id":"…","at":…,"by":"guard"}
+    {"crc":"…","op":"forgotten","id":"…","at":…}
+    {"crc":"…","op":"claim","run_id":"…","pid":42,"started":…,"host":"…","at":…}
+    {"crc":"…","op":"release","run_id":"…","at":…}
 
-A crash mid-write can leave a torn last line: it is skipped when reading (its
-fault was never applied, since the write had not returned), and the next
-append starts on a fresh line. Writers take an exclusive ``flock`` on a
+A ``claim`` is a run in progress: :meth:`Ledger.claim` checks that nothing
+is pending and no other live run holds a claim, and appends its own, all
+under the lock, so two runs started together cannot both inject. Nothing
+read from the file blocks the others: a corrupt line or an unknown record is
+a :class:`~chaoskit.run.ledger_lines.LedgerProblem` (named, and reported as
+not clean) until it is forgotten. Writers take an exclusive ``flock`` on a
 sidecar ``.lock`` file (not the ledger itself, so compaction can replace the
-ledger by rename), so two processes never interleave lines.
+ledger by rename), so two processes never interleave lines; operations
+compact the file once finished records outnumber live ones, so each stays
+fast however many faults the ledger has seen.
 
-Default location: ``$CHAOSKIT_LEDGER``; else ``/var/lib/chaoskit/ledger.jsonl``
-when that directory is writable (or creatable); else
-``$XDG_STATE_HOME/chaoskit/ledger.jsonl`` (``~/.local/state/...``).
+Default location: ``$CHAOSKIT_LEDGER``; else ``ledger.jsonl`` in the state
+directory (:func:`chaoskit.run.registry.state_dir`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import socket
 import time
@@ -41,12 +48,14 @@ from typing import Any
 
 from chaoskit.errors import LedgerNotClean
 from chaoskit.log import get_logger
+from chaoskit.run.ledger_lines import LedgerProblem, decode, encode, problem_name
+from chaoskit.run.registry import default_ledger_path, process_alive, process_started
 
-__all__ = ["ENV_VAR", "FaultRecord", "Ledger", "LedgerEntry", "default_ledger_path"]
+__all__ = ["FaultRecord", "Ledger", "LedgerEntry", "LedgerProblem", "default_ledger_path"]
 
-ENV_VAR = "CHAOSKIT_LEDGER"
-SYSTEM_PATH = Path("/var/lib/chaoskit/ledger.jsonl")
-_FORMAT = 1
+_FORMAT = 2
+# Compact once this many finished lines are more than the live ones (a 20,000-kill monkey stays fast).
+COMPACT_AFTER = 64
 
 log = get_logger("chaoskit.ledger")
 
@@ -72,29 +81,24 @@ class LedgerEntry:
     recorded_at: float
     pid: int | None = None
     host: str = ""
+    started: float | None = None  # the owner's start time: a reused pid is not the owner
     reverted_at: float | None = None
+    reverted_by: str = ""
+    forgotten: bool = False
     revert_attempts_failed: int = 0
     last_error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def pending(self) -> bool:
-        return self.reverted_at is None
+        return self.reverted_at is None and not self.forgotten
 
     def owner_alive(self) -> bool | None:
         """Whether the recording process still runs (None: recorded on another host, cannot tell).
 
         A pending entry whose owner is alive may belong to a run in progress, not a crash.
         """
-        if self.pid is None or self.host != socket.gethostname():
-            return None
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return process_alive(self.pid, self.host, self.started)
 
     def describe(self) -> str:
         target = f" on {self.target}" if self.target else ""
@@ -102,24 +106,17 @@ class LedgerEntry:
         return f"{self.fault}{target} (run {self.run_id}, pid {self.pid} on {self.host or '?'}{alive})"
 
 
-def default_ledger_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where the ledger lives by default (see the module docstring)."""
-    env = os.environ if env is None else env
-    if env.get(ENV_VAR):
-        return Path(env[ENV_VAR]).expanduser()
-    if _can_write_under(SYSTEM_PATH.parent):
-        return SYSTEM_PATH
-    state_home = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(state_home) / "chaoskit" / "ledger.jsonl"
+@dataclass
+class _State:
+    """The ledger replayed: entries, problems (with their raw lines, kept by compaction) and claims."""
 
+    entries: dict[str, LedgerEntry] = field(default_factory=dict)
+    problems: dict[str, tuple[LedgerProblem, bytes]] = field(default_factory=dict)
+    claims: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    lines: int = 0
 
-def _can_write_under(directory: Path) -> bool:
-    probe = directory
-    while not probe.exists():  # the nearest existing ancestor decides whether we can create it
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    def live_lines(self) -> int:
+        return sum(1 for e in self.entries.values() if e.pending) * 2 + len(self.problems) + len(self.claims)
 
 
 class Ledger:
@@ -135,113 +132,102 @@ class Ledger:
     def record_pending(self, record: FaultRecord) -> str:
         """Durably record a fault about to be applied; returns its id. Call BEFORE applying."""
         entry_id = uuid.uuid4().hex
-        line = {
-            "v": _FORMAT,
-            "op": "pending",
-            "id": entry_id,
-            "run_id": record.run_id,
-            "fault": record.fault,
-            "target": record.target,
-            "revert": dict(record.revert),
-            "at": self._clock(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        }
+        line = {"v": _FORMAT, "op": "pending", "id": entry_id, "run_id": record.run_id, "fault": record.fault,
+                "target": record.target, "revert": dict(record.revert), "at": self._clock(), **_owner()}
         with self._locked(exclusive=True):
             self._append(line)
         log.debug("ledger.recorded", id=entry_id, run_id=record.run_id, fault=record.fault, target=record.target)
         return entry_id
 
-    def mark_reverted(self, entry_id: str) -> bool:
-        """Record that ``entry_id`` was reverted; False if it already was (idempotent). KeyError if unknown."""
+    def mark_reverted(self, entry_id: str, *, by: str = "") -> bool:
+        """Record that ``entry_id`` was reverted; False if it already was (idempotent). KeyError if unknown.
+
+        ``by`` names who reverted it when that was not its run (``guard``, ``rollback``, ``halt``).
+        """
         with self._locked(exclusive=True):
-            entry = self._read().get(entry_id)
+            state = self._read()
+            entry = state.entries.get(entry_id)
             if entry is None:
                 raise KeyError(f"no ledger entry {entry_id!r} in {self.path}")
             if not entry.pending:
                 return False
-            self._append({"v": _FORMAT, "op": "reverted", "id": entry_id, "at": self._clock()})
-        log.debug("ledger.reverted", id=entry_id)
+            self._append({"v": _FORMAT, "op": "reverted", "id": entry_id, "at": self._clock(),
+                          **({"by": by} if by else {})})
+            self._compact_if_worth_it(state)
+        log.debug("ledger.reverted", id=entry_id, by=by or "run")
         return True
 
     def record_revert_failure(self, entry_id: str, error: str) -> None:
         """Note a failed revert attempt; the entry stays pending (``chaoskit rollback`` shows the error)."""
         with self._locked(exclusive=True):
-            if entry_id not in self._read():
+            if entry_id not in self._read().entries:
                 raise KeyError(f"no ledger entry {entry_id!r} in {self.path}")
             self._append({"v": _FORMAT, "op": "revert_failed", "id": entry_id, "error": error, "at": self._clock()})
 
-    def compact(self) -> int:
-        """Drop reverted entries (rewrite + atomic rename); returns how many were dropped."""
+    def forget(self, name: str) -> str:
+        """Drop a pending entry or a problem line on purpose (nothing is reverted); what was dropped. KeyError if none."""
         with self._locked(exclusive=True):
-            entries = self._read()
-            keep = [e for e in entries.values() if e.pending]
-            dropped = len(entries) - len(keep)
-            if dropped == 0:
-                return 0
-            lines = []
-            for e in keep:
-                lines.append(
-                    {
-                        "v": _FORMAT,
-                        "op": "pending",
-                        "id": e.id,
-                        "run_id": e.run_id,
-                        "fault": e.fault,
-                        "target": e.target,
-                        "revert": dict(e.revert),
-                        "at": e.recorded_at,
-                        "pid": e.pid,
-                        "host": e.host,
-                        **e.extra,
-                    }
-                )
-                if e.revert_attempts_failed:
-                    lines.append(
-                        {
-                            "v": _FORMAT,
-                            "op": "revert_failed",
-                            "id": e.id,
-                            "error": e.last_error,
-                            "at": e.recorded_at,
-                            "count": e.revert_attempts_failed,
-                        }
-                    )
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            data = b"".join(_encode(line) for line in lines)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
-        log.info("ledger.compacted", path=str(self.path), dropped=dropped, kept=len(keep))
-        return dropped
+            state = self._read()
+            entry = state.entries.get(name)
+            if entry is not None and entry.pending:
+                what = entry.describe()
+            elif name in state.problems:
+                what = state.problems[name][0].describe(self.path)
+            else:
+                raise KeyError(f"nothing pending is named {name!r} in {self.path}")
+            self._append({"v": _FORMAT, "op": "forgotten", "id": name, "at": self._clock()})
+            self._compact_if_worth_it(state)
+        log.warning("ledger.forgotten", path=str(self.path), name=name, what=what)
+        return what
+
+    def claim(self, run_id: str) -> None:
+        """Start a run on this ledger: LedgerNotClean unless nothing is pending and no other run is live.
+
+        Checked and written under one lock, so of two runs started together one refuses.
+        """
+        with self._locked(exclusive=True):
+            state = self._read()
+            _require_clean(self.path, state)
+            for other, claim in state.claims.items():
+                if other != run_id and process_alive(claim.get("pid"), claim.get("host", ""), claim.get("started")):
+                    raise LedgerNotClean(
+                        f"run {other} (pid {claim.get('pid')}) is in progress on ledger {self.path}; runs on one "
+                        f"ledger take turns: wait for it, stop it (`chaoskit halt`), or give this one its own ledger")
+            self._append({"v": _FORMAT, "op": "claim", "run_id": run_id, "at": self._clock(), **_owner()})
+
+    def release(self, run_id: str) -> None:
+        """End a run's claim (idempotent)."""
+        with self._locked(exclusive=True):
+            state = self._read()
+            if run_id in state.claims:
+                self._append({"v": _FORMAT, "op": "release", "run_id": run_id, "at": self._clock()})
+                self._compact_if_worth_it(state)
+
+    def compact(self) -> int:
+        """Drop finished records (rewrite + atomic rename); returns how many lines were dropped."""
+        with self._locked(exclusive=True):
+            return self._compact(self._read())
 
     # -- reading ---------------------------------------------------------------------------
 
     def entries(self) -> list[LedgerEntry]:
         """Every entry, reverted or not, in the order recorded."""
         with self._locked(exclusive=False):
-            return list(self._read().values())
+            return list(self._read().entries.values())
 
     def pending(self, run_id: str | None = None) -> list[LedgerEntry]:
         """Entries not yet reverted (of one run, if given), in the order recorded."""
         return [e for e in self.entries() if e.pending and (run_id is None or e.run_id == run_id)]
 
+    def problems(self) -> list[LedgerProblem]:
+        """Lines that cannot be trusted (corrupt, unknown), not forgotten yet."""
+        with self._locked(exclusive=False):
+            return [problem for problem, _ in self._read().problems.values()]
+
     def require_clean(self) -> None:
-        """LedgerNotClean, saying what is pending and how to fix it, unless nothing is pending."""
-        pending = self.pending()
-        if pending:
-            listed = "; ".join(e.describe() for e in pending[:5]) + (
-                f"; ... ({len(pending) - 5} more)" if len(pending) > 5 else ""
-            )
-            raise LedgerNotClean(
-                f"{len(pending)} un-reverted fault(s) from an earlier run in {self.path}: {listed}. "
-                f"Run `chaoskit rollback` to revert them first."
-            )
+        """LedgerNotClean, saying what is pending and how to fix it, unless nothing is pending or unreadable."""
+        with self._locked(exclusive=False):
+            _require_clean(self.path, self._read())
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -259,76 +245,134 @@ class Ledger:
             os.close(fd)  # closing releases the flock
 
     def _append(self, line: Mapping[str, Any]) -> None:
-        data = _encode(line)  # fails on anything not JSON-serialisable, before a byte is written
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        data = encode(line)  # fails on anything not JSON-serialisable, before a byte is written
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            if not created and not _ends_with_newline(self.path):
-                # A torn line from a crash: start ours on a fresh line so it stays readable.
-                data = b"\n" + data
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a torn line from a crash: start ours on a fresh line so it stays readable
             _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-        if created:
+        if not size:
             _fsync_dir(self.path.parent)  # the file's name must survive a crash too
 
-    def _read(self) -> dict[str, LedgerEntry]:
+    def _read(self) -> _State:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return {}
-        entries: dict[str, LedgerEntry] = {}
+            return _State()
+        state = _State()
         lines = raw.split(b"\n")
         for number, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
+            state.lines += 1
             try:
-                op = json.loads(text)
-                if not isinstance(op, dict):
-                    raise ValueError("not an object")
-                self._apply(entries, op)
+                _replay(state, decode(text))
             except (ValueError, KeyError, TypeError) as exc:
-                torn = number == len(lines)  # the last chunk, with no newline after it
-                log.warning(
-                    "ledger.torn_line" if torn else "ledger.bad_line", path=str(self.path), line=number, error=str(exc)
-                )
-        return entries
+                if number == len(lines):  # the last chunk, with no newline after it: a write cut short
+                    log.warning("ledger.torn_line", path=str(self.path), line=number, error=str(exc))
+                    continue
+                problem = LedgerProblem(problem_name(text), number, _reason(exc))
+                state.problems[problem.name] = (problem, text)
+                log.error("ledger.bad_line", path=str(self.path), line=number, name=problem.name, error=problem.reason)
+        return state
 
-    @staticmethod
-    def _apply(entries: dict[str, LedgerEntry], op: dict[str, Any]) -> None:
-        kind, entry_id = op["op"], op["id"]
-        if kind == "pending":
-            known = {"v", "op", "id", "run_id", "fault", "target", "revert", "at", "pid", "host"}
-            entries[entry_id] = LedgerEntry(
-                id=entry_id,
-                run_id=op["run_id"],
-                fault=op["fault"],
-                revert=op["revert"],
-                target=op.get("target", ""),
-                recorded_at=op["at"],
-                pid=op.get("pid"),
-                host=op.get("host", ""),
-                extra={k: v for k, v in op.items() if k not in known},
-            )
-        elif kind == "reverted" and entry_id in entries:
-            entries[entry_id] = replace(entries[entry_id], reverted_at=op["at"])
-        elif kind == "revert_failed" and entry_id in entries:
-            entry = entries[entry_id]
-            entries[entry_id] = replace(
-                entry,
-                revert_attempts_failed=entry.revert_attempts_failed + int(op.get("count", 1)),
-                last_error=op.get("error"),
-            )
-        elif kind not in ("pending", "reverted", "revert_failed"):
-            raise ValueError(f"unknown op {kind!r}")
+    def _compact_if_worth_it(self, state: _State) -> None:
+        """Compact once finished lines outnumber live ones (and COMPACT_AFTER); ``state`` is from before the op's line."""
+        live = state.live_lines()
+        if state.lines + 1 - live > max(COMPACT_AFTER, live):
+            self._compact(self._read())
+
+    def _compact(self, state: _State) -> int:
+        keep: list[bytes] = []
+        for e in state.entries.values():
+            if not e.pending:
+                continue
+            keep.append(encode({"v": _FORMAT, "op": "pending", "id": e.id, "run_id": e.run_id, "fault": e.fault,
+                                "target": e.target, "revert": dict(e.revert), "at": e.recorded_at, "pid": e.pid,
+                                "host": e.host, **({"started": e.started} if e.started is not None else {}),
+                                **e.extra}))
+            if e.revert_attempts_failed:
+                keep.append(encode({"v": _FORMAT, "op": "revert_failed", "id": e.id, "error": e.last_error,
+                                    "at": e.recorded_at, "count": e.revert_attempts_failed}))
+        keep.extend(text + b"\n" for _, text in state.problems.values())
+        keep.extend(encode({"v": _FORMAT, **claim}) for run_id, claim in state.claims.items()
+                    if process_alive(claim.get("pid"), claim.get("host", ""), claim.get("started")) is not False)
+        dropped = state.lines - len(keep)
+        if dropped <= 0:
+            return 0
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, b"".join(keep))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        log.debug("ledger.compacted", path=str(self.path), dropped=dropped, kept=len(keep))
+        return dropped
 
 
-def _encode(line: Mapping[str, Any]) -> bytes:
-    try:
-        return (json.dumps(line, separators=(",", ":"), sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"ledger entries must be JSON-serialisable: {exc}") from exc
+_PENDING_KEYS = {"v", "op", "id", "run_id", "fault", "target", "revert", "at", "pid", "host", "started"}
+
+
+def _replay(state: _State, op: dict[str, Any]) -> None:
+    kind = op["op"]
+    entries = state.entries
+    if kind == "pending":
+        if not isinstance(op["revert"], dict):
+            raise TypeError("its revert record is not an object")
+        entries[op["id"]] = LedgerEntry(
+            id=op["id"], run_id=op["run_id"], fault=op["fault"], revert=op["revert"], target=op.get("target", ""),
+            recorded_at=op["at"], pid=op.get("pid"), host=op.get("host", ""), started=op.get("started"),
+            extra={k: v for k, v in op.items() if k not in _PENDING_KEYS})
+    elif kind == "reverted":
+        if op["id"] in entries:
+            entries[op["id"]] = replace(entries[op["id"]], reverted_at=op["at"], reverted_by=op.get("by", ""))
+    elif kind == "revert_failed":
+        if op["id"] in entries:
+            entry = entries[op["id"]]
+            entries[op["id"]] = replace(entry, revert_attempts_failed=entry.revert_attempts_failed
+                                        + int(op.get("count", 1)), last_error=op.get("error"))
+    elif kind == "forgotten":
+        if op["id"] in entries:
+            entries[op["id"]] = replace(entries[op["id"]], forgotten=True)
+        state.problems.pop(op["id"], None)
+    elif kind == "claim":
+        state.claims[op["run_id"]] = {k: op[k] for k in ("op", "run_id", "at", "pid", "host", "started") if k in op}
+    elif kind == "release":
+        state.claims.pop(op["run_id"], None)
+    else:
+        raise ValueError(f"unknown record {kind!r}")
+
+
+def _require_clean(path: Path, state: _State) -> None:
+    pending = [e for e in state.entries.values() if e.pending]
+    problems = [p for p, _ in state.problems.values()]
+    if problems:
+        raise LedgerNotClean(
+            f"{len(problems)} unreadable record(s) in the ledger: " + "; ".join(p.describe(path) for p in problems[:5])
+            + ". Run `chaoskit rollback` to revert what can be read, then forget them.")
+    if pending:
+        listed = "; ".join(e.describe() for e in pending[:5]) + (
+            f"; ... ({len(pending) - 5} more)" if len(pending) > 5 else "")
+        raise LedgerNotClean(f"{len(pending)} un-reverted fault(s) from an earlier run in {path}: {listed}. "
+                             f"Run `chaoskit rollback` to revert them first.")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"record without {exc}"
+    return f"unreadable record: {exc}" if not str(exc).startswith("unknown") else str(exc)
+
+
+def _owner() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "started": process_started(pid)}
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -336,15 +380,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        if handle.tell() == 0:
-            return True
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
 
 
 def _make_dirs(directory: Path) -> list[Path]:

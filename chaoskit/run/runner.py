@@ -100,9 +100,12 @@ class Runner:
 
     # -- preflight ---------------------------------------------------------
 
-    def preflight(self) -> None:
-        """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger."""
-        self.ledger.require_clean()
+    def preflight(self, claim: bool = True) -> None:
+        """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger.
+
+        A run claims the ledger (clean, no other run in progress: decided under its lock); a dry run only checks.
+        """
+        self.ledger.claim(self.journal.run_id) if claim else self.ledger.require_clean()
         self._queries = QueryProbes.prepare(self.experiment.steady_state, self.clock, self._t0, self.prometheus_client)
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
         self.seed = seed

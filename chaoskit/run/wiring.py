@@ -21,13 +21,13 @@ from chaoskit.model.probes import LATENCY_METRICS, Hypothesis, LoadProbe
 from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
 from chaoskit.targets.container import Container
 from chaoskit.journal import RunJournal
-from chaoskit.run.acts import FaultAct
+from chaoskit.run.guard import guarded
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import containers_of
 from chaoskit.run.runner import Runner
 from chaoskit.verdict import Outcome
 
-__all__ = ["RunOutcome", "blast_radius", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
+__all__ = ["RunOutcome", "blast_radius", "environment_versions", "plan_experiment", "run_experiment"]
 
 log = get_logger("chaoskit.run")
 
@@ -36,6 +36,7 @@ log = get_logger("chaoskit.run")
 class RunOutcome:
     verdict: Outcome
     journal_path: Path
+    run_id: str = ""
 
 
 def backends_for(experiment: Experiment) -> Backends:
@@ -108,7 +109,7 @@ def _parts(tolerance: Tolerance) -> list[Tolerance]:
 def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:
     """A dry run: preflight (ledger, backends, targets) and the faults it would apply; nothing is applied."""
     runner = _runner(experiment, None, seed, ledger_path)  # a dry run writes no journal
-    runner.preflight()
+    runner.preflight(claim=False)
     lines = [f"plan: {experiment.title} (seed {runner.seed})"]
     phases = experiment.phases
     lines.append(f"phases: warmup {phases.warmup:g}s, baseline {phases.baseline:g}s, fault {phases.fault:g}s, "
@@ -151,28 +152,14 @@ def run_experiment(experiment: Experiment, journal_path: str | Path, seed: int |
         display = LiveDisplay(experiment.title)
         progress = display.update
     runner = _runner(experiment, Path(journal_path), seed, ledger_path, progress)
+    run_id = runner.journal.run_id
     try:
-        if display is not None:
-            display.start()
-        outcome = runner.run()
+        with guarded(runner.ledger.path, run_id, Path(journal_path), experiment.safety.dead_man):
+            if display is not None:
+                display.start()
+            outcome = runner.run()  # its preflight claims the ledger
     finally:
+        runner.ledger.release(run_id)
         if display is not None:
             display.stop()
-    return RunOutcome(outcome, Path(journal_path))
-
-
-def rollback_pending(ledger_path: str | None = None) -> tuple[list[str], list[str]]:
-    """Revert every pending ledger entry; (reverted, still failing) descriptions. Idempotent."""
-    ledger = Ledger(ledger_path)
-    reverted, failed = [], []
-    for entry in ledger.pending():
-        act = FaultAct.from_entry(entry, ledger)
-        try:
-            act.revert()
-        except ChaoskitError as exc:
-            failed.append(f"{entry.describe()}: {exc}")
-            log.error("fault.revert_failed", fault=act.fault.describe(), error=str(exc))
-            continue
-        reverted.append(act.fault.describe())
-        log.info("fault.reverted", fault=act.fault.describe(), by="rollback")
-    return reverted, failed
+    return RunOutcome(outcome, Path(journal_path), run_id)

@@ -17,7 +17,7 @@ from chaoskit.adapters.kubernetes.lease import LEASE_DURATION_S
 from chaoskit.faults.catalogue import build
 from chaoskit.run.ledger import FaultRecord, Ledger
 from chaoskit.run.observe import resolve
-from chaoskit.run.wiring import rollback_pending
+from chaoskit.run.reverting import revert_pending
 from chaoskit.targets import Selector
 
 pytestmark = pytest.mark.kubernetes
@@ -35,8 +35,8 @@ def test_rollback_reverts_a_pause_from_the_ledger_record(backends, namespace, tm
     Ledger(ledger_path).record_pending(FaultRecord("run-1", fault.kind, revert, target.name))
     fault.apply(backends)
     assert backends.targets.state(target) == "paused"
-    reverted, failed = rollback_pending(str(ledger_path))
-    assert (len(reverted), failed) == (1, [])
+    report = revert_pending(Ledger(ledger_path), force=True)  # force: the recording process (this one) still runs
+    assert (len(report.reverted), report.failed) == (1, [])
     assert backends.targets.state(target) == "running"
 
 

@@ -25,8 +25,14 @@ def test_heavy_latency_fails(chaoskit_run):
 '''
 
 
-def test_plugin_runs_experiments_and_reports_verdicts(pytester, tmp_path, web, toxiproxy):
-    """Through the plugin, a harmless fault passes, a harmful one fails with its reason, and nothing is left applied."""
+def test_plugin_runs_experiments_and_reports_verdicts(pytester, tmp_path, web, toxiproxy, monkeypatch):
+    """Through the plugin, a harmless fault passes, a harmful one fails with its reason, and nothing is left applied;
+    its faults went to the ledger `chaoskit rollback` reads ($CHAOSKIT_LEDGER here), not a temporary one."""
+    from chaoskit.run.ledger import Ledger
+
+    ledger = tmp_path / "host-ledger.jsonl"
+    monkeypatch.setenv("CHAOSKIT_LEDGER", str(ledger))
+    monkeypatch.setenv("CHAOSKIT_HOME", str(tmp_path / "home"))
     variables = dict(arg.split("=", 1) for arg in web.vars[1::2])
     pytester.makepyfile(INNER_TEST.format(experiment=str(write_experiment(tmp_path, 1)),
                                           harmful=str(write_experiment(tmp_path, 300)), vars=variables))
@@ -34,3 +40,5 @@ def test_plugin_runs_experiments_and_reports_verdicts(pytester, tmp_path, web, t
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*FAILURE*'page'*"])
     assert toxiproxy.client.proxy("web").toxics == ()
+    entries = Ledger(ledger).entries()
+    assert entries and not any(e.pending for e in entries)

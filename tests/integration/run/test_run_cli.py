@@ -95,29 +95,6 @@ def test_sigint_reverts_within_two_seconds(tmp_path, web, toxiproxy):
     assert json.loads(journal.read_text())["verdict"]["verdict"] == "ABORTED"
 
 
-def test_sigkill_mid_fault_then_rollback_restores(tmp_path, web, toxiproxy):
-    """A run SIGKILLed mid-fault leaves its toxic; `chaoskit rollback` removes it, twice safely; `run` refused meanwhile."""
-    ledger = tmp_path / "ledger.jsonl"
-    experiment = write_experiment(tmp_path, 300, fault_s=60)
-    proc = chaoskit("run", str(experiment), *web.vars, "--journal", str(tmp_path / "j.json"), ledger=ledger)
-    wait_for_applied(ledger)
-    wait_until(lambda: toxiproxy.client.proxy("web").toxics, what="toxic on the server")
-    proc.kill()
-    proc.wait(timeout=10)
-    assert len(toxiproxy.client.proxy("web").toxics) == 1
-
-    code, out, err = finish(chaoskit("run", str(experiment), *web.vars, ledger=ledger))
-    assert code == 6 and "chaoskit rollback" in err
-
-    code, out, err = finish(chaoskit("rollback", ledger=ledger))
-    assert code == 0, err
-    assert "reverted: latency toxic on proxy web" in out
-    assert toxiproxy.client.proxy("web").toxics == ()
-
-    code, out, err = finish(chaoskit("rollback", ledger=ledger))
-    assert code == 0 and "nothing to roll back" in out
-
-
 def test_invalid_experiment_exits_2_naming_the_line(tmp_path, web, toxiproxy):
     """An unknown fault type is reported with file:line and nothing is applied."""
     path = tmp_path / "bad.yaml"

@@ -12,6 +12,7 @@ import pytest
 
 from chaoskit.errors import LedgerNotClean
 from chaoskit.run import ledger as ledger_module
+from chaoskit.run import registry
 from chaoskit.run.ledger import FaultRecord, Ledger, default_ledger_path
 
 
@@ -133,7 +134,7 @@ def test_revert_record_must_be_json(tmp_path: Path) -> None:
 
 
 def test_compaction_keeps_only_pending(tmp_path: Path) -> None:
-    """compact() drops reverted entries and keeps pending ones with their ids, times and failures."""
+    """compact() drops reverted entries' lines and keeps pending ones with their ids, times and failures."""
     path = tmp_path / "l.jsonl"
     ledger = Ledger(path, clock=Clock())
     done = ledger.record_pending(record())
@@ -141,10 +142,10 @@ def test_compaction_keeps_only_pending(tmp_path: Path) -> None:
     open_id = ledger.record_pending(record(fault="network.latency", proxy="postgres", toxic="t1"))
     ledger.record_revert_failure(open_id, "503")
     before = ledger.pending()
-    assert ledger.compact() == 1 and ledger.compact() == 0
+    assert ledger.compact() == 2 and ledger.compact() == 0  # the done entry's two lines
     assert ledger.pending() == before and len(ledger.entries()) == 1
     ledger.mark_reverted(open_id)
-    assert ledger.compact() == 1 and path.read_text() == ""
+    assert ledger.compact() == 3 and path.read_text() == ""
 
 
 def _append_some(path: str, run: str, n: int) -> None:
@@ -182,11 +183,96 @@ def test_concurrent_writers_and_compaction_lose_nothing(tmp_path: Path) -> None:
 def test_default_path_prefers_env_then_system_then_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CHAOSKIT_LEDGER wins; else /var/lib/chaoskit when writable; else the XDG state dir."""
     assert default_ledger_path({"CHAOSKIT_LEDGER": str(tmp_path / "x.jsonl")}) == tmp_path / "x.jsonl"
-    monkeypatch.setattr(ledger_module, "SYSTEM_PATH", tmp_path / "var" / "lib" / "chaoskit" / "ledger.jsonl")
+    monkeypatch.setattr(registry, "SYSTEM_DIR", tmp_path / "var" / "lib" / "chaoskit")
     assert default_ledger_path({}) == tmp_path / "var" / "lib" / "chaoskit" / "ledger.jsonl"
     locked = tmp_path / "ro"
     locked.mkdir(mode=0o500)
-    monkeypatch.setattr(ledger_module, "SYSTEM_PATH", locked / "chaoskit" / "ledger.jsonl")
-    monkeypatch.setattr(ledger_module.os, "access", lambda *a: False)  # root can write anywhere; pretend not
+    monkeypatch.setattr(registry, "SYSTEM_DIR", locked / "chaoskit")
+    monkeypatch.setattr(registry.os, "access", lambda *a: False)  # root can write anywhere; pretend not
     assert default_ledger_path({"HOME": "/home/u"}) == Path("/home/u/.local/state/chaoskit/ledger.jsonl")
     assert default_ledger_path({"XDG_STATE_HOME": "/s"}) == Path("/s/chaoskit/ledger.jsonl")
+
+
+def test_a_corrupt_line_in_the_middle_is_a_named_problem_not_a_silent_loss(tmp_path: Path) -> None:
+    """A flipped byte in a pending record fails its checksum: named with a stable name, reported as not clean."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    ledger.record_pending(record(container="first"))
+    ledger.record_pending(record(container="second"))
+    lines = path.read_bytes().split(b"\n")
+    lines[0] = lines[0].replace(b"first", b"fir5t")
+    path.write_bytes(b"\n".join(lines))
+    [problem] = ledger.problems()
+    assert problem.line == 1 and "checksum" in problem.reason
+    assert [e.revert["container"] for e in ledger.pending()] == ["second"]
+    with pytest.raises(LedgerNotClean, match=f"forget {problem.name}"):
+        ledger.require_clean()
+    assert Ledger(path).problems() == [problem]  # the same name on every read
+
+
+def test_an_unknown_record_is_a_problem_and_the_others_still_count(tmp_path: Path) -> None:
+    """A well-formed record of an unknown kind is named; the entries around it are read as usual."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    ledger.record_pending(record(container="a"))
+    with path.open("a") as out:
+        out.write('{"op":"teleport","id":"x"}\n')
+    ledger.record_pending(record(container="b"))
+    assert [p.reason for p in ledger.problems()] == ["unknown record 'teleport'"]
+    assert [e.revert["container"] for e in ledger.pending()] == ["a", "b"]
+
+
+def test_forget_drops_an_entry_or_a_problem_on_purpose(tmp_path: Path) -> None:
+    """forget() takes an entry id or a problem's name; afterwards the ledger is clean; an unknown name is a KeyError."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    entry_id = ledger.record_pending(record())
+    with path.open("a") as out:
+        out.write("{not json\n")
+    [problem] = ledger.problems()
+    assert "container.kill" in ledger.forget(entry_id)
+    assert "forget" in ledger.forget(problem.name)
+    ledger.require_clean()
+    with pytest.raises(KeyError):
+        ledger.forget("nothing-by-that-name")
+
+
+def test_claim_refuses_a_second_live_run_and_a_dirty_ledger(tmp_path: Path) -> None:
+    """claim(): one live run per ledger; a claim whose process is gone is stale; pending faults refuse too."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    ledger.claim("run-a")
+    with pytest.raises(LedgerNotClean, match="run run-a .* is in progress"):
+        ledger.claim("run-b")
+    ledger.release("run-a")
+    ledger.claim("run-b")
+    with path.open("ab") as out:  # a claim left by a process that no longer exists
+        from chaoskit.run.ledger_lines import encode
+
+        out.write(encode({"op": "claim", "run_id": "dead", "pid": 2**22 + 12345, "host": "", "at": 1.0}))
+    ledger.release("run-b")
+    ledger.claim("run-c")
+    ledger.release("run-c")
+    ledger.record_pending(record())
+    with pytest.raises(LedgerNotClean, match="un-reverted"):
+        ledger.claim("run-d")
+
+
+def test_operations_stay_fast_after_thousands_of_faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 record/revert cycles: compaction keeps the file small, so the last operations are as fast as the first.
+
+    Without fsync (disk speed is bench/deadman_bench.py's to measure): this checks the file's growth.
+    """
+    import time
+
+    monkeypatch.setattr(ledger_module.os, "fsync", lambda fd: None)
+    ledger = Ledger(tmp_path / "l.jsonl")
+    keep = ledger.record_pending(record(container="still-applied"))
+    for i in range(5_000):
+        ledger.mark_reverted(ledger.record_pending(record(container=str(i))))
+        if i == 4_900:
+            started = time.perf_counter()
+    per_op = (time.perf_counter() - started) / 200
+    assert len((tmp_path / "l.jsonl").read_bytes().splitlines()) < 200
+    assert [e.id for e in ledger.pending()] == [keep]
+    assert per_op < 0.010
