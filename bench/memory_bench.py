@@ -10,8 +10,11 @@ own store, and read as a run and a monkey read it while the load lasts:
 * a baseline window of the first minute, kept for the whole run (the monkey's);
 * every ``--kill-every`` seconds, the whole window of the last minute judged
   against that baseline (a monkey's kill window; old ones are read back);
-* at the end, a window of an hour in the middle of the day, and the load's
-  journal record (every bucket, the summary, validity).
+* at the end, a window of ``--window-s`` (an hour) in the middle of the day
+  judged at once, and the load's journal record (every bucket, the summary,
+  validity) written to a journal file.
+
+Exit status 0 when the live peak (before the long window) is under ``--limit-mb``.
 
 Prints the process's RSS and peak RSS (VmHWM) along the way and at the end,
 the spill file's size, and the machine's steal.
@@ -25,10 +28,12 @@ import argparse
 import math
 import random
 import sys
+import tempfile
 import time
 from array import array
 from pathlib import Path
 
+from chaoskit.journal import JournalFile
 from chaoskit.measure.arrivals import ArrivalSchedule
 from chaoskit.measure.buckets import FAILED, OK
 from chaoskit.measure.loadgen import LoadGenerator
@@ -57,6 +62,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=86_400)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--kill-every", type=int, default=600, help="seconds between judged kill windows")
+    parser.add_argument("--window-s", type=int, default=3600, help="the long window judged at the end (0: none)")
     parser.add_argument("--limit-mb", type=float, default=200.0)
     args = parser.parse_args()
     started, steal0 = time.monotonic(), steal_jiffies()
@@ -93,21 +99,25 @@ def main() -> int:
             now_mb, peak_mb = rss()
             print(f"| {(second + 1) / 3600:.0f} h | {len(store)} | {now_mb:.0f} | {peak_mb:.0f} |", flush=True)
     live_peak = rss()[1]
-    hour = load.seconds_between(args.seconds / 2, args.seconds / 2 + 3600.0)
-    hour_stats = judge_window(probe, "fault", baseline, hour)
-    del hour
-    after_hour = rss()
-    record = load.journal()
+    if args.window_s:
+        long_window = load.seconds_between(args.seconds / 2, args.seconds / 2 + args.window_s)
+        judged_long = judge_window(probe, "fault", baseline, long_window)
+        del long_window
+    after_window = rss()
+    with tempfile.TemporaryDirectory() as folder:
+        journal = JournalFile(Path(folder) / "day.json", {"events": []})
+        journal.finish({"load": load.journal(t0=0.0)})
+        written_mb = journal.path.stat().st_size / MB  # type: ignore[union-attr]
     after_journal = rss()
     spill = store._spill.tell() / MB if store._spill is not None else 0.0  # noqa: SLF001 - its size on disk
     steal1 = steal_jiffies()
     steal = 100.0 * (steal1[0] - steal0[0]) / max(1, steal1[1] - steal0[1])
     print()
-    print(f"seconds: {len(store)} ({args.rate} req/s), kill windows judged: {judged}, "
-          f"hour window: {hour_stats.buckets} s, {hour_stats.decision}")
-    print(f"journal record: {len(record['buckets'])} buckets, summary sent {record['summary']['sent']}")
-    print(f"live peak RSS {live_peak:.0f} MiB; after an hour's window {after_hour[1]:.0f} MiB peak; "
-          f"after the journal record {after_journal[0]:.0f} MiB RSS, {after_journal[1]:.0f} MiB peak")
+    print(f"seconds: {len(store)} ({args.rate} req/s), kill windows judged: {judged}" + (
+        f", long window: {judged_long.buckets} s, {judged_long.decision}" if args.window_s else ""))
+    print(f"journal written: {written_mb:.0f} MiB")
+    print(f"live peak RSS {live_peak:.0f} MiB; after the long window {after_window[1]:.0f} MiB peak; "
+          f"after the journal {after_journal[0]:.0f} MiB RSS, {after_journal[1]:.0f} MiB peak")
     print(f"spill file {spill:.0f} MiB; wall {time.monotonic() - started:.0f} s; steal {steal:.1f}%")
     return 0 if live_peak < args.limit_mb else 1
 

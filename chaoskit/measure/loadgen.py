@@ -51,7 +51,7 @@ from chaoskit.measure.tuning import (
     tune_process,
     untune_process,
 )
-from chaoskit.measure.store import BucketStore
+from chaoskit.measure.store import BucketDicts, BucketStore
 from chaoskit.measure.validity import ValidityLimits, assess_validity
 from chaoskit.measure.window import WindowStats, seconds_of, summarize, summarize_slices
 from chaoskit.model.load import LoadSpec
@@ -267,10 +267,12 @@ class LoadGenerator:
         validity = assess_validity(self._store if buckets is None else buckets, self.validity_limits)
         return None if validity.valid else "; ".join(validity.reasons)
 
-    def journal(self) -> dict[str, Any]:
+    def journal(self, t0: float | None = None) -> dict[str, Any]:
         """The load's record for the journal: its spec, every bucket, the whole-run summary, validity.
 
-        The store is read a bucket at a time, so a long load's seconds are never all decoded at once.
+        The store is read a bucket at a time, and the buckets are produced as the journal writes them
+        (:class:`~chaoskit.measure.store.BucketDicts`), so a day's seconds are never all in memory.
+        ``t0``: each bucket gets ``t``, its start on the caller's clock (``mono`` seconds since ``t0``).
         """
         validity = assess_validity(self._store, self.validity_limits)
         return {
@@ -283,5 +285,5 @@ class LoadGenerator:
             "validity": {"valid": validity.valid and self._error is None,
                          "reasons": list(validity.reasons) + ([f"load generator failed: {self._error!r}"]
                                                               if self._error is not None else [])},
-            "buckets": list(self._store.dicts()),
+            "buckets": BucketDicts(self._store, t0),
         }

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from chaoskit.measure.buckets import SLICE_S, Bucket, Slice
 
-__all__ = ["BucketStore"]
+__all__ = ["BucketDicts", "BucketStore"]
 
 
 class BucketStore:
@@ -96,24 +96,21 @@ class BucketStore:
 
     def __iter__(self) -> Iterator[Bucket]:
         """Every completed bucket in order, one at a time (a spilled one is read when its turn comes)."""
-        with self._changed:
-            spilled, recent = len(self._spilled_at), list(self._recent)
-        for i in range(spilled):
-            with self._changed:
-                bucket = self._read(i)
-            yield bucket
-        yield from recent
+        return (Bucket.from_dict(b) if isinstance(b, dict) else b for b in self._each())
 
     def dicts(self) -> Iterator[dict[str, Any]]:
         """Every completed bucket in its journal encoding, in order (spilled ones as they were written)."""
+        return (b if isinstance(b, dict) else b.to_dict() for b in self._each())
+
+    def _each(self) -> Iterator[dict[str, Any] | Bucket]:
+        """The spilled buckets as their journal dicts, then the ones in memory; all that were complete at the call."""
         with self._changed:
             spilled, recent = len(self._spilled_at), list(self._recent)
         for i in range(spilled):
             with self._changed:
                 data = self._line(i)
             yield data
-        for bucket in recent:
-            yield bucket.to_dict()
+        yield from recent
 
     def slices(self, span_s: float) -> list[Slice]:
         """The tenths lying inside the last ``span_s`` seconds of load (counted back from the latest tenth's end)."""
@@ -143,3 +140,36 @@ class BucketStore:
         with self._changed:
             self._changed.notify_all()
 
+
+class BucketDicts(list):  # type: ignore[type-arg]
+    """Every bucket of a store in its journal encoding, produced again each time it is read, never held whole.
+
+    A list to ``json`` and to the journal, which writes it item by item
+    without a copy (``streamed``); ``len`` is known up front; indexing reads it
+    whole (for tests and small loads only). ``t0``: each bucket also gets
+    ``t``, its start in seconds since ``t0`` on the ``mono`` clock (the run's clock).
+    """
+
+    streamed = True
+
+    def __init__(self, store: BucketStore, t0: float | None = None):
+        super().__init__()
+        self._store, self._t0, self._count = store, t0, len(store)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for data in self._store.dicts():
+            if self._t0 is not None:
+                data["t"] = round(data["start_mono"] - self._t0, 3)
+            yield data
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(iter(self))[index]
+
+    def __eq__(self, other: object) -> bool:
+        return list(iter(self)) == other

@@ -183,9 +183,7 @@ class Runner:
         """The load's journal record, each bucket placed on the run's clock (``t``, seconds since start)."""
         if self.load is None:
             return None
-        record = self.load.journal()
-        for bucket in record["buckets"]:
-            bucket["t"] = round(bucket["start_mono"] - self._t0, 3)
+        record = self.load.journal(t0=self._t0)
         record["comparisons"] = self._comparisons
         return record
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from chaoskit.measure.store import BucketStore
+from chaoskit.journal import JournalFile
+from chaoskit.measure.store import BucketDicts, BucketStore
 from chaoskit.measure.window import summarize
 from tests.unit.measure.factory import MONO0, steady
 
@@ -40,3 +43,15 @@ def test_a_window_partly_spilled_and_partly_in_memory():
 def test_keep_must_hold_a_second():
     with pytest.raises(ValueError):
         BucketStore(keep_s=0)
+
+
+def test_the_journal_gets_the_buckets_as_it_writes_them(tmp_path):
+    """BucketDicts is a list to json and to the journal, read from the store when written, with ``t`` on the run's clock."""
+    store, seconds = filled(6, keep_s=2)
+    dicts = BucketDicts(store, t0=MONO0 - 10.0)
+    assert len(dicts) == 6 and dicts[0]["t"] == 10.0 and dicts[5]["index"] == 5
+    journal = JournalFile(tmp_path / "j.json", {"events": []})
+    journal.finish({"load": {"buckets": dicts}})
+    written = json.loads((tmp_path / "j.json").read_text())["load"]["buckets"]
+    assert [b["index"] for b in written] == list(range(6)) and written[2]["t"] == 12.0
+    assert written[3]["latency"] == seconds[3].to_dict()["latency"]

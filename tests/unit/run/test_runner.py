@@ -150,7 +150,7 @@ class ErrorsAfterOnset:
     def seconds_between(self, start: float, end: float) -> list: return []
     def seconds_from(self, start: float) -> Iterator: return iter(())
     def invalid_reason(self, buckets: object = None) -> None: ...
-    def journal(self) -> dict: return {"buckets": []}
+    def journal(self, t0: float | None = None) -> dict: return {"buckets": []}
 
 
 def test_a_metric_stop_cuts_the_harm_within_tenths(tmp_path: Path) -> None:
