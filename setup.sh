@@ -2,7 +2,11 @@
 # chaoskit's one set-up step, then the job named by the first argument.
 #
 #   ./setup.sh gameday [ARGS]  set up, bring the sample stack up, run the default game day
-#   ./setup.sh test [ARGS]     set up, run the test suite (ARGS go to pytest)
+#   ./setup.sh test [ARGS]     set up, run the test suite (ARGS go to pytest); when the
+#                              Kubernetes tests are among them, a cluster is brought up
+#                              first and taken down after (CHAOSKIT_KUBERNETES=0|1 forces it)
+#   ./setup.sh cluster-up      set up, bring the Kubernetes cluster up, deploy the sample stack
+#   ./setup.sh cluster-down    take the cluster down and restore the host (binaries stay cached)
 #   ./setup.sh                 set up only
 #
 # Idempotent: on a machine where everything is in place it checks and changes
@@ -16,6 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${CHAOSKIT_VENV:-$ROOT/.venv}"
 STATE="${CHAOSKIT_STATE:-/var/lib/chaoskit}"
+export CHAOSKIT_K8S_DIR="${CHAOSKIT_K8S_DIR:-$STATE/kubernetes}"
 LOGDIR="${CHAOSKIT_LOGDIR:-/var/log/chaoskit}"
 TLS_DIR="${CHAOSKIT_TLS_DIR:-$STATE/tls}"
 TOXIPROXY_VERSION=2.12.0
@@ -57,8 +62,8 @@ find_python() {
 }
 
 setup_venv() {
-    local stamp want
-    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    local stamp want plugin="$ROOT/examples/chaoskit-example-plugin"
+    want="$(cat "$ROOT/pyproject.toml" "$plugin/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     stamp="$VENV/.chaoskit-installed"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return
@@ -73,6 +78,9 @@ setup_venv() {
     say "installing chaoskit into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e "$ROOT[dev]" || fail "pip install -e $ROOT[dev]"
+    # The example fault plugin, which the tests exercise. --no-deps: its one dependency is the
+    # chaoskit just installed (a "chaoskit" fetched from PyPI would not be this one).
+    "$VENV/bin/pip" install -q --no-deps -e "$plugin" || fail "pip install -e $plugin"
     echo "$want" >"$stamp"
 }
 
@@ -194,12 +202,63 @@ browser() {
     command -v chromium >/dev/null 2>&1 || apt_install chromium fonts-dejavu-core
 }
 
+# --- the single-node Kubernetes cluster (compose/kubernetes/cluster.sh) ----------------
+
+CLUSTER="$ROOT/compose/kubernetes/cluster.sh"
+
+# covers PATH: whether pytest given PATH collects tests/integration/kubernetes.
+covers_kubernetes_tests() {
+    local path k8s="$ROOT/tests/integration/kubernetes/"
+    path="$(realpath -m "${1%%::*}")/"
+    case "$k8s" in "$path"*) return 0 ;; esac
+    case "$path" in "$k8s"*) return 0 ;; esac
+    return 1
+}
+
+# Whether pytest ARGS run the Kubernetes tests: not when a marker expression leaves them out,
+# nor when every path named lies outside tests/integration/kubernetes.
+kubernetes_tests_wanted() {
+    case "${CHAOSKIT_KUBERNETES:-auto}" in 0) return 1 ;; 1) return 0 ;; esac
+    local arg previous="" paths=0
+    for arg in "$@"; do
+        case "$arg" in *"not kubernetes"*) return 1 ;; esac
+        if [ "$previous" = -m ]; then
+            case "$arg" in *kubernetes* | not*) ;; *) return 1 ;; esac
+        elif [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then
+            paths=1
+            covers_kubernetes_tests "$arg" && return 0
+        fi
+        previous="$arg"
+    done
+    [ "$paths" = 0 ]
+}
+
+cluster_up() {
+    need_root "the Kubernetes cluster"
+    command -v go >/dev/null 2>&1 || [ -x "$CHAOSKIT_K8S_DIR/bin/kubelet" ] ||
+        missing "Go >= 1.24 to build Kubernetes (https://go.dev/dl)"
+    say "bringing the Kubernetes cluster up (the first time builds it: about 10 min on 2 cores)"
+    "$CLUSTER" up || fail "compose/kubernetes/cluster.sh up (logs: $CHAOSKIT_K8S_DIR/logs)"
+}
+
+# The test job with a cluster: up before pytest, and down after (also on Ctrl-C) unless it was up already.
+test_with_cluster() {
+    local rc=0
+    if ! "$CLUSTER" status >/dev/null 2>&1; then
+        trap 'say "taking the Kubernetes cluster down"; "$CLUSTER" down --purge || exit 1' EXIT
+    fi
+    cluster_up
+    "$VENV/bin/python" -m pytest "$@" || rc=$?
+    exit "$rc"
+}
+
 main() {
     local job="${1:-}"
     [ $# -gt 0 ] && shift
     case "$job" in
-        "" | gameday | test) ;;
-        *) printf 'usage: %s [gameday|test] [ARGS...]\n' "$0" >&2; exit 2 ;;
+        "" | gameday | test | cluster-up) ;;
+        cluster-down) exec "$CLUSTER" down --purge ;;
+        *) printf 'usage: %s [gameday|test|cluster-up|cluster-down] [ARGS...]\n' "$0" >&2; exit 2 ;;
     esac
     mkdir -p "$LOGDIR" 2>/dev/null || LOGDIR="$(mktemp -d)"
     setup_venv
@@ -214,7 +273,12 @@ main() {
         gameday)
             "$ROOT/compose/stack.sh" up
             exec "$VENV/bin/chaoskit" gameday "$ROOT/experiments/gameday.yaml" "$@" ;;
-        test) exec "$VENV/bin/python" -m pytest "$@" ;;
+        test)
+            kubernetes_tests_wanted "$@" && test_with_cluster "$@"
+            exec "$VENV/bin/python" -m pytest "$@" ;;
+        cluster-up)
+            cluster_up
+            exec "$CLUSTER" deploy ;;
     esac
 }
 

@@ -7,20 +7,18 @@ recreated with the knob (and with the defaults again at the end, also on
 Ctrl-C). Prints a line per run, then the README's table: intended vs observed.
 
     compose/stack.sh up
-    .venv/bin/python bench/catalogue.py [--only cache-down,worker-crash] [--skip-knobs]
+    .venv/bin/python -m bench.catalogue [--only cache-down,worker-crash] [--skip-knobs]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from experiment_runs import run_once, set_knobs  # noqa: E402
+from bench.experiment_runs import run_once, set_knobs
 
 
 @dataclass(frozen=True)

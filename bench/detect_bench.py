@@ -14,7 +14,7 @@ and revert stamp the instants on the monotonic clock. Measured per trial:
 Then the A/A runs: the same experiment whose fault changes nothing (the 2%
 background stays); any stop condition that fires is a false alarm.
 
-    PYTHONPATH=. .venv/bin/python bench/detect_bench.py [--trials 20] [--aa 20]
+    .venv/bin/python -m bench.detect_bench [--trials 20] [--aa 20]
 
 Prints a line per run, a Markdown table and the machine's steal (/proc/stat)
 over each series. Exit status 0 when every trial stopped within 0.5 s and no

@@ -14,7 +14,7 @@ Each run is ``chaoskit run`` in a subprocess, exactly as a user runs it, with
 shortened phases (``--phases``). Prints a line per run and a Markdown table.
 
     compose/stack.sh up
-    .venv/bin/python bench/false_alarms.py [--runs 20] [--fail-runs 20] [--resilient-runs 3]
+    .venv/bin/python -m bench.false_alarms [--runs 20] [--fail-runs 20] [--resilient-runs 3]
 
 Exit status 0 when both counts are perfect, 1 otherwise.
 """
@@ -22,13 +22,11 @@ Exit status 0 when both counts are perfect, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from experiment_runs import Run, series, set_knobs, table  # noqa: E402
+from bench.experiment_runs import Run, series, set_knobs, table
 
 
 def main() -> int:

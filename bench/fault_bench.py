@@ -5,7 +5,7 @@ For each fault kind, 20 tries: a client polls the service without pause;
 request that sees the fault, "effect gone" the same from just before revert().
 Then 20 faults of one run are reverted at once, as the run loop does.
 
-    .venv/bin/python bench/fault_bench.py [--tries 20]
+    .venv/bin/python -m bench.fault_bench [--tries 20]
 
 Needs the Docker engine and the images (./setup.sh). Everything it creates
 carries the label chaoskit.bench=1 and is removed at the end.
@@ -17,22 +17,20 @@ import argparse
 import http.client
 import socket
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chaoskit.adapters.backends import Backends  # noqa: E402
-from chaoskit.adapters.docker_engine import DockerEngine  # noqa: E402
-from chaoskit.faults.base import TargetRef  # noqa: E402
-from chaoskit.faults.catalogue import build  # noqa: E402
-from chaoskit.log import configure  # noqa: E402
-from chaoskit.run.acts import FaultAct, in_parallel  # noqa: E402
-from chaoskit.run.ledger import Ledger  # noqa: E402
+from chaoskit.adapters.backends import Backends
+from chaoskit.adapters.docker_engine import DockerEngine
+from chaoskit.faults.base import TargetRef
+from chaoskit.faults.catalogue import build
+from chaoskit.log import configure
+from chaoskit.run.acts import FaultAct, in_parallel
+from chaoskit.run.ledger import Ledger
 
 LABELS = {"chaoskit.bench": "1"}
 

@@ -7,12 +7,15 @@ Mutates the shipped experiments, the game day and the monkey config
 flipped bytes...) and loads each variant in this process, as ``chaoskit
 validate`` does. Counts: accepted, refused with problems, tracebacks (any
 exception outside chaoskit's tree), hangs (over ``--limit-s``); the slowest
-file, and the peak RSS. Exit 1 when any traceback or hang was seen.
+file, and the peak RSS. Then the largest file the limits speak of: an
+experiment of about 1 MB (its method repeated), timed through the loader.
+Exit 1 when any traceback or hang was seen.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import signal
@@ -23,6 +26,8 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from bench.fuzzing import mutate
 from chaoskit.errors import ChaoskitError
@@ -59,6 +64,22 @@ def _loaders(workdir: Path) -> list[tuple[str, str, Callable[[str], object]]]:
     return seeds
 
 
+def large_file(target_bytes: int = 1_000_000) -> tuple[int, float]:
+    """(size, seconds) of loading one valid experiment of about ``target_bytes``: its method repeated."""
+    data = yaml.safe_load((EXPERIMENTS / "cache-latency.yaml").read_text())
+    step = data["method"][0]
+    one = len(yaml.safe_dump([step]))
+    # Deep copies: shared objects would be dumped as anchors and aliases.
+    data["method"] = [dict(json.loads(json.dumps(step)), name=f"step {i}") for i in range(max(1, target_bytes // one))]
+    text = yaml.safe_dump(data, sort_keys=False)
+    t0 = time.perf_counter()
+    try:
+        parse_experiment(text, source="large")
+    except ChaoskitError as exc:  # refused is fine (e.g. a cap on steps): what counts is time and memory
+        print(f"large file refused: {str(exc)[:120]}")
+    return len(text), time.perf_counter() - t0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -93,11 +114,14 @@ def main() -> int:
             elapsed = time.perf_counter() - t0
             slowest = max(slowest, (elapsed, f"file {index} from {name}"))
     total = time.perf_counter() - started
+    fuzz_peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size, large_s = large_file()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"files: {args.files} (seed {args.seed}) in {total:.1f} s")
     for key in ("accepted", "refused with problems", "tracebacks", "hangs"):
         print(f"  {key}: {counts[key]}")
-    print(f"slowest: {slowest[0] * 1000:.0f} ms ({slowest[1]}); peak RSS {peak_mib:.0f} MiB")
+    print(f"slowest: {slowest[0] * 1000:.0f} ms ({slowest[1]}); peak RSS {fuzz_peak_mib:.0f} MiB")
+    print(f"a {size / 1e6:.2f} MB experiment: loaded in {large_s:.2f} s; peak RSS {peak_mib:.0f} MiB")
     return 1 if counts["tracebacks"] or counts["hangs"] else 0
 
 

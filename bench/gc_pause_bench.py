@@ -1,6 +1,6 @@
 """Benchmark: the run process's garbage collector against the generator's schedule.
 
-    .venv/bin/python bench/gc_pause_bench.py [--rate 2000] [--seconds 8]
+    .venv/bin/python -m bench.gc_pause_bench [--rate 2000] [--seconds 8]
 
 The load generator runs in a thread of the `chaoskit run` process, and a full
 garbage collection holds the GIL while it walks every tracked object of that
@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def child(url: str, rate: float, seconds: int, freeze: bool) -> None:
-    sys.path.insert(0, str(ROOT))
     import gc
 
     import chaoskit.cli  # noqa: F401  - a run process's heap
     import chaoskit.report.html_report  # noqa: F401
     import chaoskit.run.runner  # noqa: F401
     from chaoskit.log import configure
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, summarize
     from chaoskit.measure import tuning
     from chaoskit.model.load import LoadSpec, RequestSpec
@@ -41,7 +41,7 @@ def child(url: str, rate: float, seconds: int, freeze: bool) -> None:
     if not freeze:
         tuning.freeze_heap = tuning.thaw_heap = lambda: None  # type: ignore[assignment]
     spec = LoadSpec(rate=rate, ramp_s=0.5, connections=16, requests=(RequestSpec("read", url + "/"),))
-    generator = LoadGenerator(spec, max_duration_s=seconds + 10)
+    generator = LoadGenerator(spec, max_duration_s=seconds + 10, steal_time=machine_steal_s)
     generator.start()
     generator.wait_for_buckets(1, 5)
     first = len(generator.buckets())
@@ -63,13 +63,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--seconds", type=int, default=8)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "bench"))
-    from loadgen_bench import nginx_server
+    from bench.loadgen_bench import nginx_server
 
     rows = []
     with nginx_server(cpu=1) as server:
         for freeze in (True, False):
-            out = subprocess.run([sys.executable, __file__, "--child", server.url, str(args.rate), str(args.seconds),
+            out = subprocess.run([sys.executable, "-m", "bench.gc_pause_bench", "--child", server.url, str(args.rate), str(args.seconds),
                                   "1" if freeze else "0"], capture_output=True, text=True, check=True, timeout=120)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"{args.rate:g} req/s, one forced full collection a second for {args.seconds} s\n")

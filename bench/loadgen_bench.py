@@ -1,7 +1,7 @@
 """Benchmark: chaoskit's open-model generator next to wrk, against the same local nginx, in one run.
 
-    .venv/bin/python bench/loadgen_bench.py [--rates 20000] [--seconds 10] [--gen-cpu 0] [--server-cpu 1]
-    .venv/bin/python bench/loadgen_bench.py --tls --rates 10000      # both clients over HTTPS
+    .venv/bin/python -m bench.loadgen_bench [--rates 20000] [--seconds 10] [--gen-cpu 0] [--server-cpu 1]
+    .venv/bin/python -m bench.loadgen_bench --tls --rates 10000      # both clients over HTTPS
 
 What it does, in order:
 
@@ -97,7 +97,6 @@ def nginx_server(cpu: int, published: bool = False, tls: bool = False) -> Iterat
     with tempfile.TemporaryDirectory() as tls_dir:
         command, volumes, ca = NGINX_COMMAND, None, ""
         if tls:
-            sys.path.insert(0, str(ROOT))
             from tests.support import make_tls_ca
 
             ca = str(make_tls_ca(Path(tls_dir), (TLS_SERVER_NAME, "127.0.0.1"))["ca"])
@@ -223,7 +222,6 @@ def _ms(text: str) -> float:
 @contextmanager
 def cpus_awake() -> Iterator[None]:
     """Every CPU kept out of idle halts meanwhile: the request load.keep_cpus_awake makes, held here for both clients."""
-    sys.path.insert(0, str(ROOT))
     from chaoskit.measure.tuning import keep_cpus_awake, let_cpus_sleep
 
     keep_cpus_awake()
@@ -283,7 +281,7 @@ def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: i
                  realtime: bool = False, ca: str = "") -> dict[str, Any]:
     """chaoskit's generator at ``rate`` in a child pinned to ``cpu``; the child's steady-state report."""
     before = cpu_times(cpu)
-    out, _ = run_measured([*pinned(cpu, False), sys.executable, __file__, "--child", url, str(rate),
+    out, _ = run_measured([*pinned(cpu, False), sys.executable, "-m", "bench.loadgen_bench", "--child", url, str(rate),
                            str(seconds), str(connections), str(int(realtime)), ca], timeout_s=seconds + 60)
     report = json.loads(out.strip().splitlines()[-1])
     protocol = "HTTP/1.1 over TLS" if ca else "HTTP/1.1"
@@ -293,7 +291,7 @@ def run_chaoskit(url: str, cpu: int, rate: float, seconds: float, connections: i
 
 def child(url: str, rate: float, seconds: float, connections: int, realtime: bool, ca: str = "") -> None:
     """Inside the pinned child: run the load, report the window after ramp and settling as one JSON line."""
-    sys.path.insert(0, str(ROOT))
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, assess_validity, summarize
     from chaoskit.measure.window import merge_histograms
     from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
@@ -302,7 +300,7 @@ def child(url: str, rate: float, seconds: float, connections: int, realtime: boo
     tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
     spec = LoadSpec(rate=rate, ramp_s=ramp_s, connections=connections, realtime=realtime, tls=tls,
                     requests=(RequestSpec("read", url + "/timeline/{user}?limit=20"),))
-    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5)
+    generator = LoadGenerator(spec, max_duration_s=seconds + ramp_s + settle_s + 5, steal_time=machine_steal_s)
     generator.start()
     first = int(ramp_s) + settle_s
     generator.wait_for_buckets(first, timeout_s=ramp_s + settle_s + 5)

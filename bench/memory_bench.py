@@ -19,7 +19,7 @@ Exit status 0 when the live peak (before the long window) is under ``--limit-mb`
 Prints the process's RSS and peak RSS (VmHWM) along the way and at the end,
 the spill file's size, and the machine's steal.
 
-    PYTHONPATH=. .venv/bin/python bench/memory_bench.py [--seconds 86400] [--rate 200]
+    .venv/bin/python -m bench.memory_bench [--seconds 86400] [--rate 200] [--window-s 3600]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def main() -> int:
     steal = 100.0 * (steal1[0] - steal0[0]) / max(1, steal1[1] - steal0[1])
     print()
     print(f"seconds: {len(store)} ({args.rate} req/s), kill windows judged: {judged}" + (
-        f", long window: {judged_long.buckets} s, {judged_long.decision}" if args.window_s else ""))
+        f", long window: {judged_long.span}, {judged_long.decision}" if args.window_s else ""))
     print(f"journal written: {written_mb:.0f} MiB")
     print(f"live peak RSS {live_peak:.0f} MiB; after the long window {after_window[1]:.0f} MiB peak; "
           f"after the journal {after_journal[0]:.0f} MiB RSS, {after_journal[1]:.0f} MiB peak")

@@ -28,7 +28,7 @@ bounded (2 cores), then, with the real engine and the monkey's own code paths:
   bare SDK calls, for the engine's share.
 * restart: ``Monkey.revert_open``: each started again and marked reverted.
 
-    .venv/bin/python bench/monkey_bench.py [--containers 500] [--kill 50] [--ticks 20]
+    .venv/bin/python -m bench.monkey_bench [--containers 500] [--kill 50] [--ticks 20]
 
 Everything it creates carries chaoskit.test=1 and chaoskit.bench=monkey and is
 removed at the end, also on Ctrl-C / SIGTERM or an error; containers left by an
@@ -52,23 +52,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
-import structlog  # noqa: E402
+import psutil
+import structlog
 
 # Before chaoskit is imported: its modules bind their loggers at import time. Decisions are
 # logged at info; the bench measures the work, not a terminal scrolling 500 lines.
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
                     logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
 
-from chaoskit.adapters.backends import Backends  # noqa: E402
-from chaoskit.model.probes import Hypothesis  # noqa: E402
-from chaoskit.run.ledger import Ledger  # noqa: E402
-from chaoskit.schedule.monkey import Monkey  # noqa: E402
-from chaoskit.schedule.monkey_config import PARALLEL, MonkeyConfig, MonkeyPolicy, MonkeySettings  # noqa: E402
-from chaoskit.journal import MonkeyJournal  # noqa: E402
-from chaoskit.schedule.monkey_observer import NoProbes  # noqa: E402
+from chaoskit.adapters.backends import Backends
+from chaoskit.model.probes import Hypothesis
+from chaoskit.run.ledger import Ledger
+from chaoskit.schedule.monkey import Monkey
+from chaoskit.schedule.monkey_config import PARALLEL, MonkeyConfig, MonkeyPolicy, MonkeySettings
+from chaoskit.journal import MonkeyJournal
+from chaoskit.schedule.monkey_observer import NoProbes
 
 IMAGE = "debian:bookworm-slim"
 BENCH = {"chaoskit.test": "1", "chaoskit.bench": "monkey"}

@@ -10,7 +10,7 @@ hypervisor took, steal, and the share left idle; on a shared machine with
 no idle CPU the wall time is mostly waiting, the CPU time is the cost). The
 first row is importing the modules a cold ``chaoskit report`` imports.
 
-    PYTHONPATH=. .venv/bin/python bench/report_bench.py [--events 20000] [--seconds 3600]
+    .venv/bin/python -m bench.report_bench [--events 20000] [--seconds 3600]
 """
 
 from __future__ import annotations

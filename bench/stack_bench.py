@@ -1,6 +1,6 @@
 """The timeline stack's performance targets (issue 3), measured through nginx on 127.0.0.1.
 
-    .venv/bin/python bench/stack_bench.py [--url http://127.0.0.1:8080] [--project chaoskit]
+    .venv/bin/python -m bench.stack_bench [--url http://127.0.0.1:8080] [--project chaoskit]
 
 Needs a running stack with its data loaded (compose/stack.sh up) and wrk
 (apt-get install wrk). Three parts, each printed as it finishes, then a
@@ -44,10 +44,8 @@ from hdrh.histogram import HdrHistogram
 from chaoskit.measure import LoadGenerator
 from chaoskit.model.load import RequestSpec, UserDistribution
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from stack_common import (  # noqa: E402
+from bench.stack_common import (
     HIGHEST_US,
     Stack,
     cpu_seconds,

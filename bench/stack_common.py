@@ -17,6 +17,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from chaoskit.adapters.host import machine_steal_s
 from chaoskit.measure import LoadGenerator, summarize
 from chaoskit.model.load import LoadSpec, RequestSpec, UserDistribution
 
@@ -45,7 +46,7 @@ def open_load(requests: Sequence[RequestSpec], rate: float, seconds: float, *,
     """
     spec = LoadSpec(rate=rate, requests=tuple(requests), users=users, connections=32, timeout_s=timeout_s, seed=seed)
     # The schedule ends after exactly ``seconds``: arrivals 0 .. rate*seconds-1.
-    generator = LoadGenerator(spec, max_duration_s=seconds)
+    generator = LoadGenerator(spec, max_duration_s=seconds, steal_time=machine_steal_s)
     generator.start()
     deadline = time.monotonic() + seconds + timeout_s
     try:

@@ -1,6 +1,6 @@
 """DDIA ch. 1's trade-off on the sample stack's data: approach 1 (SQL join) vs approach 2 (fan-out cache).
 
-    .venv/bin/python bench/stack_tradeoff.py [--url http://127.0.0.1:8080] [--project chaoskit]
+    .venv/bin/python -m bench.stack_tradeoff [--url http://127.0.0.1:8080] [--project chaoskit]
 
 Needs a running stack with its data loaded (compose/stack.sh up). Measures:
 
@@ -30,9 +30,8 @@ from typing import Any
 from chaoskit.measure.mix import RequestMix
 from chaoskit.model.load import RequestSpec, UserDistribution
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stack_common import Stack, open_load  # noqa: E402
+from bench.stack_common import Stack, open_load
 
 # The api's counter of reads each approach served.
 SERVED_BY = {"cache": "cache_hits", "sql": "sql_reads"}

@@ -1,6 +1,6 @@
 """Benchmark: a 1 s server freeze inside a 10 s run at 2,000 req/s, as open and closed-loop clients see it.
 
-    .venv/bin/python bench/stall_bench.py [--rate 2000] [--seconds 10] [--freeze-at 4] [--freeze-for 1] [--tls]
+    .venv/bin/python -m bench.stall_bench [--rate 2000] [--seconds 10] [--freeze-at 4] [--freeze-for 1] [--tls]
 
 nginx (``chaoskit/nginx``, 1 worker, pinned to ``--server-cpu``) is frozen
 with SIGSTOP (every process of the container, from the host) ``--freeze-at``
@@ -37,10 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadgen_bench import TLS_SERVER_NAME, _ms, nginx_server  # noqa: E402  (bench/ is not a package)
+from bench.loadgen_bench import TLS_SERVER_NAME, _ms, nginx_server
 
 
 def container_pids(container: Any) -> list[int]:
@@ -91,12 +89,13 @@ def run_child_with_freeze(argv: list[str], pids: list[int], freeze_at: float, fr
 # -- clients (children) ---------------------------------------------------------------
 
 def open_client(url: str, rate: float, seconds: float, ready_file: str, ca: str) -> None:
+    from chaoskit.adapters.host import machine_steal_s
     from chaoskit.measure import LoadGenerator, summarize
     from chaoskit.model.load import LoadSpec, RequestSpec, TlsSpec
 
     tls = TlsSpec(ca=ca, server_name=TLS_SERVER_NAME) if ca else TlsSpec()
     spec = LoadSpec(rate=rate, requests=(RequestSpec("read", url + "/"),), connections=32, timeout_s=5.0, tls=tls)
-    generator = LoadGenerator(spec, max_duration_s=seconds + 5)
+    generator = LoadGenerator(spec, max_duration_s=seconds + 5, steal_time=machine_steal_s)
     generator.start()
     Path(ready_file).touch()
     time.sleep(seconds)
@@ -176,7 +175,7 @@ def main() -> None:
         for name, mode, extra in (("chaoskit", "open", []), ("paced closed loop", "closed", [str(args.connections)])):
             ready = Path(tmp) / f"{mode}.ready"
             out, window = run_child_with_freeze(
-                [*pin, sys.executable, __file__, "--child", mode, server.url, str(args.rate), str(args.seconds),
+                [*pin, sys.executable, "-m", "bench.stall_bench", "--child", mode, server.url, str(args.rate), str(args.seconds),
                  str(ready), server.ca, *extra], pids, args.freeze_at, args.freeze_for, ready, timeout)
             report = json.loads(out.strip().splitlines()[-1])
             model = "open (from intended send)" if mode == "open" else f"closed, {args.connections} conns paced to rate"

@@ -17,7 +17,7 @@ a noisy minute hits all alike; the table gives the median of ``--runs``
 rounds, and the share of CPU time the hypervisor took (``/proc/stat``
 steal) during the whole run.
 
-    python bench/startup_bench.py --setup          # creates the two virtualenvs if missing, then measures
+    python -m bench.startup_bench --setup          # creates the two virtualenvs if missing, then measures
 
 ``--setup`` installs this checkout (runtime dependencies only, no extras)
 into ``--venv`` and ``chaostoolkit`` into ``--ctk-venv``, from PyPI.

@@ -3,10 +3,12 @@
     ChaoskitError
     ├── ExperimentInvalid        the file failed validation (every problem, with file:line and key)
     ├── TargetNotFound           a selector matched nothing, or fewer than required
-    ├── BackendError             the Docker engine or Toxiproxy refused an operation
+    ├── BackendError             the Docker engine, Toxiproxy or Prometheus refused an operation
     │   ├── EngineUnavailable    the Docker engine did not answer
     │   ├── ToxiproxyUnavailable the Toxiproxy server did not answer
-    │   └── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
+    │   ├── HttpUnavailable      an HTTP endpoint (a probe's, a rollback's) gave no answer
+    │   ├── PrometheusUnavailable the Prometheus server did not answer
+    │   └── CommandTimedOut      a command in a target overran its timeout and was killed
     ├── FaultError
     │   ├── ApplyFailed          a fault could not be applied (nothing of it is left applied)
     │   └── RevertFailed         a fault could not be reverted (it stays pending in the ledger)
@@ -30,6 +32,7 @@ __all__ = [
     "ApplyFailed",
     "BackendError",
     "ChaoskitError",
+    "CommandTimedOut",
     "EngineUnavailable",
     "ExperimentInvalid",
     "FaultError",
@@ -39,6 +42,7 @@ __all__ = [
     "LoadGeneratorFailed",
     "MeasurementError",
     "Problem",
+    "PrometheusUnavailable",
     "ProtocolError",
     "RevertFailed",
     "TargetNotFound",
@@ -87,6 +91,14 @@ class ToxiproxyUnavailable(BackendError):
 
 
 class HttpUnavailable(BackendError):
+    pass
+
+
+class PrometheusUnavailable(BackendError):
+    pass
+
+
+class CommandTimedOut(BackendError):
     pass
 
 

@@ -22,9 +22,8 @@ The rule, in order (the first that applies decides):
    unless an audit found data lost (rule 5): a lost write is a fact, not a
    statistic the load generator's lateness could blur.
 5. any check violated during the fault, or by the audit made once after the
-   recovery phase (``Phase.AUDIT``: durability, acknowledged writes that can
-   no longer be read; fan-out completeness, acknowledged writes that never
-   reached followers' timelines) -> FAILURE: the earliest violation, naming the
+   recovery phase (``Phase.AUDIT``: acknowledged writes that can no longer be
+   read, or that never became visible where they should) -> FAILURE: the earliest violation, naming the
    hypothesis and probe, seconds after the fault was applied (or "after
    recovery" for an audit), and the value against its baseline. A load probe
    is judged over the whole fault window (:mod:`chaoskit.run.judging`, with
@@ -67,6 +66,8 @@ __all__ = [
     "Violation",
     "combine",
     "decide",
+    "recovered_after",
+    "recovery_text",
 ]
 
 
@@ -103,7 +104,7 @@ class Phase(enum.StrEnum):
     BASELINE = "baseline"
     FAULT = "fault"
     RECOVERY = "recovery"
-    AUDIT = "audit"  # checks made once after the recovery phase (durability, fan-out completeness)
+    AUDIT = "audit"  # checks made once after the recovery phase (write audits)
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ def decide(obs: Observations) -> Outcome:
         Verdict.TOLERATED,
         [
             "the steady state held during the fault"
-            + (f" and was back {ttr:.1f}s after the revert" if ttr is not None else "")
+            + (f" and was back {recovery_text(ttr)} after the revert" if ttr is not None else "")
         ] + ([f"probe(s) {', '.join(noisy)} had seconds beyond the tolerance, but the whole fault window held"]
              if noisy else []),
         time_to_recover_s=ttr,
@@ -272,45 +273,58 @@ def combine(verdicts: Iterable[Verdict]) -> Verdict:
     return next(v for v in SEVERITY if v in given)
 
 
-def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
-    """(time to recover, reason it did not) from recovery-phase results.
+def recovered_after(evidence: Sequence[tuple[float, bool]], reverted_at: float, hold: int = 1) -> float | None:
+    """Time to recover: the one definition behind every reason, table, chart and journal.
 
-    Recovered at the first moment after which every later recovery result is
-    ok; within budget if that is no later than ``recovery_budget_s`` after the
-    revert. A recovery probe that stayed inconclusive counts as not recovered.
+    ``evidence`` is ``(t, held)`` after the revert, in time order, on the
+    revert's clock; ``t`` is the moment from which that piece shows the steady
+    state (a probe round's time, a load second's start). The steady state is
+    back at the first piece from which on every piece held, to the end and
+    for at least ``hold`` pieces; the time to recover runs from the revert to
+    that piece's ``t`` (0 if it started before the revert). None: not back.
+    """
+    if hold < 1:
+        raise ValueError("hold must be >= 1")
+    last_bad = max((i for i, (_, held) in enumerate(evidence) if not held), default=-1)
+    if len(evidence) - (last_bad + 1) < hold:
+        return None
+    return max(0.0, evidence[last_bad + 1][0] - reverted_at)
+
+
+def recovery_text(seconds: float) -> str:
+    """A time to recover as every report and reason writes it (to the tenth: rounds are a second apart)."""
+    return f"{seconds:.1f} s"
+
+
+def _time_to_recover(obs: Observations) -> tuple[float | None, str | None]:
+    """(time to recover, reason it did not) from recovery-phase results (:func:`recovered_after` over rounds).
+
+    A round holds when every result in it is ok; within budget if it is no
+    later than ``recovery_budget_s`` after the revert. A recovery probe that
+    stayed inconclusive counts as not recovered.
     """
     recovery = sorted((r for r in obs.results if r.phase is Phase.RECOVERY), key=lambda r: r.t)
-    origin = obs.reverted_at
     if obs.time_to_recover_s is not None:
         ttr = obs.time_to_recover_s
-        if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
-            return (
-                ttr,
-                f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget",
-            )
-        return ttr, None
-    if not recovery:
+    elif not recovery:
         if obs.recovery_budget_s > 0:
             return None, f"no observation in the {obs.recovery_budget_s:g}s recovery phase, so recovery is not shown"
         return None, None
-    start = origin if origin is not None else recovery[0].t
-    last_bad = max((i for i, r in enumerate(recovery) if not r.ok), default=None)
-    if last_bad is None:
-        return max(0.0, recovery[0].t - start), None  # back when first looked at
-    if last_bad == len(recovery) - 1:
-        r = recovery[-1]
-        budget = f"{obs.recovery_budget_s:g}s budget" if obs.recovery_budget_s else "recovery phase"
-        return (
-            None,
-            f"not back within the {budget}: probe {r.probe!r} still failing at the end ({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})",
-        )
-    back_at = recovery[last_bad + 1].t
-    ttr = max(0.0, back_at - start)
+    else:
+        rounds: dict[float, bool] = {}
+        for r in recovery:
+            rounds[r.t] = rounds.get(r.t, True) and r.ok
+        start = obs.reverted_at if obs.reverted_at is not None else recovery[0].t
+        found = recovered_after(sorted(rounds.items()), start)
+        if found is None:
+            r = next(r for r in reversed(recovery) if not r.ok)
+            budget = f"{obs.recovery_budget_s:g}s budget" if obs.recovery_budget_s else "recovery phase"
+            return None, (f"not back within the {budget}: probe {r.probe!r} still failing at the end "
+                          f"({r.detail or _against_baseline(r.value, r.baseline) or 'not ok'})")
+        ttr = found
     if obs.recovery_budget_s and ttr > obs.recovery_budget_s:
-        return (
-            ttr,
-            f"the steady state came back {ttr:.1f}s after the revert, over the {obs.recovery_budget_s:g}s budget",
-        )
+        return ttr, (f"the steady state came back {recovery_text(ttr)} after the revert, "
+                     f"over the {obs.recovery_budget_s:g}s budget")
     return ttr, None
 
 

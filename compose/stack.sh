@@ -11,6 +11,7 @@
 #   CHAOSKIT_PROJECT [chaoskit]       compose project name: two projects can run side by side
 #   CHAOSKIT_API_PORT [8080]          nginx on 127.0.0.1
 #   CHAOSKIT_TOXIPROXY_PORT [8474]    Toxiproxy's API on 127.0.0.1
+#   CHAOSKIT_PROMETHEUS_PORT [9090]   Prometheus's API on 127.0.0.1
 #   CHAOSKIT_STATE [/var/lib/chaoskit] the filesystem image lives in $CHAOSKIT_STATE/<project>/
 #   CHAOSKIT_PGDATA_MB [512]          size of Postgres's filesystem
 #   CHAOSKIT_USERS [10000], CHAOSKIT_SEED [42]   the data set
@@ -23,12 +24,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROJECT="${CHAOSKIT_PROJECT:-chaoskit}"
 API_PORT="${CHAOSKIT_API_PORT:-8080}"
 TOXIPROXY_PORT="${CHAOSKIT_TOXIPROXY_PORT:-8474}"
+PROMETHEUS_PORT="${CHAOSKIT_PROMETHEUS_PORT:-9090}"
 STATE_DIR="${CHAOSKIT_STATE:-/var/lib/chaoskit}/$PROJECT"
 PGDATA_IMG="$STATE_DIR/pgdata.img"
 PGDATA_MB="${CHAOSKIT_PGDATA_MB:-512}"
 UP_TIMEOUT="${CHAOSKIT_UP_TIMEOUT:-180}"
 export CHAOSKIT_PGDATA_DIR="$STATE_DIR/pgdata"
-export CHAOSKIT_API_PORT="$API_PORT" CHAOSKIT_TOXIPROXY_PORT="$TOXIPROXY_PORT"
+export CHAOSKIT_API_PORT="$API_PORT" CHAOSKIT_TOXIPROXY_PORT="$TOXIPROXY_PORT" CHAOSKIT_PROMETHEUS_PORT="$PROMETHEUS_PORT"
 
 say() { printf 'stack[%s]: %s\n' "$PROJECT" "$*" >&2; }
 fail() { printf 'stack[%s]: failed: %s\n' "$PROJECT" "$*" >&2; exit 1; }
@@ -122,13 +124,14 @@ endpoints() {
     cat <<EOF
 timeline API      http://127.0.0.1:$API_PORT   (GET /timeline/{user}, POST /tweets, /metrics, /readyz)
 toxiproxy API     http://127.0.0.1:$TOXIPROXY_PORT   (proxies: postgres, redis)
+prometheus        http://127.0.0.1:$PROMETHEUS_PORT   (scrapes the api replicas and toxiproxy every second)
 postgres data     $CHAOSKIT_PGDATA_DIR   (${PGDATA_MB} MB ext4 on $PGDATA_IMG)
 compose project   $PROJECT   (compose/stack.sh compose ps)
 EOF
 }
 
 up() {
-    for image in chaoskit/postgres chaoskit/redis chaoskit/nginx chaoskit/timeline chaoskit/toxiproxy:2.12.0; do
+    for image in chaoskit/postgres chaoskit/redis chaoskit/nginx chaoskit/timeline chaoskit/prometheus chaoskit/toxiproxy:2.12.0; do
         docker image inspect "$image" >/dev/null 2>&1 || { say "image $image is missing: run ./setup.sh"; exit 2; }
     done
     prepare_fs

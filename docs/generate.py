@@ -1,7 +1,9 @@
 """Render docs/faults.md from the fault catalogue, so the page cannot drift from the code.
 
-It reads what ``chaoskit faults`` prints: each kind in the catalogue with its
-signature (target, description, parameters, one-of groups).
+It reads what ``chaoskit faults`` prints for the built-in faults: each kind
+with its signature (target, description, parameters, one-of groups). Plugins'
+faults are left out, so the page does not depend on what is installed where
+it is generated; ``chaoskit faults`` lists them.
 
     PYTHONPATH=$PWD .venv/bin/python docs/generate.py           # rewrite docs/faults.md
     PYTHONPATH=$PWD .venv/bin/python docs/generate.py --check   # exit 1 if the page is stale
@@ -14,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chaoskit.faults.catalogue import CATALOGUE
+from chaoskit.faults.catalogue import BUILTINS
 
 FAULTS_PAGE = Path(__file__).with_name("faults.md")
 
@@ -37,13 +39,15 @@ under `params:`; a network fault's `proxy` may also be given on the step itself
 (`proxy: redis`). Durations are `10s`, `500ms` or seconds; sizes `512MiB`, `1GB` or bytes;
 fractions `0.95` or `95%`. Container targets are described in
 [experiments.md](experiments.md#targets); what "reverted" guarantees, in [safety.md](safety.md).
+These are the built-in faults; installed plugins add theirs, which `chaoskit faults` lists with the
+package each comes from ([plugins.md](plugins.md) shows how to write one).
 """
 
 
 def render() -> str:
-    """The whole page, one section per fault kind in catalogue order."""
+    """The whole page, one section per built-in fault kind in catalogue order."""
     sections = [HEADER]
-    for kind, cls in CATALOGUE.items():
+    for kind, cls in BUILTINS.items():
         sig = cls.signature
         lines = [f"## `{kind}`", "", sig.doc, "", f"Target: {TARGETS[sig.target]}.", ""]
         for spec in sig.params:

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from chaoskit.adapters import host
 from chaoskit.adapters.docker_engine import DockerEngine
-from chaoskit.adapters.target_backend import ProcessMatch, TargetState
+from chaoskit.adapters.target_backend import NetworkAttachment, ProcessMatch, TargetState
+from chaoskit.errors import TargetNotFound
 from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container, TargetRef
 
 __all__ = ["DockerBackend"]
@@ -68,8 +69,29 @@ class DockerBackend(host.HostFiles):
     def connect(self, target: TargetRef, network: str, aliases: Sequence[str] = ()) -> None:
         self.engine.connect_network(target.id, network, aliases)
 
-    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False) -> tuple[int | None, str]:
-        return self.engine.exec(target.id, argv, detach=detach)
+    def attachment(self, target: TargetRef, network: str) -> NetworkAttachment:
+        attached = self.engine.inspect(target.id)["NetworkSettings"]["Networks"] or {}
+        if network not in attached:
+            raise TargetNotFound(f"{target.name} is not on network {network!r}")
+        settings = attached[network]
+        ipam = settings.get("IPAMConfig") or {}
+        return NetworkAttachment(
+            aliases=self.networks(target)[network],
+            ipv4_address=ipam.get("IPv4Address") or None,
+            ipv6_address=ipam.get("IPv6Address") or None,
+            link_local_ips=tuple(ipam.get("LinkLocalIPs") or ()),
+            links=tuple(settings.get("Links") or ()),
+            address=settings.get("IPAddress") or None,
+        )
+
+    def reattach(self, target: TargetRef, network: str, attachment: NetworkAttachment) -> None:
+        self.engine.connect_network(target.id, network, attachment.aliases, ipv4_address=attachment.ipv4_address,
+                                    ipv6_address=attachment.ipv6_address, link_local_ips=attachment.link_local_ips,
+                                    links=attachment.links)
+
+    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False,
+             timeout_s: float | None = None) -> tuple[int | None, str]:
+        return self.engine.exec(target.id, argv, detach=detach, timeout_s=timeout_s)
 
     def count_processes(self, target: TargetRef, match: ProcessMatch) -> int:
         return host.count_processes(self._pids(target), match)

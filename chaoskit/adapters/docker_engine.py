@@ -7,6 +7,7 @@ chaoskit's own errors: docker SDK and requests exceptions are translated here.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,11 +16,14 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from chaoskit.errors import BackendError, EngineUnavailable, TargetNotFound
+from chaoskit.adapters import host
+from chaoskit.errors import BackendError, CommandTimedOut, EngineUnavailable, TargetNotFound
 
 __all__ = ["DockerEngine"]
 
 _CONNECTION_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)
+# How long a timed-out exec's output reader is waited for once its processes were killed.
+_ABANDON_AFTER_S = 2.0
 
 
 class DockerEngine:
@@ -106,9 +110,16 @@ class DockerEngine:
         with self._translated(f"disconnect {container_id} from {network}"):
             self._client.api.disconnect_container_from_network(container_id, network, force=True)
 
-    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = ()) -> None:
+    def connect_network(self, container_id: str, network: str, aliases: Sequence[str] = (),
+                        ipv4_address: str | None = None, ipv6_address: str | None = None,
+                        link_local_ips: Sequence[str] = (), links: Sequence[str] = ()) -> None:
+        """Connect the container; addresses given are pinned, as a compose ``ipv4_address`` is."""
+        # Links as inspect shows them ("container:alias"); the SDK wants (container, alias) pairs.
+        pairs = [tuple(link.split(":", 1)) if ":" in link else (link, link) for link in links]
         with self._translated(f"connect {container_id} to {network}"):
-            self._client.api.connect_container_to_network(container_id, network, aliases=list(aliases) or None)
+            self._client.api.connect_container_to_network(
+                container_id, network, aliases=list(aliases) or None, ipv4_address=ipv4_address,
+                ipv6_address=ipv6_address, link_local_ips=list(link_local_ips) or None, links=pairs or None)
 
     def pids(self, container_id: str) -> list[int]:
         """Host PIDs of every process in the container, exec'd ones included (they are not PID 1's children)."""
@@ -123,13 +134,50 @@ class DockerEngine:
         column = top["Titles"].index("PID")
         return [int(row[column]) for row in top.get("Processes") or []]
 
-    def exec(self, container_id: str, cmd: Sequence[str], detach: bool = False, user: str = "") -> tuple[int | None, str]:
-        """Run ``cmd`` in the container; (exit code, combined output). Detached: (None, "")."""
+    def exec(self, container_id: str, cmd: Sequence[str], detach: bool = False, user: str = "",
+             timeout_s: float | None = None) -> tuple[int | None, str]:
+        """Run ``cmd`` in the container; (exit code, combined output). Detached: (None, "").
+
+        ``timeout_s``: past it the command and everything it started are killed and ``CommandTimedOut`` is raised.
+        """
+        if timeout_s is not None and not detach:
+            return self._exec_bounded(container_id, cmd, user, timeout_s)
         with self._translated(f"exec in {container_id}"):
             result = self._client.containers.get(container_id).exec_run(list(cmd), detach=detach, user=user)
         if detach:
             return None, ""
         return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+    def _exec_bounded(self, container_id: str, cmd: Sequence[str], user: str, timeout_s: float) -> tuple[int, str]:
+        api = self._client.api
+        with self._translated(f"exec in {container_id}"):
+            exec_id = api.exec_create(container_id, list(cmd), user=user)["Id"]
+        # The engine has no exec timeout: the output is read in a thread, and the command killed if it overruns.
+        finished: dict[str, Any] = {}
+
+        def read() -> None:
+            try:
+                finished["output"] = api.exec_start(exec_id)
+            except Exception as exc:  # handed to the caller's thread, translated there
+                finished["error"] = exc
+
+        reader = threading.Thread(target=read, name="chaoskit-exec", daemon=True)
+        reader.start()
+        reader.join(timeout_s)
+        if reader.is_alive():
+            with self._translated(f"exec in {container_id}"):
+                pid = api.exec_inspect(exec_id).get("Pid") or 0
+            if pid:
+                host.kill_process_tree(pid)
+            reader.join(_ABANDON_AFTER_S)  # a reader still blocked then is abandoned (a daemon thread)
+            raise CommandTimedOut(f"exec in {container_id[:12]}: {' '.join(cmd)[:100]!r} did not finish "
+                                  f"within {timeout_s:g}s; killed")
+        if "error" in finished:
+            with self._translated(f"exec in {container_id}"):
+                raise finished["error"]
+        with self._translated(f"exec in {container_id}"):
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        return int(code if code is not None else -1), (finished["output"] or b"").decode("utf-8", "replace")
 
 
 def _label_filter(labels: Mapping[str, str | None] | None) -> dict[str, list[str]]:

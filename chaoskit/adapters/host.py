@@ -22,8 +22,9 @@ import psutil
 from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch
 from chaoskit.errors import BackendError
 
-__all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file", "filesystem_usage",
-           "remove_file", "signal_container_process", "signal_processes"]
+__all__ = ["HOST_FILES", "HostFiles", "container_path_on_host", "container_process", "count_processes", "fill_file",
+           "filesystem_usage", "kill_process_tree", "live_view", "machine_steal_s", "remove_file",
+           "signal_container_process", "signal_processes"]
 
 
 def count_processes(pids: list[int] | None, match: ProcessMatch) -> int:
@@ -86,6 +87,16 @@ def _kill(processes: list[psutil.Process], signal: str) -> list[int]:
         except psutil.AccessDenied as exc:
             raise BackendError(f"no permission to signal pid {proc.pid} ({proc.name()}): run chaoskit as root") from exc
     return sent
+
+
+def kill_process_tree(pid: int) -> int:
+    """SIGKILL host process ``pid`` and all its descendants (a command past its timeout); how many received it."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return 0
+    # The children are listed before anything dies: once the parent is gone they are reparented out of reach.
+    return len(_kill([root, *_children(root)], "SIGKILL"))
 
 
 def container_process(container_id: str, pid: int) -> psutil.Process | None:
@@ -207,16 +218,26 @@ def remove_file(path: Path) -> None:
 
 
 class HostFiles:
-    """The file half of a target backend, for files the host reaches by path (``location`` is a host path)."""
+    """The file half of a target backend, for files the host reaches by path (``location`` is a host path).
+
+    A location in a container's overlay writable layer (``.../diff/...``) is
+    worked on through the container's mounted view (``.../merged/...``) while
+    that is mounted, so the overlay sees every change as the container would
+    make it, and directly in the layer while the container is stopped.
+    """
 
     def filesystem_usage(self, location: str) -> FilesystemUsage:
-        return filesystem_usage(Path(location).parent)
+        directory = live_view(Path(location)).parent
+        # The directory may exist only once the fill creates it (in a stopped container's layer, say).
+        while not directory.exists() and directory != directory.parent:
+            directory = directory.parent
+        return filesystem_usage(directory)
 
     def fill_file(self, location: str, size: int) -> None:
-        fill_file(Path(location), size)
+        fill_file(live_view(Path(location)), size)
 
     def remove_file(self, location: str) -> None:
-        remove_file(Path(location))
+        remove_file(live_view(Path(location)))
 
 
 # What faults without a target (acting on chaoskit's own host) use.
@@ -224,22 +245,43 @@ HOST_FILES = HostFiles()
 
 
 def container_path_on_host(attrs: dict[str, Any], path: str) -> Path:
-    """Where ``path`` inside a container lives on the host.
+    """Where ``path`` inside a container lives on the host, as a path that stays valid across restarts.
 
-    A path under a bind mount or volume maps to its source (reachable whether
-    or not the container runs); any other path is in the container's own
-    filesystem: through /proc/PID/root while it runs, its overlay upper
-    directory when it is stopped.
+    A path under a bind mount or volume maps to its source; one under a tmpfs
+    exists only in the container's mount namespace, reached through
+    /proc/PID/root (a restart empties a tmpfs, fill file included); any other
+    path is in the container's own filesystem: its overlay writable layer (the
+    ``UpperDir``, which a restart keeps), or, with a storage driver that has
+    none, /proc/PID/root (valid only while that process lives).
     """
     inner = Path(path)
-    for mount in sorted(attrs.get("Mounts") or [], key=lambda m: len(m["Destination"]), reverse=True):
+    pid = (attrs.get("State") or {}).get("Pid") or 0
+    tmpfs = [{"Destination": d, "Type": "tmpfs"} for d in ((attrs.get("HostConfig") or {}).get("Tmpfs") or {})]
+    for mount in sorted([*(attrs.get("Mounts") or []), *tmpfs], key=lambda m: len(m["Destination"]), reverse=True):
         dest = Path(mount["Destination"])
         if inner == dest or dest in inner.parents:
-            return Path(mount["Source"]) / inner.relative_to(dest)
-    pid = (attrs.get("State") or {}).get("Pid") or 0
-    if pid:
-        return Path(f"/proc/{pid}/root") / inner.relative_to("/")
+            if mount.get("Type") != "tmpfs":
+                return Path(mount["Source"]) / inner.relative_to(dest)
+            if pid:
+                return Path(f"/proc/{pid}/root") / inner.relative_to("/")
+            raise BackendError(f"{path} of container {attrs.get('Name', '?')} is a tmpfs: reachable only while it runs")
     upper = ((attrs.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
     if upper:
         return Path(upper) / inner.relative_to("/")
+    if pid:
+        return Path(f"/proc/{pid}/root") / inner.relative_to("/")
     raise BackendError(f"cannot reach {path} of container {attrs.get('Name', '?')} from the host")
+
+
+def live_view(path: Path) -> Path:
+    """``path`` in an overlay2 writable layer (``<layer>/diff/...``) as seen through ``<layer>/merged`` if that
+    is mounted (the container runs); any other path as it is."""
+    for layer in path.parents:
+        if layer.name == "diff" and os.path.ismount(layer.parent / "merged"):
+            return layer.parent / "merged" / path.relative_to(layer)
+    return path
+
+
+def machine_steal_s() -> float:
+    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)

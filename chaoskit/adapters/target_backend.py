@@ -19,12 +19,12 @@ raises ``BackendError`` saying so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from chaoskit.targets.container import Container, TargetRef
 
-__all__ = ["FilesystemUsage", "ProcessMatch", "TargetBackend", "TargetState"]
+__all__ = ["FilesystemUsage", "NetworkAttachment", "PodBackend", "ProcessMatch", "TargetBackend", "TargetState"]
 
 # running: its processes run; paused: frozen (cgroup freezer); stopped: not running (exited, created, dead).
 TargetState = Literal["running", "paused", "stopped"]
@@ -55,6 +55,32 @@ class FilesystemUsage:
     @property
     def used_fraction(self) -> float:
         return 1 - self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """How a target is attached to one network: what a reconnect must give back.
+
+    The addresses are the *configured* ones (a compose ``ipv4_address``); an
+    address the network handed out by itself is only ``address``, noted to say
+    whether the reconnect got it back (the network may hand out another).
+    """
+
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    link_local_ips: tuple[str, ...] = ()
+    # Legacy links on this network, "container:alias" each.
+    links: tuple[str, ...] = ()
+    address: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NetworkAttachment:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+                      if k in cls.__dataclass_fields__})
 
 
 @runtime_checkable
@@ -100,9 +126,22 @@ class TargetBackend(Protocol):
 
     def connect(self, target: TargetRef, network: str, aliases: Sequence[str] = ()) -> None: ...
 
+    def attachment(self, target: TargetRef, network: str) -> NetworkAttachment:
+        """How the target is attached to ``network`` now (``TargetNotFound`` when it is not on it)."""
+        ...
+
+    def reattach(self, target: TargetRef, network: str, attachment: NetworkAttachment) -> None:
+        """Connect the target to ``network`` as ``attachment`` says (aliases, configured addresses, links)."""
+        ...
+
     # -- inside the target --------------------------------------------------------------
-    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False) -> tuple[int | None, str]:
-        """Run ``argv`` in the target: (exit code, combined output), or (None, "") when detached."""
+    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False,
+             timeout_s: float | None = None) -> tuple[int | None, str]:
+        """Run ``argv`` in the target: (exit code, combined output), or (None, "") when detached.
+
+        ``timeout_s``: a command still running then is killed, with whatever it started, and
+        ``CommandTimedOut`` raised; None waits for as long as it takes.
+        """
         ...
 
     def count_processes(self, target: TargetRef, match: ProcessMatch) -> int:
@@ -133,4 +172,17 @@ class TargetBackend(Protocol):
 
     def remove_file(self, location: str) -> None:
         """Remove the file; one already gone is fine."""
+        ...
+
+
+@runtime_checkable
+class PodBackend(Protocol):
+    """What a backend whose targets are pods adds (Kubernetes): deleting one, and its owner's replicas."""
+
+    def delete_pod(self, target: TargetRef, grace_s: int | None) -> None:
+        """Delete the target's pod (``grace_s`` None: its own grace period); one already gone is fine."""
+        ...
+
+    def ready_siblings(self, target: TargetRef) -> list[str]:
+        """Names of the Ready pods of the target's owner, the target excluded ([] for a pod without owner)."""
         ...

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from chaoskit.errors import BackendError, TargetNotFound, ToxiproxyUnavailable
 
@@ -84,7 +85,9 @@ class ToxiproxyClient:
         import requests
 
         try:
-            response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s)
+            # A redirect means the path was rewritten on the way: never follow it to another endpoint.
+            response = self._http.request(method, self.url + path, json=json, timeout=timeout_s or self.timeout_s,
+                                          allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ToxiproxyUnavailable(f"{what}: Toxiproxy at {self.url} did not answer ({type(exc).__name__})") from exc
         if response.status_code in ok:
@@ -103,7 +106,7 @@ class ToxiproxyClient:
         return {name: ProxyState.from_api(p) for name, p in data.items()}
 
     def proxy(self, name: str) -> ProxyState:
-        return ProxyState.from_api(self._call("GET", f"/proxies/{name}", f"proxy {name!r}", (200,)).json())
+        return ProxyState.from_api(self._call("GET", f"/proxies/{_segment(name)}", f"proxy {name!r}", (200,)).json())
 
     def create_proxy(self, name: str, listen: str, upstream: str) -> ProxyState:
         """Create a proxy; an existing one with the same name is returned as it is."""
@@ -113,12 +116,12 @@ class ToxiproxyClient:
 
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         """Enable or disable a proxy ("down" is not a toxic: a disabled proxy refuses connections)."""
-        self._call("POST", f"/proxies/{proxy}", f"{'enable' if enabled else 'disable'} proxy {proxy!r}",
+        self._call("POST", f"/proxies/{_segment(proxy)}", f"{'enable' if enabled else 'disable'} proxy {proxy!r}",
                    (200,), json={"enabled": enabled})
 
     def add_toxic(self, proxy: str, toxic: Toxic) -> None:
         """Add a toxic; idempotent: one of the same name that is already there counts as added."""
-        response = self._call("POST", f"/proxies/{proxy}/toxics", f"add toxic {toxic.name!r} to {proxy!r}",
+        response = self._call("POST", f"/proxies/{_segment(proxy)}/toxics", f"add toxic {toxic.name!r} to {proxy!r}",
                               (200, 409), json=toxic.to_api())
         if response.status_code == 409 and not any(t.name == toxic.name for t in self.proxy(proxy).toxics):
             raise BackendError(f"add toxic {toxic.name!r} to {proxy!r}: Toxiproxy answered 409 but has no such toxic")
@@ -128,8 +131,8 @@ class ToxiproxyClient:
         deadline = self._clock() + self.removal_deadline_s
         while True:
             try:
-                self._call("DELETE", f"/proxies/{proxy}/toxics/{name}", f"remove toxic {name!r} from {proxy!r}",
-                           (204, 404))
+                self._call("DELETE", f"/proxies/{_segment(proxy)}/toxics/{_segment(name)}",
+                           f"remove toxic {name!r} from {proxy!r}", (204, 404))
                 return
             except (ToxiproxyUnavailable, BackendError) as exc:
                 # A timeout or 503 may mean the removal is still finishing on the server.
@@ -148,3 +151,15 @@ class ToxiproxyClient:
     def reset(self) -> None:
         """Enable every proxy and remove every toxic."""
         self._call("POST", "/reset", "reset", (204,), timeout_s=30.0)
+
+
+def _segment(name: str) -> str:
+    """``name`` as one URL path segment, so that no name reaches another endpoint.
+
+    The server decodes ``%2F`` before routing and cleans ``..`` away (with a
+    redirect), so a name with a slash, or a bare ``.``/``..``, cannot be
+    encoded safely: it is refused. Anything else (``?``, ``#``, ``%``) is quoted.
+    """
+    if "/" in name or name.strip(".") == "":
+        raise BackendError(f"{name!r} is not a Toxiproxy name that can be addressed safely (no '/', not '.' or '..')")
+    return quote(name, safe="")

@@ -18,7 +18,7 @@ __all__ = ["gameday"]
 @click.option("--now", is_flag=True, help="Run at once even if the file has a cron schedule.")
 @click.option("--journal-dir", default=None, metavar="DIR",
               help="Where the journals go (default: journals/gameday-TIMESTAMP/).")
-@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in ERROR.")
+@click.option("--continue-on-error", is_flag=True, default=None, help="Go on after an experiment ends in an ERROR it did not expect.")
 @LEDGER_OPTION
 @TOXIPROXY_OPTION
 @handle_errors
@@ -26,10 +26,22 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
             continue_on_error: bool | None, ledger_path: str | None, toxiproxy_url: str | None) -> None:
     """Run a game day: the experiments FILE lists, in order, then a table of verdicts and a report.
 
-    Continues past FAILURE, stops on ERROR (unless --continue-on-error), and
-    on Ctrl-C reverts the running experiment's faults and ends the day. With a
-    cron `schedule:` in FILE it waits for the next time it fires (--now: don't).
-    Exits with the worst verdict's code.
+    Each entry may say the verdict it expects (`expect: FAILURE`; without it,
+    TOLERATED). Continues past FAILURE, stops on an unexpected ERROR (unless
+    --continue-on-error), and on Ctrl-C reverts the running experiment's
+    faults and ends the day. With a cron `schedule:` in FILE it waits for the
+    next time it fires (--now: don't).
+
+    \b
+    Exit code (the worst surprise's, by verdict severity):
+      0  every verdict as expected ("8 of 8 as expected"), whatever they were
+      1  an unexpected FAILURE, or a weakness gone (TOLERATED where another
+         verdict was expected: update the expectation)
+      2  invalid game-day or experiment file: nothing ran
+      3  an unexpected NOT_RECOVERED
+      4  an unexpected ABORTED, or an entry that never ran
+      5  an unexpected INCONCLUSIVE
+      6  an unexpected ERROR
 
     \b
     Examples:
@@ -67,24 +79,28 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
         return EntryResult(entry, outcome.verdict.verdict, outcome.verdict.reasons, journal_path, experiment.title)
 
     def show(result: EntryResult) -> None:
-        click.echo(f"   {result.verdict.name}: {result.reasons[0] if result.reasons else ''}", err=True)
+        surprise = f" (a surprise: expected {result.entry.expect.name})" if result.verdict is not result.entry.expect else ""
+        click.echo(f"   {result.verdict.name}{surprise}: {result.reasons[0] if result.reasons else ''}", err=True)
 
-    verdict, results, journal = run_gameday(day, out_dir, run_entry, on_result=show)
-    _verdict_table(day.title, results)
+    outcome, journal = run_gameday(day, out_dir, run_entry, on_result=show)
+    _verdict_table(day.title, outcome.results)
     _, html = write_report([journal], "html")
     write_report([journal], "junit", out_dir / "junit.xml")
-    click.echo(f"game day verdict: {verdict.name}")
+    click.echo(f"game day: {outcome.tally} (worst verdict {outcome.verdict.name})")
+    for surprise in outcome.surprises:
+        click.echo(f"  surprise: {surprise.describe()}")
     click.echo(f"report: {html}  (journal: {journal}, JUnit: {out_dir / 'junit.xml'})")
-    sys.exit(verdict.exit_code)
+    sys.exit(outcome.exit_code)
 
 
-def _verdict_table(title: str, results: list[Any]) -> None:
+def _verdict_table(title: str, results: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("experiment", "verdict", "why"):
+    for column in ("experiment", "expected", "verdict", "why"):
         table.add_column(column, overflow="fold")
     for r in results:
-        table.add_row(r.title, r.verdict.name, r.reasons[0] if r.reasons else "")
+        expected = r.entry.expect.name + ("" if r.verdict is r.entry.expect else "  (surprise)")
+        table.add_row(r.title, expected, r.verdict.name, r.reasons[0] if r.reasons else "")
     Console(width=160).print(table)  # rich itself honours NO_COLOR and a stdout that is no terminal

@@ -17,23 +17,29 @@ _TARGET_TEXT = {"required": "target: required", "optional": "target: optional (h
 @click.command()
 @JSON_OPTION
 def faults(as_json: bool) -> None:
-    """List the fault catalogue: every fault type with its parameters.
+    """List the fault catalogue: every fault type with its parameters, and where it comes from.
+
+    Faults come built in or from installed plugins (packages registering
+    entry points under chaoskit.faults); a plugin that cannot be used is named
+    in a plugin.refused warning on stderr, and the rest of the list is unaffected.
 
     \b
     Examples:
       chaoskit faults
       chaoskit faults --json | jq '.[] | select(.type == "network.latency")'
+      chaoskit faults --json | jq '.[] | select(.origin != "built-in") | .type'
     """
-    from chaoskit.faults.catalogue import CATALOGUE
+    from chaoskit.faults.catalogue import catalogue
 
+    found = catalogue()  # a refused plugin is logged (plugin.refused) on stderr, once
     if as_json:
-        echo_json([{"type": kind, "target": cls.signature.target, "doc": cls.signature.doc,
-                    "params": cls.signature.params, "one_of": cls.signature.one_of}
-                   for kind, cls in CATALOGUE.items()])
+        echo_json([{"type": kind, "origin": found.origins[kind], "target": cls.signature.target,
+                    "doc": cls.signature.doc, "params": cls.signature.params, "one_of": cls.signature.one_of}
+                   for kind, cls in found.faults.items()])
         return
-    for kind, cls in CATALOGUE.items():
+    for kind, cls in found.faults.items():
         sig = cls.signature
-        click.echo(f"{kind}  [{_TARGET_TEXT[sig.target]}]")
+        click.echo(f"{kind}  [{_TARGET_TEXT[sig.target]}]  ({found.origins[kind]})")
         click.echo(f"    {sig.doc}")
         for spec in sig.params:
             click.echo(f"    - {spec.describe()}")
@@ -46,9 +52,12 @@ def faults(as_json: bool) -> None:
 @click.option("--project", default=None, help="Compose project to scope a service selector to.")
 @click.option("--seed", type=int, default=None, help="Seed for count/percent picks (same seed, same pick).")
 @DOCKER_HOST_OPTION
+@click.option("--kubeconfig", default=None, help="Select pods of a Kubernetes cluster (this kubeconfig) instead.")
+@click.option("--namespace", default=None, help="Kubernetes namespace of the pods (implies the cluster).")
 @JSON_OPTION
 @handle_errors
-def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None, as_json: bool) -> None:
+def targets(selector: str, project: str | None, seed: int | None, docker_host: str | None,
+            kubeconfig: str | None, namespace: str | None, as_json: bool) -> None:
     """Show what SELECTOR resolves to now, without touching it.
 
     \b
@@ -56,6 +65,7 @@ def targets(selector: str, project: str | None, seed: int | None, docker_host: s
       chaoskit targets 'service=api count=1 max_fraction=0.5' --project chaoskit
       chaoskit targets 'label=chaos.monkey=true percent=50%' --seed 7
       chaoskit targets 'chaoskit-api-*' --json
+      chaoskit targets 'owner=api count=1 max_fraction=0.5' --namespace timeline --kubeconfig admin.kubeconfig
     """
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import TargetNotFound
@@ -67,7 +77,8 @@ def targets(selector: str, project: str | None, seed: int | None, docker_host: s
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="SELECTOR") from exc
     try:
-        selection = resolve(Backends(docker_host), parsed, project, seed)
+        kubernetes = {"kubeconfig": kubeconfig, "namespace": namespace} if kubeconfig or namespace else None
+        selection = resolve(Backends(docker_host, kubernetes=kubernetes), parsed, project, seed)
     except TargetNotFound as exc:
         click.echo(f"chaoskit: no target: {exc}", err=True)
         sys.exit(ExitCode.USAGE)

@@ -59,11 +59,12 @@ def run_monkey(
         if duration_s is None:
             raise ChaoskitError("a monkey config with a load: block needs --duration "
                                 "(the load generator keeps every second of measurements in memory)")
+        from chaoskit.adapters.host import machine_steal_s
         from chaoskit.measure.loadgen import LoadGenerator
         from chaoskit.run.wiring import validity_limits
 
         load = LoadGenerator(config.load, max_duration_s=duration_s + config.baseline_s + config.recovery_budget_s + 60,
-                             validity=validity_limits(config.load, config.steady_state))
+                             validity=validity_limits(config.load, config.steady_state), steal_time=machine_steal_s)
     effective_leash = config.policy.leashed if leashed is None else leashed
     header = {"title": config.title, "source": str(config_path), "seed": seed, "leashed": effective_leash,
               "time_scale": time_scale, "ignore_schedule": ignore_schedule, "duration_s": duration_s,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from chaoskit.adapters.backends import Backends
+from chaoskit.adapters.target_backend import NetworkAttachment
 from chaoskit.errors import TargetNotFound
+from chaoskit.log import get_logger
 from chaoskit.model.params import FaultSignature, ParamSpec
 
 from .base import Fault, TargetRef
 
 __all__ = ["ContainerDisconnect", "ContainerKill", "ContainerPause", "ContainerRestart", "ContainerStop"]
+
+log = get_logger("chaoskit.faults")
 
 _GRACE = ParamSpec("timeout", "duration", default=10.0, min=0, doc="grace period before SIGKILL")
 
@@ -97,7 +101,8 @@ class ContainerDisconnect(Fault):
     kind = "container.disconnect"
     signature = FaultSignature(
         params=(ParamSpec("network", "str", required=True, doc="network to cut the container from"),),
-        doc="Disconnect the container from a network (a partition). Revert: reconnect it with its aliases.",
+        doc="Disconnect the container from a network (a partition). Revert: reconnect it as it was: aliases, "
+            "configured IP addresses and links.",
     )
 
     def describe(self) -> str:
@@ -108,13 +113,24 @@ class ContainerDisconnect(Fault):
         attached = backends.targets.networks(self._target())
         if network not in attached:
             raise TargetNotFound(f"{self.target_label} is not on network {network!r} (it is on: {', '.join(attached) or 'none'})")
-        # Compose's service-name alias is how peers find the container again after the reconnect.
-        self.state["aliases"] = list(attached[network])
+        # Compose's service-name alias is how peers find the container again; a pinned address or a link
+        # is how some of them reach it at all.
+        self.state["attachment"] = backends.targets.attachment(self._target(), network).to_dict()
 
     def apply(self, backends: Backends) -> None:
         if self.params["network"] in backends.targets.networks(self._target()):
             backends.targets.disconnect(self._target(), self.params["network"])
 
     def revert(self, backends: Backends) -> None:
-        if self.params["network"] not in backends.targets.networks(self._target()):
-            backends.targets.connect(self._target(), self.params["network"], self.state.get("aliases", ()))
+        network = self.params["network"]
+        if network in backends.targets.networks(self._target()):
+            return
+        if "attachment" not in self.state:  # a record written when only the aliases were kept
+            backends.targets.connect(self._target(), network, self.state.get("aliases", ()))
+            return
+        before = NetworkAttachment.from_dict(self.state["attachment"])
+        backends.targets.reattach(self._target(), network, before)
+        after = backends.targets.attachment(self._target(), network)
+        if before.ipv4_address is None and before.address and after.address != before.address:
+            # The network hands out addresses itself; it may not give the old one back.
+            log.warning("fault.readdressed", fault=self.describe(), was=before.address, now=after.address)

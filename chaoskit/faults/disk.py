@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.adapters.host import HOST_FILES, HostFiles
-from chaoskit.adapters.target_backend import TargetBackend
+from chaoskit.adapters.target_backend import FilesystemUsage, TargetBackend
 from chaoskit.errors import ApplyFailed
 from chaoskit.model.params import FaultSignature, ParamSpec
 
@@ -57,24 +57,29 @@ class DiskFill(Fault):
     def prepare(self, backends: Backends) -> None:
         name = f".chaoskit-fill-{self.token}"
         path = self.params["path"]
-        # Where the fill file goes, recorded so revert works from the record even with the target stopped.
+        # Where the fill file goes, as a path that outlives the target's processes (the host path of its mount
+        # or writable layer), recorded so revert works from the record even after the target restarted.
         location = (backends.targets.file_location(self.target, path, name) if self.target
                     else str(Path(path) / name))
-        usage = self._files(backends).filesystem_usage(location)
-        cap = self.params["max_filesystem_bytes"]
-        if usage.total_bytes > cap and not self.params["force"]:
-            raise ApplyFailed(
-                f"the filesystem behind {path} in {self.target_label} is {usage.total_bytes >> 20} MiB, "
-                f"over the safety cap of {cap >> 20} MiB; set force: true (or raise max_filesystem_bytes) to fill it"
-            )
+        self._check_cap(self._files(backends).filesystem_usage(location))
         self.state["fill_file"] = location
 
     def apply(self, backends: Backends) -> None:
         files, location = self._files(backends), self.state["fill_file"]
         usage = files.filesystem_usage(location)
+        # Again here: what is behind the path may have changed since prepare (a volume mounted, a resize).
+        self._check_cap(usage)
         size = bytes_to_fill(usage.total_bytes, usage.free_bytes, self.params.get("percent"), self.params.get("bytes"))
         if size:
             files.fill_file(location, size)
+
+    def _check_cap(self, usage: FilesystemUsage) -> None:
+        cap = self.params["max_filesystem_bytes"]
+        if usage.total_bytes > cap and not self.params["force"]:
+            raise ApplyFailed(
+                f"the filesystem behind {self.params['path']} in {self.target_label} is {usage.total_bytes >> 20} MiB, "
+                f"over the safety cap of {cap >> 20} MiB; set force: true (or raise max_filesystem_bytes) to fill it"
+            )
 
     def revert(self, backends: Backends) -> None:
         self._files(backends).remove_file(self.state["fill_file"])

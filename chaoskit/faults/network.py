@@ -10,13 +10,13 @@ from typing import Any, ClassVar
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.adapters.toxiproxy import Toxic
-from chaoskit.model.params import FaultSignature, ParamSpec
+from chaoskit.model.params import PROXY_NAME_PATTERN, FaultSignature, ParamSpec
 
 from .base import Fault
 
 __all__ = ["NETWORK_FAULTS", "NetworkDown"]
 
-_PROXY = ParamSpec("proxy", "str", required=True, doc="Toxiproxy proxy name")
+_PROXY = ParamSpec("proxy", "str", required=True, pattern=PROXY_NAME_PATTERN, doc="Toxiproxy proxy name")
 _COMMON = (
     _PROXY,
     ParamSpec("stream", "str", default="downstream", choices=("upstream", "downstream"),
@@ -84,16 +84,20 @@ NETWORK_FAULTS: tuple[type[Fault], ...] = (
 class NetworkDown(Fault):
     kind = "network.down"
     signature = FaultSignature(params=(_PROXY,), target="none",
-                               doc="Take a proxy down: it refuses connections and drops open ones. Revert: enable it.")
+                               doc="Take a proxy down: it refuses connections and drops open ones. "
+                                   "Revert: enable it again, if it was enabled before the fault.")
 
     def describe(self) -> str:
         return f"take proxy {self.params['proxy']} down"
 
     def prepare(self, backends: Backends) -> None:
-        backends.toxiproxy.proxy(self.params["proxy"])
+        # A proxy someone had disabled on purpose stays disabled after the revert.
+        self.state["was_enabled"] = backends.toxiproxy.proxy(self.params["proxy"]).enabled
 
     def apply(self, backends: Backends) -> None:
         backends.toxiproxy.set_enabled(self.params["proxy"], False)
 
     def revert(self, backends: Backends) -> None:
-        backends.toxiproxy.set_enabled(self.params["proxy"], True)
+        # Records written before the previous state was kept say nothing: enabling was the revert then.
+        if self.state.get("was_enabled", True):
+            backends.toxiproxy.set_enabled(self.params["proxy"], True)

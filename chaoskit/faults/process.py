@@ -14,14 +14,16 @@ from __future__ import annotations
 from chaoskit.adapters import host
 from chaoskit.adapters.backends import Backends
 from chaoskit.adapters.target_backend import ProcessMatch
-from chaoskit.errors import TargetNotFound
+from chaoskit.errors import ApplyFailed, TargetNotFound
 from chaoskit.model.params import FaultSignature, ParamSpec
 
 from .base import Fault
 
 __all__ = ["ProcessCpuHog", "ProcessKill", "ProcessMemoryHog"]
 
-_MAX_DURATION = ParamSpec("max_duration", "duration", default=600.0, min=1,
+# A hog outlives a dead controller by at most this: an hour is longer than any experiment's fault phase.
+MAX_HOG_SECONDS = 3600.0
+_MAX_DURATION = ParamSpec("max_duration", "duration", default=600.0, min=1, max=MAX_HOG_SECONDS,
                           doc="the hog ends by itself after this long, even if chaoskit dies")
 
 
@@ -41,17 +43,23 @@ class ProcessKill(_Processes):
     kind = "process.kill"
     signature = FaultSignature(
         params=(ParamSpec("name", "str", required=True, doc="process name (as ps shows it)"),
-                ParamSpec("signal", "signal", default="SIGKILL")),
+                ParamSpec("signal", "signal", default="SIGKILL"),
+                ParamSpec("scope", "str", choices=("host",),
+                          doc="host: without a target, kill every process of that name on the host (required then)")),
         target="optional",
-        doc="Kill every process of that name inside the target container, or on the host without a target. "
-            "Revert: start the container again if its main process died; a host process is not restarted "
-            "by chaoskit (that is its supervisor's job).",
+        host_wide=True,
+        doc="Kill every process of that name inside the target container, or, with scope: host and no target, "
+            "on the whole host. Revert: start the container again if its main process died; a host process is "
+            "not restarted by chaoskit (that is its supervisor's job).",
     )
 
     def describe(self) -> str:
         return f"kill processes named {self.params['name']!r} in {self.target_label} with {self.params['signal']}"
 
     def prepare(self, backends: Backends) -> None:
+        if self.target is None and self.params.get("scope") != "host":
+            raise ApplyFailed(f"{self.kind} without a target would signal every {self.params['name']!r} process "
+                              f"of the host; give a target, or scope: host to mean it")
         matched = self._count(backends, ProcessMatch(name=self.params["name"]))
         if not matched:
             raise TargetNotFound(f"no process named {self.params['name']!r} in {self.target_label}")

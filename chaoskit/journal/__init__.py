@@ -3,11 +3,13 @@
 Writers (:class:`RunJournal`, :class:`MonkeyJournal`, :class:`GamedayJournal`)
 append and fsync each record as it happens and write the finished document
 at the end; :func:`read_journal` turns either shape into frozen records, or
-raises :class:`chaoskit.errors.JournalUnreadable`. Run and schedule code
+raises :class:`chaoskit.errors.JournalUnreadable`; :func:`inside` keeps a
+path a game day names inside its folder. Run and schedule code
 write through this package, reports read through it; it imports neither.
 """
 
 from chaoskit.journal.encode import now, plain
+from chaoskit.journal.paths import inside
 from chaoskit.journal.reader import Record, parse_journal, read_journal
 from chaoskit.journal.records import (
     Check,
@@ -45,6 +47,7 @@ __all__ = [
     "RunJournal",
     "RunRecord",
     "Step",
+    "inside",
     "now",
     "parse_journal",
     "plain",

@@ -159,7 +159,10 @@ class _Node:
         return self._get(key, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
 
     def flag(self, key: str) -> bool:
-        return bool(self._get(key, lambda v: isinstance(v, bool), "true or false"))
+        return bool(self.optional_flag(key))
+
+    def optional_flag(self, key: str) -> bool | None:
+        return self._get(key, lambda v: isinstance(v, bool), "true or false")
 
     def mapping(self, key: str) -> Mapping[str, Any]:
         return self._get(key, lambda v: isinstance(v, dict), "an object") or {}
@@ -252,7 +255,7 @@ def _run(node: _Node, truncated: bool) -> RunRecord:
         facts=Facts(fault_applied_at=facts.number("fault_applied_at"), reverted_at=facts.number("reverted_at"),
                     stopped_by=facts.text("stopped_by"), measurement_problems=facts.texts("measurement_problems")),
         load=_load(node.child("load")) if node.data.get("load") is not None else None,
-        truncated=truncated,
+        prometheus=node.maps("prometheus"), truncated=truncated,
     )
 
 
@@ -261,7 +264,8 @@ def _run(node: _Node, truncated: bool) -> RunRecord:
 
 def _item(node: _Node) -> GamedayItem:
     return GamedayItem(file=node.text("file"), title=node.text("title"), verdict=node.optional_text("verdict"),
-                       exit_code=node.integer("exit_code"), reasons=node.texts("reasons"), journal=node.text("journal"))
+                       exit_code=node.integer("exit_code"), reasons=node.texts("reasons"), journal=node.text("journal"),
+                       expected=node.optional_text("expected"))
 
 
 def _gameday(node: _Node, truncated: bool) -> GamedayRecord:
@@ -270,6 +274,8 @@ def _gameday(node: _Node, truncated: bool) -> GamedayRecord:
         started_at=node.text("started_at"), finished_at=node.text("finished_at"),
         verdict=node.optional_text("verdict"), exit_code=node.integer("exit_code"), planned=node.integer("planned"),
         items=node.nodes("experiments", _item), truncated=truncated,
+        as_expected=node.optional_flag("as_expected"),
+        summary=node.text("summary"), surprises=node.texts("surprises"),
     )
 
 

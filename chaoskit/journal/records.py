@@ -32,7 +32,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Event:
-    """A timeline event: ``name`` like ``fault.applied``, at ``t`` seconds since the start; ``fields`` the rest."""
+    """An event of the run: ``name`` like ``fault.applied``, at ``t`` seconds since the start; ``fields`` the rest."""
 
     t: float
     name: str
@@ -149,6 +149,8 @@ class RunRecord:
     outcome: Outcome | None = None
     facts: Facts = field(default_factory=Facts)
     load: LoadRecord | None = None
+    # Per Prometheus probe: probe, url, query, readings, comparisons (as the load's), time_to_detect_s/recover_s.
+    prometheus: tuple[Mapping[str, Any], ...] = ()
     truncated: bool = False  # the last line was cut short by the crash and dropped
 
     @property
@@ -158,7 +160,11 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class GamedayItem:
-    """One experiment a game day ran; ``journal`` relative to the game day's folder."""
+    """One experiment a game day ran; ``journal`` relative to the game day's folder.
+
+    ``expected`` is the verdict it expected (None in journals written before
+    game days had expectations: read as TOLERATED, the default).
+    """
 
     file: str = ""
     title: str = ""
@@ -166,6 +172,7 @@ class GamedayItem:
     exit_code: int | None = None
     reasons: tuple[str, ...] = ()
     journal: str = ""
+    expected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,9 @@ class GamedayRecord:
     planned: int | None = None
     items: tuple[GamedayItem, ...] = ()
     truncated: bool = False
+    as_expected: bool | None = None  # None: not finished, or written before game days had expectations
+    summary: str = ""  # "8 of 8 as expected"
+    surprises: tuple[str, ...] = ()  # each named: "title (file): expected FAILURE, got TOLERATED: ..."
 
     @property
     def crashed(self) -> bool:

@@ -97,7 +97,8 @@ class _Timed:
 
 
 class RunJournal(_Timed):
-    """An experiment run's journal: the experiment, environment, events, observations, then verdict, facts and load."""
+    """An experiment run's journal: the experiment, environment, events, observations, then verdict, facts, load
+    and Prometheus readings."""
 
     def __init__(self, experiment: Any, path: str | Path | None, elapsed: Clock | None = None,
                  environment: Mapping[str, Any] | None = None):
@@ -111,13 +112,17 @@ class RunJournal(_Timed):
     def observation(self, observation: Any) -> None:
         self.file.append("observations", plain(observation))
 
-    def finish(self, verdict: Any, facts: Any, load: Mapping[str, Any] | None = None) -> Path | None:
+    def finish(self, verdict: Any, facts: Any, load: Mapping[str, Any] | None = None,
+               prometheus: list[Mapping[str, Any]] | None = None) -> Path | None:
+        """Close the journal; ``prometheus``: each Prometheus probe's readings and figures (chaoskit.run.readings)."""
         closing: dict[str, Any] = {
             "finished_at": now(), "verdict": verdict,
             "facts": {k: v for k, v in plain(facts).items() if k != "results"},  # results: already observations
         }
         if load is not None:
             closing["load"] = load
+        if prometheus is not None:
+            closing["prometheus"] = prometheus
         return self.file.finish(closing)
 
 
@@ -143,19 +148,22 @@ class MonkeyJournal(_Timed):
 
 
 class GamedayJournal:
-    """A game day's journal: what it plans, one entry per experiment as it ends, then the combined verdict."""
+    """A game day's journal: what it plans, one entry per experiment as it ends, then the combined outcome."""
 
     def __init__(self, path: str | Path, title: str, source: str, planned: int):
         self.file = JournalFile(path, {"gameday": title, "source": source, "started_at": now(), "planned": planned,
                                        "experiments": []})
 
     def entry(self, file: str, title: str, verdict: str, exit_code: int, reasons: list[str],
-              journal: str | None) -> None:
-        """One experiment's result; ``journal`` is its run journal's name, relative to the game day's folder."""
+              journal: str | None, expected: str = "TOLERATED") -> None:
+        """One experiment's result and the verdict it expected; ``journal`` is its run journal's name, relative
+        to the game day's folder."""
         self.file.append("experiments", {"file": file, "title": title, "verdict": verdict, "exit_code": exit_code,
-                                         "reasons": reasons, "journal": journal})
+                                         "expected": expected, "reasons": reasons, "journal": journal})
 
-    def finish(self, verdict: str, exit_code: int) -> Path:
-        path = self.file.finish({"finished_at": now(), "verdict": verdict, "exit_code": exit_code})
+    def finish(self, verdict: str, exit_code: int, as_expected: bool, summary: str, surprises: list[str]) -> Path:
+        """``verdict`` the worst of the entries'; ``exit_code`` the game day's (0 when ``as_expected``)."""
+        path = self.file.finish({"finished_at": now(), "verdict": verdict, "exit_code": exit_code,
+                                 "as_expected": as_expected, "summary": summary, "surprises": surprises})
         assert path is not None
         return path

@@ -20,10 +20,12 @@ module                 what it is for
 ``stats``              Mann-Whitney U, Hodges-Lehmann shift and interval (pure)
 ``judge``              a metric of a fault window against its tolerance (pure)
 ``detection``          time to detect, time to recover (pure)
+``readings``           a Prometheus probe's readings judged per window (pure)
+``prometheus_poll``    a Prometheus probe's query polled into readings
 =====================  ==========================================================
 
-Only ``loadgen``, ``engine``, ``pool``, ``tls``, ``wakeup`` and ``tuning`` act on the world; everything else
-is a function of its arguments.
+Only ``loadgen``, ``engine``, ``pool``, ``tls``, ``wakeup``, ``tuning`` and
+``prometheus_poll`` act on the world; everything else is a function of its arguments.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import psutil
 from hdrh.histogram import HdrHistogram
 
 __all__ = [
@@ -147,11 +146,6 @@ def histogram_figures(hist: HdrHistogram, percentiles: Sequence[float]) -> tuple
     values = [int(lowest[i] + size[i] - 1) for i in np.minimum(at, len(counts) - 1)]
     mean = float(np.dot(counts.astype(np.float64), (lowest + (size >> 1)).astype(np.float64))) / total
     return values, mean
-
-
-def machine_steal_s() -> float:
-    """CPU-seconds the hypervisor has taken from this machine's CPUs since boot (0 where the OS does not say)."""
-    return getattr(psutil.cpu_times(), "steal", 0.0)
 
 
 def _counts_view(hist: HdrHistogram) -> np.ndarray | None:

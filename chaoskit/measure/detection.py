@@ -3,9 +3,10 @@
 * **Detect**: from the moment the fault was applied to the end of the first
   second whose value breaks the limit (the earliest a live judge, reading
   completed seconds, could flag it).
-* **Recover**: from the moment the fault was reverted to the start of the
-  first second of a run of ``hold_s`` consecutive seconds back inside the
-  baseline band (0 if the system never left it).
+* **Recover**: :func:`chaoskit.verdict.recovered_after` over the seconds
+  after the revert: from the revert to the start of the first second from
+  which every second stayed inside the baseline band, at least ``hold_s`` of
+  them (0 if the system never left it).
 
 A :class:`Limit` bounds one metric per second; :func:`limit_for` derives it
 from a tolerance and the baseline, :func:`baseline_band` from the spread of
@@ -23,7 +24,9 @@ from typing import Literal
 
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.judge import WORSE_WHEN_LOWER, per_second
+from chaoskit.measure.stats import Worse
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
+from chaoskit.verdict import recovered_after
 
 __all__ = ["Limit", "baseline_band", "limit_for", "time_to_detect", "time_to_recover"]
 
@@ -57,7 +60,8 @@ def limit_for(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket]) -> 
         base = statistics.median(values)
         highs = ([tolerance.max_ratio * base] if tolerance.max_ratio is not None else []) + (
             [base + tolerance.max_increase] if tolerance.max_increase is not None else [])
-        return Limit(metric, min(highs) if highs else None)
+        low = tolerance.min_ratio * base if tolerance.min_ratio is not None else None
+        return Limit(metric, min(highs) if highs else None, low)
     if isinstance(tolerance, AllOf):
         limits = [limit_for(metric, t, baseline) for t in tolerance.parts]
         highs = [lim.high for lim in limits if lim.high is not None]
@@ -66,16 +70,18 @@ def limit_for(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket]) -> 
     raise TypeError(f"a load metric takes a threshold or a relative tolerance, not {type(tolerance).__name__}")
 
 
-def baseline_band(metric: str, baseline: Sequence[Bucket], slack: float = 0.1, absolute_slack: float = 0.0) -> Limit:
+def baseline_band(metric: str, baseline: Sequence[Bucket], slack: float = 0.1, absolute_slack: float = 0.0,
+                  worse: Worse | None = None) -> Limit:
     """The range the baseline's seconds covered, widened by ``slack`` (relative) and ``absolute_slack``.
 
     Only the side where the metric gets worse is bounded: the top for
-    latency and errors, the bottom for throughput.
+    latency and errors, the bottom for throughput (``worse`` says which for
+    a metric the load does not know, such as a Prometheus query's).
     """
     values = per_second(baseline, metric)
     if not values:
         raise ValueError(f"no baseline values of {metric} to make a band from")
-    if metric in WORSE_WHEN_LOWER:
+    if (worse or ("lower" if metric in WORSE_WHEN_LOWER else "higher")) == "lower":
         return Limit(metric, low=min(values) * (1.0 - slack) - absolute_slack)
     return Limit(metric, high=max(values) * (1.0 + slack) + absolute_slack)
 
@@ -114,20 +120,12 @@ def time_to_recover(buckets: Sequence[Bucket], reverted_at: float, band: Limit, 
                     clock: Clock = "wall") -> float | None:
     """Seconds from ``reverted_at`` until the metric was back in ``band`` for good (``hold_s`` seconds); None if not.
 
-    A second with no value breaks the run: recovery is claimed on evidence only.
+    The seconds after the revert are the evidence of
+    :func:`chaoskit.verdict.recovered_after`, the one definition of time to
+    recover. A second with no value does not hold: recovery is claimed on
+    evidence only.
     """
     if hold_s < 1:
         raise ValueError("hold_s must be >= 1")
-    run_start: Bucket | None = None
-    run = 0
-    for bucket in sorted(buckets, key=lambda b: b.index):
-        if _end(bucket, clock) <= reverted_at:
-            continue
-        if band.holds(bucket):
-            run_start = run_start or bucket
-            run += 1
-            if run >= hold_s:
-                return max(0.0, _start(run_start, clock) - reverted_at)
-        else:
-            run_start, run = None, 0
-    return None
+    after = [b for b in sorted(buckets, key=lambda b: b.index) if _end(b, clock) > reverted_at]
+    return recovered_after([(_start(b, clock), bool(band.holds(b))) for b in after], reverted_at, hold_s)

@@ -40,13 +40,15 @@ class Engine:
     """Everything that runs inside the generator's event loop, wired together."""
 
     def __init__(self, spec: LoadSpec, mix: RequestMix, store: BucketStore, clock: Callable[[], float],
-                 wall_clock: Callable[[], float], max_duration_s: float):
+                 wall_clock: Callable[[], float], max_duration_s: float,
+                 steal_time: Callable[[], float] | None = None):
         self.spec = spec
         self.mix = mix
         self.store = store
         self.clock = clock
         self.wall_clock = wall_clock
         self.max_duration_s = max_duration_s
+        self.steal_time = steal_time
         self.schedule = ArrivalSchedule(spec.rate, spec.ramp_s)
         self.outcomes = Outcomes(mix.requests, clock)
         self.links = Links(self.outcomes, [r.method == "HEAD" for r in mix.requests], spec.timeout_s,
@@ -84,7 +86,7 @@ class Engine:
         wall_t0 = self.wall_clock() + (t0 - now)
         self.recorder = self.outcomes.recorder = BucketRecorder(
             self.mix.names, self.schedule, t0, wall_t0, int((self.spec.timeout_s * 2 + 1.0) * 1e6), self.store,
-            self.pending_info)
+            self.pending_info, steal_time=self.steal_time)
         self.dispatcher.start(self.loop, timer, t0, t0 + self.max_duration_s, self.recorder)
         self.tick_handle = self.loop.call_later(TICK_S, self.tick)
         ready()

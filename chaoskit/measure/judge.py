@@ -20,10 +20,14 @@ Metrics without a per-request interval (throughput, achieved rate) are judged
 on their per-second values by the Hodges-Lehmann shift of the typical second.
 That Mann-Whitney / Hodges-Lehmann comparison of per-second values is carried
 in every judgement, labelled as what it answers: did the typical second change.
+Readings of a Prometheus query are judged the same way (:func:`judge_values`):
+the mean reading against an absolute limit, the typical reading's shift for
+relative tolerances.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,8 +37,9 @@ from chaoskit.measure.intervals import Interval, component_confidence, differenc
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, Worse, compare, decide_shift
 from chaoskit.measure.window import merge_histograms, summarize
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
+from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "judge_metric", "per_second"]
+__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "WindowJudgement", "judge_metric", "judge_values", "per_second"]
 
 # Metrics where less is worse; for every other metric (latency, errors) more is worse.
 WORSE_WHEN_LOWER = frozenset({"throughput", "achieved_rate"})
@@ -69,6 +74,60 @@ class MetricJudgement:
                 "interval": self.interval.to_dict() if self.interval else None}
 
 
+@dataclass(frozen=True)
+class WindowJudgement:
+    """One probe over one phase's window (a load metric, or each series of a query): the worst check decides."""
+
+    probe: str
+    phase: str  # baseline, fault or recovery
+    decision: Decision
+    checks: tuple[MetricJudgement, ...]
+    span: str  # what the window held: "10 s" of load, "40 readings" of a query
+
+    @classmethod
+    def of(cls, probe: str, phase: str, checks: Sequence[MetricJudgement], span: str) -> WindowJudgement:
+        """The judgement its checks make: the worst of them decides (no checks: within)."""
+        decision = max((c.decision for c in checks), key=_SEVERITY.__getitem__, default="within")
+        return cls(probe, phase, decision, tuple(checks), span)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(c.reason for c in self.checks)
+
+    @property
+    def decisive(self) -> MetricJudgement | None:
+        """The check that decided (the worst), whose numbers the verdict quotes."""
+        return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
+
+    def as_result(self, t: float, hypothesis: str) -> ProbeResult:
+        """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
+        check = self.decisive
+        shift = check.shift if check is not None else None
+        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
+                           value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
+                           detail=f"whole {self.phase} window ({self.span}): {self.reason}", hypothesis=hypothesis,
+                           interval=(shift.low, shift.high) if shift is not None else None,
+                           inconclusive=self.decision == "inconclusive")
+
+    def comparisons(self) -> list[dict[str, Any]]:
+        """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""
+        out = []
+        for check in self.checks:
+            if check.shift is None:
+                continue
+            s = check.shift
+            out.append({
+                "probe": self.probe, "phase": self.phase, "metric": check.metric, "decision": check.decision,
+                "shift": s.estimate, "ci_low": s.low, "ci_high": s.high, "confidence": s.confidence,
+                "achieved_confidence": s.achieved_confidence, "p_value": s.p_value, "u": s.u,
+                "baseline_median": s.baseline_median, "fault_median": s.fault_median,
+                "baseline_n": s.baseline_n, "fault_n": s.fault_n, "method": s.method,
+                "allowed_shift": check.allowed_shift, "fault_value": check.fault_value,
+                "baseline_value": check.baseline_value,
+            })
+        return out
+
+
 def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:
     """The interval of the window's value of ``metric`` over its requests; None for metrics without one."""
     if not buckets:
@@ -90,27 +149,50 @@ def judge_metric(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket], 
     ``compared=False`` skips the comparisons with the baseline (a window judged
     against itself), which only absolute tolerances can do without.
     """
-    window = _Window(metric, baseline, fault, confidence, compared)
+    half = component_confidence(confidence)
+    fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
+    window = _Window(
+        metric, confidence,
+        fault_value=summarize(fault).metric(metric) if fault else None,
+        baseline_value=summarize(baseline).metric(metric) if baseline else None,
+        shift=_shift(per_second(baseline, metric), per_second(fault, metric), confidence, compared),
+        fault_interval=window_interval(metric, fault, confidence),
+        difference=difference(fault_half, base_half, confidence) if compared and fault_half and base_half else None,
+    )
     return window.judge(tolerance)
 
 
+def judge_values(metric: str, tolerance: Tolerance, baseline: Sequence[float], fault: Sequence[float],
+                 confidence: float = DEFAULT_CONFIDENCE, compared: bool = True) -> MetricJudgement:
+    """Judge a metric known only by its readings (a Prometheus query's, say), like throughput.
+
+    No per-request interval exists: a window's value is the mean of its
+    readings (for a rate, the window's average), held directly to an absolute
+    limit, and relative tolerances are decided by the Hodges-Lehmann shift of
+    the typical reading against the baseline's, with its confidence interval.
+    """
+    window = _Window(metric, confidence, fault_value=statistics.fmean(fault) if fault else None,
+                     baseline_value=statistics.fmean(baseline) if baseline else None,
+                     shift=_shift(baseline, fault, confidence, compared), typical="reading")
+    return window.judge(tolerance)
+
+
+def _shift(baseline: Sequence[float], fault: Sequence[float], confidence: float, compared: bool) -> ShiftEstimate | None:
+    return compare(baseline, fault, confidence) if compared and baseline and fault else None
+
+
+@dataclass(frozen=True)
 class _Window:
     """The facts one judgement needs, computed once however many tolerances judge them."""
 
-    def __init__(self, metric: str, baseline: Sequence[Bucket], fault: Sequence[Bucket], confidence: float,
-                 compared: bool):
-        self.metric = metric
-        self.confidence = confidence
-        self.fault_value = summarize(fault).metric(metric) if fault else None
-        self.baseline_value = summarize(baseline).metric(metric) if baseline else None
-        base_series, fault_series = per_second(baseline, metric), per_second(fault, metric)
-        self.shift = compare(base_series, fault_series, confidence) if compared and base_series and fault_series \
-            else None
-        self.fault_interval = window_interval(metric, fault, confidence)
-        half = component_confidence(confidence)
-        fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
-        self.difference = difference(fault_half, base_half, confidence) if compared and fault_half and base_half \
-            else None
+    metric: str
+    confidence: float
+    fault_value: float | None
+    baseline_value: float | None
+    shift: ShiftEstimate | None  # the typical second's (or reading's) shift
+    fault_interval: Interval | None = None
+    difference: Interval | None = None
+    typical: str = "second"
 
     def judge(self, tolerance: Tolerance) -> MetricJudgement:
         if isinstance(tolerance, AllOf):
@@ -126,7 +208,7 @@ class _Window:
     def _judged(self, decision: Decision, reason: str, bound: float | None, allowed: float | None = None,
                 interval: Interval | None = None) -> MetricJudgement:
         if self.shift is not None:
-            reason = f"{reason}; typical second: {self.shift}"
+            reason = f"{reason}; typical {self.typical}: {self.shift}"
         return MetricJudgement(self.metric, decision, reason, self.fault_value, self.baseline_value, bound, allowed,
                                self.shift, interval)
 
@@ -180,7 +262,7 @@ class _Window:
                       f"({tolerance}, baseline {base:.4g})")
             return self._judged(decision, reason, base + allowed, allowed, self.difference)
         shift = decider
-        reason = (f"{metric} per-second shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
+        reason = (f"{metric} per-{self.typical} shift {shift.estimate:+.4g} [{shift.low:+.4g}, {shift.high:+.4g}] "
                   f"{words} tolerated {allowed:+.4g} ({tolerance}, baseline median {base:.4g})")
         return MetricJudgement(metric, decision, f"{reason}; Mann-Whitney U={shift.u:g} p={shift.p_value:.3g}, "
                                f"{shift.confidence:.0%} CI", self.fault_value, self.baseline_value, base + allowed,

@@ -86,11 +86,13 @@ class LoadGenerator:
     ``clock`` must be monotonic (seconds) and ``wall_clock`` epoch seconds;
     both are injectable. With the default clock (``time.monotonic``) buckets'
     ``start_mono`` compares directly with ``time.monotonic()`` in the run loop.
+    ``steal_time`` reads the CPU-seconds the hypervisor has taken since boot
+    (``chaoskit.adapters.host.machine_steal_s``); without it no steal is recorded.
     """
 
     def __init__(self, spec: LoadSpec, *, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, max_duration_s: float = 3600.0,
-                 validity: ValidityLimits = ValidityLimits()):
+                 validity: ValidityLimits = ValidityLimits(), steal_time: Callable[[], float] | None = None):
         if spec.timeout_s <= 0:
             raise ValueError(f"load timeout must be > 0, got {spec.timeout_s}")
         if spec.max_connections < 1:
@@ -103,6 +105,7 @@ class LoadGenerator:
         self.validity_limits = validity
         self._clock = clock
         self._wall_clock = wall_clock
+        self._steal_time = steal_time
         self._max_duration_s = max_duration_s
         self._store = BucketStore()
         self._engine: Engine | None = None
@@ -154,7 +157,7 @@ class LoadGenerator:
         asyncio.set_event_loop(loop)
         try:
             self._engine = Engine(self.spec, self.mix, self._store, self._clock, self._wall_clock,
-                                  self._max_duration_s)
+                                  self._max_duration_s, self._steal_time)
             loop.run_until_complete(self._engine.run(self._ready.set))
         except BaseException as exc:  # noqa: BLE001 - recorded and surfaced by start()/stop()/error
             self._error = exc

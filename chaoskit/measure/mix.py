@@ -140,7 +140,7 @@ class CompiledRequest:
     def _one_hole(self) -> tuple[bytes, int] | None:
         """(``%d`` template, placeholder) when the request is body-less with a single hole.
 
-        The common case (``GET /timeline/{user}``) then renders with one bytes
+        The common case (``GET /items/{user}``) then renders with one bytes
         formatting: three times faster than concatenating, and no list for the
         GC to track.
         """

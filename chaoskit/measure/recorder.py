@@ -9,13 +9,12 @@ as a :class:`~chaoskit.measure.buckets.Bucket`.
 
 from __future__ import annotations
 
+import os
 import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import psutil
 
 from chaoskit.measure.arrivals import ArrivalSchedule
 from chaoskit.measure.buckets import (
@@ -27,12 +26,15 @@ from chaoskit.measure.buckets import (
     Bucket,
     KindStats,
     Slice,
-    machine_steal_s,
     new_histogram,
     record_many,
 )
 
 __all__ = ["BucketRecorder"]
+
+
+def _no_steal() -> float:
+    return 0.0
 
 
 @dataclass
@@ -62,7 +64,7 @@ class BucketRecorder:
         store: Any,  # a chaoskit.measure.store.BucketStore (append, append_slice)
         pending_info: Callable[[], tuple[int, int, float | None]] = lambda: (0, 0, None),
         thread_time: Callable[[], float] = time.thread_time,
-        steal_time: Callable[[], float] = machine_steal_s,
+        steal_time: Callable[[], float] | None = None,  # None: no steal recorded
     ):
         self.kinds = tuple(kinds)
         self.schedule = schedule
@@ -72,15 +74,15 @@ class BucketRecorder:
         self.store = store
         self.pending_info = pending_info
         self.thread_time = thread_time
-        self.steal_time = steal_time
-        self.cpus = psutil.cpu_count() or 1
+        self.steal_time = steal_time or _no_steal
+        self.cpus = os.cpu_count() or 1
         self.schedule_stop: float | None = None  # seconds since t0 after which nothing is scheduled
         self.index = 0
         self.second_end = t0 + 1.0
         self.end = t0 + SLICE_S  # hot path: record calls compare `now` against this (the tenth's end)
         self._tenth = 0  # tenths of the current second already closed
         self._cpu_mark = thread_time()
-        self._steal_mark = steal_time()
+        self._steal_mark = self.steal_time()
         self._reset()
 
     def _reset(self) -> None:

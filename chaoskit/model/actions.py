@@ -8,7 +8,7 @@ reverted, in order, and a failing one is reported without stopping the others.
 
 from __future__ import annotations
 
-from chaoskit.model.params import FaultSignature, ParamSpec
+from chaoskit.model.params import PROXY_NAME_PATTERN, FaultSignature, ParamSpec
 
 __all__ = ["ACTION_SIGNATURES"]
 
@@ -38,6 +38,6 @@ ACTION_SIGNATURES: dict[str, FaultSignature] = {
     "container.unpause": FaultSignature(target="required", doc="unpause matched containers that are paused"),
     "toxiproxy.reset": FaultSignature(target="none", doc="remove every toxic and enable every proxy"),
     "toxiproxy.enable": FaultSignature(
-        params=(ParamSpec("proxy", "str", required=True),), target="none", doc="enable one proxy"
+        params=(ParamSpec("proxy", "str", required=True, pattern=PROXY_NAME_PATTERN),), target="none", doc="enable one proxy"
     ),
 }

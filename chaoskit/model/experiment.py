@@ -22,12 +22,32 @@ DEFAULT_TOXIPROXY_URL = "http://127.0.0.1:8474"
 
 
 @dataclass(frozen=True)
+class KubernetesEnvironment:
+    """A Kubernetes cluster as the target backend: pods of ``namespace`` (the selectors' default).
+
+    ``kubeconfig`` None: $KUBECONFIG or ~/.kube/config; ``agent_namespace``: where
+    the node agents run and their fault actions are created.
+    """
+
+    namespace: str = "default"
+    kubeconfig: str | None = None
+    context: str | None = None
+    agent_namespace: str = "chaoskit-system"
+
+
+@dataclass(frozen=True)
 class Environment:
-    """Where the targets live: the Docker engine (None: the environment's default), compose project, Toxiproxy."""
+    """Where the targets live: the Docker engine (None: the environment's default) or a Kubernetes cluster,
+    compose project, Toxiproxy.
+
+    ``require_labels``: labels every fault target must carry (an opt-in such as ``chaoskit.enabled=true``).
+    """
 
     docker_host: str | None = None
     compose_project: str | None = None
     toxiproxy_url: str = DEFAULT_TOXIPROXY_URL
+    require_labels: Mapping[str, str] = field(default_factory=dict)
+    kubernetes: KubernetesEnvironment | None = None
 
 
 @dataclass(frozen=True)

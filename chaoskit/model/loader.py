@@ -31,6 +31,7 @@ from chaoskit.model.experiment import (
     DEFAULT_TOXIPROXY_URL,
     Action,
     Environment,
+    KubernetesEnvironment,
     Experiment,
     FaultStep,
     Phases,
@@ -59,7 +60,8 @@ TOP_KEYS = (
     "rollbacks",
     "stop_conditions",
 )
-ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url")
+ENVIRONMENT_KEYS = ("docker_host", "compose_project", "toxiproxy_url", "require_label", "kubernetes")
+KUBERNETES_KEYS = ("namespace", "kubeconfig", "context", "agent_namespace")
 PHASE_KEYS = ("warmup", "baseline", "fault", "recovery")
 LOAD_KEYS = ("rate", "ramp", "timeout", "connections", "max_connections", "seed", "users", "requests", "max_lag",
              "realtime", "keep_cpus_awake", "tls")
@@ -130,7 +132,8 @@ class ExperimentChecker(ProbeChecker):
             if "steady_state" in top
             else None
         )
-        method = self.method(top["method"], phases, project) if "method" in top else None
+        required = environment.require_labels if environment else {}
+        method = self.method(top["method"], phases, project, required) if "method" in top else None
         rollbacks = self.rollbacks(top["rollbacks"], project) if "rollbacks" in top else ()
         stops = (
             self.stop_conditions(top["stop_conditions"], hypothesis, has_load="load" in top)
@@ -164,11 +167,19 @@ class ExperimentChecker(ProbeChecker):
         docker_host = self.text(keys["docker_host"]) if "docker_host" in keys else None
         project = self.text(keys["compose_project"]) if "compose_project" in keys else None
         toxiproxy = self.url(keys["toxiproxy_url"]) if "toxiproxy_url" in keys else DEFAULT_TOXIPROXY_URL
+        required = self.required_labels(keys["require_label"]) if "require_label" in keys else {}
         if docker_host is not None and not re.match(r"(unix|tcp|ssh|npipe)://", docker_host):
             self.problem(keys["docker_host"], f"expected unix://, tcp:// or ssh:// address; got {docker_host!r}")
+        kubernetes = self.kubernetes(keys["kubernetes"]) if "kubernetes" in keys else None
         if self.count() != before:
             return None
-        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"))
+        return Environment(docker_host, project, (toxiproxy or DEFAULT_TOXIPROXY_URL).rstrip("/"), required, kubernetes)
+
+    def kubernetes(self, node: Located) -> KubernetesEnvironment | None:
+        keys = self.mapping(node, KUBERNETES_KEYS)
+        if keys is None:
+            return None
+        return KubernetesEnvironment(**{key: self.text(value) for key, value in keys.items()})
 
     def phases(self, node: Located) -> Phases | None:
         keys = self.mapping(node, PHASE_KEYS)
@@ -273,15 +284,17 @@ class ExperimentChecker(ProbeChecker):
 
     # -- method and rollbacks -------------------------------------------------------------
 
-    def method(self, node: Located, phases: Phases | None, project: str | None) -> tuple[FaultStep, ...] | None:
+    def method(self, node: Located, phases: Phases | None, project: str | None,
+               required: Mapping[str, str]) -> tuple[FaultStep, ...] | None:
         items = self.items(node, nonempty=True)
         if items is None:
             return None
         before = self.count()
-        steps = tuple(self.step(item, phases, project) for item in items)
+        steps = tuple(self.step(item, phases, project, required) for item in items)
         return steps if self.count() == before else None  # type: ignore[return-value]
 
-    def step(self, node: Located, phases: Phases | None, project: str | None) -> FaultStep | None:
+    def step(self, node: Located, phases: Phases | None, project: str | None,
+             required: Mapping[str, str]) -> FaultStep | None:
         keys = self.mapping(node, STEP_KEYS, required=("fault",))
         if keys is None:
             return None
@@ -292,6 +305,7 @@ class ExperimentChecker(ProbeChecker):
         start = self.duration(keys["start"]) if "start" in keys else 0.0
         duration = self.duration(keys["duration"], positive=True) if "duration" in keys else None
         target, params = self.target_and_params(node, keys, fault, signature, project, default_state="running")
+        target = self.guard_fault_target(node, keys, fault, signature, target, params, required)
         if phases is not None and start is not None:
             if start >= phases.fault:
                 self.problem(keys["start"], f"starts at {start:g}s, after the fault phase ({phases.fault:g}s) is over")

@@ -14,6 +14,7 @@ parses each experiment file's values once into a frozen :class:`Params`, and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from chaoskit.model.units import (
 
 __all__ = [
     "PARAM_TYPES",
+    "PROXY_NAME_PATTERN",
     "FaultSignature",
     "ParamSpec",
     "ParamType",
@@ -62,6 +64,9 @@ PARAM_TYPES: tuple[str, ...] = (
     "any",
 )
 
+# A Toxiproxy proxy name: it becomes part of API URLs, so nothing that could change their path or query.
+PROXY_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+
 # Whether a fault step takes a container selector (``target:``): container and
 # in-container faults require one; process and disk faults may run on the host
 # (no target); network faults address a Toxiproxy proxy by a parameter instead.
@@ -79,6 +84,8 @@ class ParamSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] = ()
+    # A regular expression a string value must match whole (names that go into URLs).
+    pattern: str | None = None
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -113,6 +120,8 @@ class FaultSignature:
     target: TargetKind = "required"
     # Groups of parameter names of which exactly one must be given (disk.fill: percent | bytes).
     one_of: tuple[tuple[str, ...], ...] = ()
+    # Without a target it acts on the whole host (process.kill): a step must then say ``scope: host``.
+    host_wide: bool = False
     doc: str = ""
 
     def param(self, name: str) -> ParamSpec | None:
@@ -205,6 +214,8 @@ def coerce_param(spec: ParamSpec, value: Any) -> Any:
         raise ValueError(f"expected {spec.type} <= {spec.max:g}, got {value!r}")
     if spec.choices and typed not in spec.choices:
         raise ValueError(f"expected one of {', '.join(str(c) for c in spec.choices)}, got {value!r}")
+    if spec.pattern is not None and isinstance(typed, str) and not re.fullmatch(spec.pattern, typed):
+        raise ValueError(f"expected a name matching {spec.pattern}, got {value!r}")
     return typed
 
 

@@ -7,7 +7,8 @@ from typing import Any, cast
 
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.load import LoadSpec
-from chaoskit.model.params import ParamSpec
+from chaoskit.model.params import PROXY_NAME_PATTERN, ParamSpec
+from chaoskit.model.prometheus_probe import PROMETHEUS_KEYS, prometheus_probe
 from chaoskit.model.probes import (
     LATENCY_METRICS,
     LOAD_METRICS,
@@ -50,6 +51,8 @@ PROBE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "toxiproxy": (("proxy", "every"), ("proxy",)),
     "load": (("metric",), ("metric", "tolerance")),
     **{kind: (keys, (*required, "tolerance")) for kind, (keys, required) in WRITE_PROBE_KEYS.items()},
+    "prometheus": (tuple(k for k in PROMETHEUS_KEYS if k not in ("name", "type", "tolerance")),
+                   ("url", "query", "tolerance")),
 }
 
 
@@ -101,6 +104,8 @@ class ProbeChecker(WriteProbeChecker):
                 f"unknown probe type {kind!r}{suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})",
             )
             return None
+        if kind == "prometheus":  # its own module checks it whole (its tolerance takes numbers only)
+            return prometheus_probe(self, node)
         allowed, required = PROBE_KEYS[kind]
         keys = self.mapping(node, ("name", "type", "tolerance", *allowed), required=required)
         if keys is None or any(key not in keys for key in required):  # the mapping said what is missing
@@ -142,7 +147,7 @@ class ProbeChecker(WriteProbeChecker):
         if kind == "container":
             target = self.selector(keys["target"], project, default_state=None)
             return ContainerProbe(name or f"container {target}", target, checks, every)  # type: ignore[arg-type]
-        proxy = self.text(keys["proxy"])
+        proxy = self.param_value(keys["proxy"], ParamSpec("proxy", "str", pattern=PROXY_NAME_PATTERN))
         return ToxiproxyProbe(name or f"toxiproxy {proxy}", proxy, checks, every)  # type: ignore[arg-type]
 
     def load_probe(self, keys: dict[str, Located], type_node: Located, name: str | None,

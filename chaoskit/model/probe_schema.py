@@ -8,6 +8,7 @@ from typing import Any
 from chaoskit.model.checker import HTTP_METHODS
 from chaoskit.model.probe_loader import PROBE_KEYS
 from chaoskit.model.probes import LOAD_METRICS
+from chaoskit.model.prometheus_probe import TOLERANCE_KEYS as READING_TOLERANCE_KEYS
 
 __all__ = ["VARIABLE", "obj", "probe_defs", "probe_rules", "ref"]
 
@@ -109,6 +110,26 @@ def _write_probe_properties() -> dict[str, tuple[dict[str, Any], list[str]]]:
     }
 
 
+def _prometheus_properties() -> tuple[dict[str, Any], list[str]]:
+    """A ``prometheus`` probe: its tolerance holds for the query's scalar or for each series of its vector."""
+    number = {"anyOf": [{"type": "number"}, ref("variable")]}
+    ratio = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, ref("variable")]}
+    bounds = {key: ratio if key.endswith("_ratio") else number for key in READING_TOLERANCE_KEYS}
+    return (
+        {
+            "url": {"type": "string", "pattern": "^(https?://|\\$\\{)",
+                    "description": "the Prometheus server's base URL"},
+            "query": {"type": "string", "minLength": 1, "pattern": "\\S",
+                      "description": "PromQL giving a scalar or an instant vector"},
+            "timeout": ref("duration"),
+            "tolerance": {"anyOf": [number, obj(bounds, minProperties=1)],
+                          "description": "a number (the max), or bounds on each reading (min, max) and on its "
+                                         "shift from the baseline (max_ratio, min_ratio, max_increase)"},
+        },
+        ["url", "query", "tolerance"],
+    )
+
+
 def probe_rules() -> list[dict[str, Any]]:
     common = {"name": {"type": "string"}, "type": {"type": "string"}, "every": ref("duration")}
     per_type: dict[str, tuple[dict[str, Any], list[str]]] = {
@@ -153,6 +174,7 @@ def probe_rules() -> list[dict[str, Any]]:
         ),
         "load": ({"metric": {"enum": list(LOAD_METRICS)}, "tolerance": ref("tolerance")}, ["metric", "tolerance"]),
         **_write_probe_properties(),
+        "prometheus": _prometheus_properties(),
     }
     rules = []
     for name, (properties, required) in per_type.items():

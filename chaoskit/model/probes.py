@@ -11,6 +11,7 @@ type                 subjects observed                           default checks
 ``writes.visible``   value (s from a write's ack to visibility)  (a tolerance is required)
 ``writes.readable``  value (acknowledged writes lost)            (a tolerance is required)
 ``writes.pending``   value (acknowledged writes still pending)   (a tolerance is required)
+``prometheus``       value (each series of a PromQL query)       (a tolerance is required)
 ===================  ==========================================  =========================
 
 Units: latencies in seconds, error rates as fractions (0.01 = 1 %), throughput in req/s.
@@ -18,6 +19,8 @@ The ``writes.*`` probes are the write audits: ``writes.visible`` makes its own
 writes through the run and times each until it shows where it should;
 ``writes.readable`` and ``writes.pending`` are checked once, after recovery,
 on the ids the load captured from its acknowledged writes (``capture:``).
+A ``prometheus`` probe (:mod:`chaoskit.model.prometheus_probe`) is polled
+into readings that are judged per window, like the load's metrics.
 Every value here is typed and checked when the file is loaded; the run takes
 them as they are.
 """
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.load import TlsSpec
+from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import Check
 from chaoskit.targets.selector import Selector
 
@@ -46,6 +50,7 @@ __all__ = [
     "LoadProbe",
     "PendingProbe",
     "Probe",
+    "PrometheusProbe",
     "ReadableProbe",
     "StoreCommand",
     "ToxiproxyProbe",
@@ -57,7 +62,7 @@ __all__ = [
 LOAD_METRICS = ("p50", "p90", "p99", "p999", "error_rate", "throughput")
 LATENCY_METRICS = ("p50", "p90", "p99", "p999")
 WRITE_PROBE_TYPES = ("writes.visible", "writes.readable", "writes.pending")
-PROBE_TYPES = ("http", "command", "container", "toxiproxy", "load", *WRITE_PROBE_TYPES)
+PROBE_TYPES = ("http", "command", "container", "toxiproxy", "load", *WRITE_PROBE_TYPES, "prometheus")
 # Where a write's id goes in the URL templates and commands of the write probes.
 ID_FIELD = "{id}"
 IDS_FIELD = "{ids}"
@@ -196,7 +201,7 @@ class PendingProbe:
 
 WriteProbe = VisibleProbe | ReadableProbe | PendingProbe
 AuditProbe = ReadableProbe | PendingProbe
-Probe = HttpProbe | CommandProbe | ContainerProbe | ToxiproxyProbe | LoadProbe | WriteProbe
+Probe = HttpProbe | CommandProbe | ContainerProbe | ToxiproxyProbe | LoadProbe | WriteProbe | PrometheusProbe
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from chaoskit.model.actions import ACTION_SIGNATURES
 from chaoskit.model.loader import (
     ACTION_KEYS,
     ENVIRONMENT_KEYS,
+    KUBERNETES_KEYS,
     PHASE_KEYS,
     REQUEST_KEYS,
     STEP_KEYS,
@@ -132,12 +133,16 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                         "name": {"type": "string"},
                         "service": {"type": "string"},
                         "project": {"type": "string"},
+                        "namespace": {"type": "string"},
+                        "owner": {"type": "string"},
                         "labels": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
                         "state": {"type": "string"},
                         "count": integer,
                         "percent": ref("fraction"),
                         "max_fraction": ref("fraction"),
                         "max_count": integer,
+                        "scope": {"enum": ["project", "any"]},
+                        "uncapped": {"type": "boolean"},
                     },
                     minProperties=1,
                 ),
@@ -227,6 +232,9 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
             "docker_host": {"type": "string"},
             "compose_project": {"type": "string"},
             "toxiproxy_url": {"type": "string", "pattern": "^(https?://|\\$\\{)"},
+            "require_label": {"anyOf": [{"type": "string", "pattern": "^[^=]+=.+$"},
+                                        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}]},
+            "kubernetes": obj({key: {"type": "string"} for key in KUBERNETES_KEYS}),
         }
     )
     assert set(environment["properties"]) == set(ENVIRONMENT_KEYS)

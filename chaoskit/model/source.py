@@ -41,7 +41,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _MAX_DEPTH = 64  # an alias loop or absurd nesting is a problem, not a RecursionError
-_MAX_VALUES = 10_000  # values after expanding aliases; real experiments have a few hundred
+_MAX_REPEATS = 10_000  # values walked again through an alias; a real file repeats a few dozen
 _MAX_INT = 2**63  # beyond any count, port or byte size; larger ones overflow float() later
 _MAX_SCALAR = 65_536  # characters in one scalar: a path or a URL, not a payload
 
@@ -162,7 +162,8 @@ class _Walker:
         self.variables_in_force: dict[str, Any] | None = None  # None while reading the variables block
         self.variables_block: Located | None = None  # walked once, without substitution
         self._constructor = yaml.SafeLoader("")
-        self._values = 0
+        self._walked: set[int] = set()  # ids of the nodes walked, to count what aliases repeat
+        self._repeats = 0
 
     def problem(self, line: int | None, key: str, message: str) -> None:
         self.problems.append(Problem(self.source, line, key, message))
@@ -206,10 +207,12 @@ class _Walker:
         if depth > _MAX_DEPTH:
             self.problem(line, path, f"nested deeper than {_MAX_DEPTH} levels (an alias loop?)")
             return Located(None, path, line)
-        self._values += 1
-        if self._values == _MAX_VALUES:
-            self.problem(line, path, f"more than {_MAX_VALUES} values once aliases are expanded (an alias bomb?)")
-        if self._values >= _MAX_VALUES:
+        if id(node) in self._walked:
+            self._repeats += 1
+            if self._repeats == _MAX_REPEATS:
+                self.problem(line, path, f"aliases repeat more than {_MAX_REPEATS} values (an alias bomb?)")
+        self._walked.add(id(node))
+        if self._repeats >= _MAX_REPEATS:
             return Located(None, path, line)
         if isinstance(node, yaml.MappingNode):
             explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")

@@ -33,7 +33,7 @@ class TargetChecker(Checker):
         if keys is None:
             return None
         values: dict[str, Any] = {"state": default_state}
-        for key in ("name", "service", "project"):
+        for key in ("name", "service", "project", "namespace", "owner"):
             if key in keys:
                 values[key] = self.text(keys[key])
         if "state" in keys:
@@ -54,6 +54,10 @@ class TargetChecker(Checker):
             )
         if "max_fraction" in keys:
             values["max_fraction"] = self.convert(keys["max_fraction"], parse_fraction)
+        if "scope" in keys:
+            values["scope"] = self.text(keys["scope"])
+        if "uncapped" in keys:
+            values["uncapped"] = self.boolean(keys["uncapped"])
         if self.count() != before:
             return None
         try:
@@ -124,6 +128,41 @@ class TargetChecker(Checker):
                 path=f"{params_path}.{name}" if name else params_path,
             )
         return target, signature.complete(params)
+
+    def guard_fault_target(self, node: Located, keys: dict[str, Located], kind: str | None,
+                           signature: FaultSignature | None, target: Selector | None, params: Mapping[str, Any],
+                           require_labels: Mapping[str, str]) -> Selector | None:
+        """A fault step's blast-radius guards; its selector with the environment's required labels added."""
+        if signature is not None and signature.host_wide:
+            scope = params.get("scope")
+            if target is None and scope != "host":
+                self.problem(node, f"{kind} without a target acts on every matching process of the host: give a "
+                                   f"target, or say so with params: {{scope: host}}", path=node.child_path("params"))
+            elif target is not None and scope == "host":
+                self.problem(keys["params"], f"{kind}: scope: host is for a step without a target")
+        if target is None:
+            return None
+        if target.is_wildcard and not target.is_capped and not target.uncapped:
+            self.problem(keys["target"], f"selector '{target}' may match many services and nothing caps how many "
+                                         f"it hits: add count, percent, max_fraction or max_count, or say "
+                                         f"uncapped: true")
+        if not require_labels:
+            return target
+        try:
+            return target.requiring(require_labels)
+        except ValueError as exc:
+            self.problem(keys["target"], str(exc))
+            return target
+
+    def required_labels(self, node: Located) -> dict[str, str]:
+        """``environment.require_label``: ``KEY=VALUE`` (or a mapping of them) every fault target must carry."""
+        if isinstance(node.value, str):
+            key, sep, value = node.value.partition("=")
+            if sep and key.strip() and value.strip():
+                return {key.strip(): value.strip()}
+            self.problem(node, f"expected KEY=VALUE (chaoskit.enabled=true); got {node.value!r}")
+            return {}
+        return self.string_map(node) or {}
 
     def param_value(self, node: Located, spec: ParamSpec) -> Any:
         if node.value is None:

@@ -33,6 +33,7 @@ __all__ = [
     "Relative",
     "Threshold",
     "Tolerance",
+    "absolute_part",
     "evaluate",
     "evaluate_checks",
     "json_path_lookup",
@@ -158,6 +159,16 @@ class Check:
 
     def __str__(self) -> str:
         return f"{self.subject} {self.tolerance}"
+
+
+def absolute_part(tolerance: Tolerance) -> Tolerance | None:
+    """The tolerance without its relative parts (what a baseline can be held to), or None if nothing is left."""
+    if isinstance(tolerance, Relative):
+        return None
+    if isinstance(tolerance, AllOf):
+        parts = tuple(p for p in (absolute_part(t) for t in tolerance.parts) if p is not None)
+        return None if not parts else parts[0] if len(parts) == 1 else AllOf(parts)
+    return tolerance
 
 
 def _number(value: Any) -> float | None:

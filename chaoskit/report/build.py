@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chaoskit.errors import JournalUnreadable
-from chaoskit.journal import GamedayItem, GamedayRecord, MonkeyRecord, RunRecord, read_journal
+from chaoskit.journal import GamedayItem, GamedayRecord, MonkeyRecord, RunRecord, inside, read_journal
 from chaoskit.report.model import DEFAULT_SUITE, Entry, Report, RunReport, Suite, combined, exit_code, verdict_name
 from chaoskit.report.runs import CRASHED, run_report
 from chaoskit.verdict import Verdict
@@ -33,7 +33,7 @@ def build_report(paths: Sequence[str | Path], title: str | None = None) -> Repor
         record = read_journal(path)
         if isinstance(record, GamedayRecord):
             suites.append(gameday_suite(record))
-            listed |= {(Path(path).parent / item.journal).resolve() for item in record.items if item.journal}
+            listed |= {p for item in record.items if (p := _listed_journal(Path(path).parent, item, [])) is not None}
         else:
             loose.append(record)
     entries = [run_entry(r) if isinstance(r, RunRecord) else monkey_entry(r)
@@ -80,13 +80,13 @@ def gameday_suite(record: GamedayRecord) -> Suite:
         verdict = verdict_name(record.verdict)
     return Suite(record.title, verdict, tuple(entries), gameday=True, path=record.path,
                  started_at=record.started_at, finished_at=record.finished_at, planned=planned,
-                 notes=tuple(notes), crashed=record.crashed)
+                 notes=tuple(notes), crashed=record.crashed, as_expected=record.as_expected, summary=record.summary)
 
 
 def _gameday_entry(item: GamedayItem, folder: Path, notes: list[str]) -> Entry:
     run: RunReport | None = None
-    if item.journal:
-        journal_path = folder / item.journal
+    journal_path = _listed_journal(folder, item, notes)
+    if journal_path is not None:
         try:
             record = read_journal(journal_path)
         except JournalUnreadable as exc:
@@ -104,4 +104,16 @@ def _gameday_entry(item: GamedayItem, folder: Path, notes: list[str]) -> Entry:
         reasons = ("no journal for this experiment: it did not run far enough to write one",)
     verdict = verdict_name(item.verdict) if item.verdict is not None else (run.verdict if run else "ERROR")
     return Entry(title, verdict, reasons, file=item.file, run=run,
-                 exit_code=item.exit_code if item.exit_code is not None else exit_code(verdict))
+                 exit_code=item.exit_code if item.exit_code is not None else exit_code(verdict),
+                 expected=verdict_name(item.expected) if item.expected is not None else Verdict.TOLERATED.name)
+
+
+def _listed_journal(folder: Path, item: GamedayItem, notes: list[str]) -> Path | None:
+    """The run journal an item names, if it is inside the game day's folder (a journal is input: it may lie)."""
+    if not item.journal:
+        return None
+    try:
+        return inside(folder, item.journal)
+    except ValueError as exc:
+        notes.append(f"{item.title or item.file or 'an experiment'}: its journal path was not read: {exc}")
+        return None

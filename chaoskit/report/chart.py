@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
-from chaoskit.report.formatting import UNIT_PERCENT, UNIT_SECONDS, format_value
+from chaoskit.report.formatting import UNIT_PERCENT, UNIT_SECONDS, format_recovery, format_value
 from chaoskit.report.model import Mark, RunReport, Series
 
 __all__ = ["COLORS", "FAULT_ALPHA", "chart_script", "chart_spec"]
@@ -160,7 +160,7 @@ def _lines(run: RunReport) -> list[dict[str, Any]]:
                       "label": f"violation detected (+{run.time_to_detect_s:.1f} s)"})
     if run.time_to_recover_s is not None and run.reverted_at is not None:
         lines.append({"t": run.reverted_at + run.time_to_recover_s, "color": COLORS["recover"], "dash": [2, 2],
-                      "label": f"recovered (+{run.time_to_recover_s:.1f} s after the revert)"})
+                      "label": f"recovered (+{format_recovery(run.time_to_recover_s)} after the revert)"})
     lines.extend({"t": t, "color": COLORS["stop"], "dash": [], "label": f"stop condition fired: {reason}"}
                  for t, reason in run.stop_events)
     return lines

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chaoskit.verdict import recovery_text
+
 __all__ = [
     "UNIT_PERCENT",
     "UNIT_PLAIN",
@@ -20,6 +22,7 @@ __all__ = [
     "describe_selector",
     "describe_tolerance",
     "format_duration",
+    "format_recovery",
     "format_interval",
     "format_shift",
     "format_value",
@@ -93,7 +96,7 @@ def format_interval(low: Any, high: Any, unit: str = UNIT_PLAIN, confidence: Any
 
 
 def format_duration(seconds: Any) -> str:
-    """Seconds for times to detect and recover: ``3.2 s``, ``450 ms``, ``2 min 05 s``; None as an em dash."""
+    """Seconds for times to detect and other durations: ``3.2 s``, ``450 ms``, ``2 min 05 s``; None as an em dash."""
     if not is_number(seconds):
         return "\u2014"
     seconds = float(seconds)
@@ -103,6 +106,11 @@ def format_duration(seconds: Any) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def format_recovery(seconds: Any) -> str:
+    """A time to recover, written as the verdict's reason writes it (:func:`chaoskit.verdict.recovery_text`)."""
+    return recovery_text(float(seconds)) if is_number(seconds) else "\u2014"
 
 
 def _milliseconds(seconds: float) -> str:

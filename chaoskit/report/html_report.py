@@ -19,6 +19,7 @@ from chaoskit.report.chart import COLORS, chart_script, chart_spec
 from chaoskit.report.formatting import (
     format_duration,
     format_interval,
+    format_recovery,
     format_shift,
     format_value,
     is_number,
@@ -71,6 +72,7 @@ th { background: #f8f9f9; font-weight: 600; }
 td.num { font-variant-numeric: tabular-nums; }
 tr.hyp td { background: #fbfcfc; font-weight: 600; color: #34495e; }
 .small { color: #566573; font-size: 12px; }
+.surprise { color: #b03a2e; }
 .state-held { color: #1e8449; font-weight: 600; }
 .state-violated { color: #c0392b; font-weight: 700; }
 .state-inconclusive, .state-not-observed { color: #5d6d7e; font-weight: 600; }
@@ -132,6 +134,8 @@ def _page_header(report: Report) -> str:
         days = [s for s in report.suites if s.gameday]
         if len(days) == 1:
             sub += " · " + _when(days[0].started_at, days[0].duration_s)
+        sub += "".join(f" · {s.name}: {s.summary}" if len(days) > 1 else f" · {s.summary}"
+                       for s in days if s.summary)
     return (f'<header class="page"><h1>{_e(report.title)}</h1>{badge(report.verdict, big=True)}</header>'
             f'<p class="sub">{_e(sub)}<br><span class="meaning">{_e(report.verdict)}: '
             f"{_e(MEANING.get(report.verdict, ''))}</span></p>")
@@ -147,28 +151,43 @@ def _when(started_at: str, duration_s: float | None) -> str:
 def _overview(report: Report) -> str:
     rows = []
     index = 0
+    expecting = any(e.expected is not None for e in report.entries)
     for suite in report.suites:
         for entry in suite.entries:
             index += 1
             rows.append(
                 f"<tr><td>{_e(suite.name)}</td><td><a href=\"#run-{index}\">{_e(entry.title)}</a></td>"
-                f"<td>{badge(entry.verdict)}</td><td class=\"num\">{format_duration(entry.time_to_detect_s)}</td>"
-                f"<td class=\"num\">{format_duration(entry.time_to_recover_s)}</td>"
+                + (f"<td>{_expected(entry)}</td>" if expecting else "")
+                + f"<td>{badge(entry.verdict)}</td><td class=\"num\">{format_duration(entry.time_to_detect_s)}</td>"
+                f"<td class=\"num\">{format_recovery(entry.time_to_recover_s)}</td>"
                 f"<td>{_e(entry.reasons[0] if entry.reasons else '')}</td></tr>")
     notes = [n for s in report.suites for n in s.notes]
     return ('<section class="card"><h2>Experiments</h2><table><thead><tr><th>Suite</th><th>Experiment</th>'
-            "<th>Verdict</th><th>Time to detect</th><th>Time to recover</th><th>Top reason</th></tr></thead><tbody>"
+            + ("<th>Expected</th>" if expecting else "")
+            + "<th>Verdict</th><th>Time to detect</th><th>Time to recover</th><th>Top reason</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>" + _notes(notes) + "</section>")
+
+
+def _expected(entry: Entry) -> str:
+    """The overview's cell: the verdict expected, flagged in words when it did not come."""
+    flag = ' <strong class="surprise">surprise</strong>' if entry.surprise else ""
+    return _e(entry.expected or "") + flag
 
 
 def _entry_section(entry: Entry, suite: Suite, anchor: str) -> str:
     if entry.run is not None:
         return _run_section(entry.run, anchor, heading=True, listed=entry)
     return (f'<section class="card" id="{anchor}"><header><h2>{_e(entry.title)}</h2>{badge(entry.verdict)}</header>'
-            f'<p class="meaning">{_e(MEANING.get(entry.verdict, ""))}</p>{_reasons(entry.reasons)}'
+            f'<p class="meaning">{_e(MEANING.get(entry.verdict, ""))}</p>{_expectation(entry)}{_reasons(entry.reasons)}'
             f"{_notes(['no readable journal for this experiment, so there is no chart or table'])}"
             f'<dl class="meta"><dt>experiment file</dt><dd><code>{_e(entry.file or "?")}</code></dd>'
             f"<dt>game day</dt><dd>{_e(suite.name)}</dd></dl></section>")
+
+
+def _expectation(entry: Entry) -> str:
+    """Expected vs actual, under an entry's heading (game days only)."""
+    surprise = " surprise" if entry.surprise else ""
+    return f'<p class="expectation{surprise}">{_e(entry.expectation)}</p>' if entry.expectation else ""
 
 
 def _run_section(run: RunReport, anchor: str, heading: bool, listed: Entry | None = None) -> str:
@@ -178,6 +197,8 @@ def _run_section(run: RunReport, anchor: str, heading: bool, listed: Entry | Non
     if heading:
         parts.append(f"<header><h2>{_e(run.title)}</h2>{badge(verdict)}</header>")
         parts.append(f'<p class="meaning">{_e(MEANING.get(verdict, ""))}</p>')
+        if listed is not None:
+            parts.append(_expectation(listed))
     if run.description:
         parts.append(f"<p>{_e(run.description)}</p>")
     parts.append(_figures(run))
@@ -194,7 +215,7 @@ def _run_section(run: RunReport, anchor: str, heading: bool, listed: Entry | Non
 
 def _figures(run: RunReport) -> str:
     figures = [("time to detect", format_duration(run.time_to_detect_s)),
-               ("time to recover", format_duration(run.time_to_recover_s))]
+               ("time to recover", format_recovery(run.time_to_recover_s))]
     if run.fault_applied_at is not None:
         figures.append(("fault applied at", f"{run.fault_applied_at:.1f} s"))
     if run.reverted_at is not None:

@@ -28,6 +28,13 @@ system-out``; no attribute beyond ``name``, ``classname`` and ``time`` on a
 test case. ``classname`` is the game day's title, or "chaoskit" for runs
 given on their own. A failure's ``message`` is its first reason; its text
 carries the hypothesis, the numbers and the confidence interval.
+
+A game-day entry is judged against the verdict it expected (TOLERATED when
+it said nothing): a verdict as expected passes, whatever it is (an expected
+FAILURE passes, its reason in ``system-out``), and a TOLERATED where a
+weakness was expected is ``<failure type="UNEXPECTED_TOLERATED">`` ("the
+weakness is gone: update the expectation"). Any other surprise takes its
+verdict's element from the table, its message naming the expectation.
 """
 
 from __future__ import annotations
@@ -37,10 +44,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from chaoskit.report.findings import evidence
-from chaoskit.report.formatting import format_duration
+from chaoskit.report.formatting import format_duration, format_recovery
 from chaoskit.report.model import MEANING, Entry, Report, Suite
 
-__all__ = ["ELEMENT_FOR", "render_junit"]
+__all__ = ["ELEMENT_FOR", "WEAKNESS_GONE", "render_junit"]
 
 ELEMENT_FOR = {
     "TOLERATED": None,
@@ -50,6 +57,7 @@ ELEMENT_FOR = {
     "ABORTED": "error",
     "INCONCLUSIVE": "error",
 }
+WEAKNESS_GONE = "UNEXPECTED_TOLERATED"
 
 # XML 1.0 forbids most control characters even escaped; a reason quoting a response body may hold some.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -79,7 +87,8 @@ def _suite(suite: Suite) -> tuple[ET.Element, dict[str, int], float]:
     element = ET.Element("testsuite", name=_clean(suite.name))
     properties = ET.SubElement(element, "properties")
     for name, value in (("verdict", suite.verdict), ("meaning", MEANING.get(suite.verdict, "")),
-                        ("gameday", "true" if suite.gameday else "false"), ("journal", suite.path)):
+                        ("gameday", "true" if suite.gameday else "false"), ("expectations", suite.summary),
+                        ("journal", suite.path)):
         if value:
             ET.SubElement(properties, "property", name=name, value=_clean(value))
     counts = {"tests": 0, "failures": 0, "errors": 0}
@@ -89,7 +98,7 @@ def _suite(suite: Suite) -> tuple[ET.Element, dict[str, int], float]:
         case = _case(entry, suite.name, names)
         element.append(case)
         counts["tests"] += 1
-        kind = ELEMENT_FOR.get(entry.verdict, "error")
+        kind = _element(entry)
         if kind == "failure":
             counts["failures"] += 1
         elif kind == "error":
@@ -115,15 +124,32 @@ def _case(entry: Entry, classname: str, names: dict[str, int]) -> ET.Element:
     name = entry.title if names[entry.title] == 1 else f"{entry.title} ({names[entry.title]})"
     case = ET.Element("testcase", classname=_clean(classname), name=_clean(name),
                       time=_seconds(entry.duration_s or 0.0))
-    kind = ELEMENT_FOR.get(entry.verdict, "error")
+    kind = _element(entry)
     if kind is not None:
-        message = entry.reasons[0] if entry.reasons else MEANING.get(entry.verdict, entry.verdict)
+        message = _message(entry)
         if len(message) > MESSAGE_LIMIT:
             message = message[: MESSAGE_LIMIT - 3] + "..."
-        problem = ET.SubElement(case, kind, type=entry.verdict, message=_clean(f"{entry.verdict}: {message}"))
+        problem = ET.SubElement(case, kind, type=WEAKNESS_GONE if entry.weakness_gone else entry.verdict,
+                                message=_clean(message))
         problem.text = _clean("\n".join(_details(entry)))
     ET.SubElement(case, "system-out").text = _clean("\n".join(_summary(entry)))
     return case
+
+
+def _element(entry: Entry) -> str | None:
+    """The JUnit element for an entry: none when its verdict was expected, else by verdict (see the module)."""
+    if entry.expected is not None and not entry.surprise:
+        return None
+    return "failure" if entry.weakness_gone else ELEMENT_FOR.get(entry.verdict, "error")
+
+
+def _message(entry: Entry) -> str:
+    reason = entry.reasons[0] if entry.reasons else MEANING.get(entry.verdict, entry.verdict)
+    if entry.weakness_gone:
+        return f"expected {entry.expected}, got TOLERATED: the weakness is gone: update the expectation"
+    if entry.surprise and entry.expected != "TOLERATED":
+        return f"expected {entry.expected}, got {entry.verdict}: {reason}"
+    return f"{entry.verdict}: {reason}"
 
 
 def _details(entry: Entry) -> list[str]:
@@ -136,7 +162,7 @@ def _details(entry: Entry) -> list[str]:
     lines += ["", "reasons:", *(f"  - {r}" for r in entry.reasons)]
     if run is not None:
         lines.append(f"time to detect: {format_duration(run.time_to_detect_s)}; "
-                     f"time to recover: {format_duration(run.time_to_recover_s)}")
+                     f"time to recover: {format_recovery(run.time_to_recover_s)}")
         if run.measurement_problems:
             lines += ["measurement problems:", *(f"  - {p}" for p in run.measurement_problems)]
     return lines
@@ -145,6 +171,10 @@ def _details(entry: Entry) -> list[str]:
 def _summary(entry: Entry) -> list[str]:
     run = entry.run
     lines = [f"verdict: {entry.verdict}"]
+    if entry.expected is not None:
+        lines.append(entry.expectation)
+        if not entry.surprise and entry.verdict != "TOLERATED":
+            lines += ["reasons:", *(f"  - {r}" for r in entry.reasons)]
     if entry.file:
         lines.append(f"experiment: {entry.file}")
     if run is None:
@@ -152,7 +182,7 @@ def _summary(entry: Entry) -> list[str]:
         return lines
     lines.append(f"journal: {run.path} (run {run.run_id or '?'})")
     lines.append(f"time to detect: {format_duration(run.time_to_detect_s)}; "
-                 f"time to recover: {format_duration(run.time_to_recover_s)}")
+                 f"time to recover: {format_recovery(run.time_to_recover_s)}")
     for span in run.faults:
         end = f"reverted at {span.end:.1f} s" if span.end is not None else "never reverted in the journal"
         lines.append(f"fault: {span.label}: applied at {span.start:.1f} s, {end}")

@@ -188,6 +188,27 @@ class Entry:
     file: str = ""
     run: RunReport | None = None
     exit_code: int | None = None
+    expected: str | None = None  # the verdict a game-day entry expected; None: a run with no expectation
+
+    @property
+    def surprise(self) -> bool:
+        """A game-day entry whose verdict is not the one it expected."""
+        return self.expected is not None and self.expected != self.verdict
+
+    @property
+    def weakness_gone(self) -> bool:
+        """Expected to find a weakness (a verdict other than TOLERATED) and found none."""
+        return self.surprise and self.verdict == Verdict.TOLERATED.name
+
+    @property
+    def expectation(self) -> str:
+        """Expected against actual in words, as every report says it; "" for a run with no expectation."""
+        if self.expected is None:
+            return ""
+        if not self.surprise:
+            return f"as expected: {self.verdict}"
+        text = f"surprise: expected {self.expected}, got {self.verdict}"
+        return text + (": the weakness is gone: update the expectation" if self.weakness_gone else "")
 
     @property
     def time_to_detect_s(self) -> float | None:
@@ -221,6 +242,8 @@ class Suite:
     planned: int | None = None
     notes: tuple[str, ...] = ()
     crashed: bool = False
+    as_expected: bool | None = None  # a finished game day: whether every verdict was the expected one
+    summary: str = ""  # the game day's own tally: "8 of 8 as expected"
 
     @property
     def duration_s(self) -> float | None:

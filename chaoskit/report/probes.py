@@ -15,15 +15,20 @@ __all__ = ["probe_rows"]
 
 
 def probe_rows(observations: Sequence[Observation], probes: Mapping[str, ProbeDefinition], hypothesis: str,
-               outcome: Outcome | None, load: LoadRecord | None) -> tuple[ProbeRow, ...]:
-    """A row per probe (defined ones first, in the experiment's order; then any only the observations name)."""
+               outcome: Outcome | None, load: LoadRecord | None,
+               prometheus: Sequence[Mapping[str, Any]] = ()) -> tuple[ProbeRow, ...]:
+    """A row per probe (defined ones first, in the experiment's order; then any only the observations name).
+
+    ``prometheus``: the journal's Prometheus entries, whose comparisons are shown as the load's are.
+    """
     by_probe: dict[str, list[Observation]] = {name: [] for name in probes}
     for obs in observations:
         if obs.probe:
             by_probe.setdefault(obs.probe, []).append(obs)
     names = list(probes) + sorted(set(by_probe) - set(probes))
     violations = outcome.violations if outcome is not None else ()
-    comparisons = _comparisons(load, violations)
+    compared = [*(load.comparisons if load is not None else ()), *(c for p in prometheus for c in p.get("comparisons", ()))]
+    comparisons = _comparisons(compared, violations)
     violated_probes = {str(v.get("probe")) for v in violations}
     return tuple(_row(name, by_probe[name], probes.get(name), hypothesis, comparisons, name in violated_probes)
                  for name in names)
@@ -83,10 +88,10 @@ def _tolerance_text(definition: ProbeDefinition | None) -> str:
     return "; ".join(parts)
 
 
-def _comparisons(load: LoadRecord | None, violations: Sequence[Mapping[str, Any]]) -> list[Comparison]:
-    """Confidence intervals: the load's statistical comparisons, else the intervals the violations carry."""
+def _comparisons(compared: Sequence[Mapping[str, Any]], violations: Sequence[Mapping[str, Any]]) -> list[Comparison]:
+    """Confidence intervals: the statistical comparisons (load, Prometheus), else the intervals the violations carry."""
     found: list[Comparison] = []
-    for item in load.comparisons if load is not None else ():
+    for item in compared:
         if not item.get("probe"):
             continue
         found.append(Comparison(

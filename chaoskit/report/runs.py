@@ -61,7 +61,7 @@ def run_report(record: RunRecord) -> RunReport:
         phases=_phase_spans(events, end_t), faults=_fault_spans(events),
         series=series, series_source=source,
         marks=tuple(Mark(o.probe or "?", o.t, o.state) for o in observations),
-        probes=probe_rows(observations, probes, experiment.hypothesis, outcome, load),
+        probes=probe_rows(observations, probes, experiment.hypothesis, outcome, load, record.prometheus),
         load=dict(load.info) if load else {},
         measurement_problems=facts.measurement_problems,
         notes=tuple(notes), end_t=end_t, crashed=record.crashed,

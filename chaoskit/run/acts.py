@@ -48,7 +48,7 @@ class FaultAct:
     def from_entry(cls, entry: LedgerEntry, ledger: Ledger) -> FaultAct:
         """The act a pending ledger entry stands for, rebuilt from its record (``chaoskit rollback``)."""
         record = dict(entry.revert)
-        backends = Backends(record.get("docker_host"), record.get("toxiproxy_url") or "http://127.0.0.1:8474")
+        backends = Backends.from_record(record)
         return cls(from_record(record), backends, ledger, entry.run_id, entry_id=entry.id)
 
     @property
@@ -67,8 +67,7 @@ class FaultAct:
         """
         if self.entry_id is not None:
             return self.entry_id
-        revert = {**self.fault.record(), "docker_host": self.backends.docker_host,
-                  "toxiproxy_url": self.backends.toxiproxy_url}
+        revert = {**self.fault.record(), **self.backends.record()}
         self.entry_id = self.ledger.record_pending(FaultRecord(
             run_id=self.run_id, fault=self.fault.kind, revert=revert, target=self.fault.target_label))
         return self.entry_id

@@ -21,78 +21,15 @@ verdict comes from the whole window:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.judge import MetricJudgement, judge_metric
-from chaoskit.measure.stats import Decision
+from chaoskit.measure.judge import WindowJudgement, judge_metric
 from chaoskit.measure.window import WindowStats
 from chaoskit.model.probes import LoadProbe
-from chaoskit.model.tolerance import AllOf, Judgement, Relative, Tolerance, evaluate_checks
-from chaoskit.verdict import Phase, ProbeResult
+from chaoskit.model.tolerance import Judgement, absolute_part, evaluate_checks
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_second", "judge_window", "numeric_subjects", "quoted"]
-
-_SEVERITY: dict[Decision, int] = {"within": 0, "inconclusive": 1, "violated": 2}
-
-
-@dataclass(frozen=True)
-class WindowJudgement:
-    """One load probe over one phase's window: the worst of its checks decides."""
-
-    probe: str
-    phase: str  # baseline, fault or recovery
-    decision: Decision
-    checks: tuple[MetricJudgement, ...]
-    buckets: int  # seconds in the window
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(c.reason for c in self.checks)
-
-    @property
-    def decisive(self) -> MetricJudgement | None:
-        """The check that decided (the worst), whose numbers the verdict quotes."""
-        return max(self.checks, key=lambda c: _SEVERITY[c.decision], default=None)
-
-    def as_result(self, t: float, hypothesis: str) -> ProbeResult:
-        """This judgement as the observation the verdicts read (at ``t``), quoting the check that decided."""
-        check = self.decisive
-        shift = check.shift if check is not None else None
-        return ProbeResult(probe=self.probe, phase=Phase(self.phase), t=t, ok=self.decision == "within",
-                           value=check.fault_value if check else None, baseline=check.baseline_value if check else None,
-                           detail=f"whole {self.phase} window ({self.buckets} s): {self.reason}", hypothesis=hypothesis,
-                           interval=(shift.low, shift.high) if shift is not None else None,
-                           inconclusive=self.decision == "inconclusive")
-
-    def comparisons(self) -> list[dict[str, Any]]:
-        """The statistical comparisons, as the journal's ``load.comparisons`` entries (the reports read them)."""
-        out = []
-        for check in self.checks:
-            if check.shift is None:
-                continue
-            s = check.shift
-            out.append({
-                "probe": self.probe, "phase": self.phase, "metric": check.metric, "decision": check.decision,
-                "shift": s.estimate, "ci_low": s.low, "ci_high": s.high, "confidence": s.confidence,
-                "achieved_confidence": s.achieved_confidence, "p_value": s.p_value, "u": s.u,
-                "baseline_median": s.baseline_median, "fault_median": s.fault_median,
-                "baseline_n": s.baseline_n, "fault_n": s.fault_n, "method": s.method,
-                "allowed_shift": check.allowed_shift, "fault_value": check.fault_value,
-                "baseline_value": check.baseline_value,
-            })
-        return out
-
-
-def absolute_part(tolerance: Tolerance) -> Tolerance | None:
-    """The tolerance without its relative parts (what a baseline can be held to), or None if nothing is left."""
-    if isinstance(tolerance, Relative):
-        return None
-    if isinstance(tolerance, AllOf):
-        parts = tuple(p for p in (absolute_part(t) for t in tolerance.parts) if p is not None)
-        return None if not parts else parts[0] if len(parts) == 1 else AllOf(parts)
-    return tolerance
 
 
 def judge_window(probe: LoadProbe, phase: str, baseline: Sequence[Bucket], window: Sequence[Bucket]) -> WindowJudgement:
@@ -104,9 +41,7 @@ def judge_window(probe: LoadProbe, phase: str, baseline: Sequence[Bucket], windo
             continue
         # Against itself the baseline's comparison would say nothing: no interval for it.
         checks.append(judge_metric(probe.metric, tolerance, baseline, window, compared=phase != "baseline"))
-    decision: Decision = max((c.decision for c in checks), key=_SEVERITY.__getitem__, default="within")
-    return WindowJudgement(probe.name, phase, decision, tuple(checks), len(window))
-
+    return WindowJudgement.of(probe.name, phase, checks, f"{len(window)} s")
 
 
 def judge_second(probe: LoadProbe, window: WindowStats | None, baseline: Mapping[str, Any] | None, *,

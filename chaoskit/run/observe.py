@@ -40,7 +40,7 @@ def containers_of(backends: Backends, project: str | None) -> list[Container]:
 
 def resolve(backends: Backends, selector: Selector, project: str | None, rng: random.Random | int | None) -> Selection:
     selector = selector.with_default_project(project)
-    return select(containers_of(backends, selector.project), selector, rng)
+    return select(containers_of(backends, selector.namespace or selector.project), selector, rng)
 
 
 def observe(probe: Probe, backends: Backends, project: str | None,
@@ -75,7 +75,7 @@ def _subjects(probe: Probe, backends: Backends, project: str | None) -> list[dic
         cmd = ["sh", "-c", probe.cmd] if isinstance(probe.cmd, str) else list(probe.cmd)
         results = []
         for container in resolve(backends, probe.target, project, None).chosen:
-            code, output = backends.engine.exec(container.id, cmd)
+            code, output = backends.targets.exec(container.ref(), cmd, timeout_s=probe.timeout_s)
             results.append({"exit_code": code, "output": output, "name": container.name})
         return results
     raise TypeError(f"probe type {probe.type!r} is not observed directly")

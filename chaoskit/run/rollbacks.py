@@ -14,6 +14,7 @@ from chaoskit.adapters.backends import Backends
 from chaoskit.errors import BackendError, ChaoskitError, HttpUnavailable
 from chaoskit.model.experiment import Action
 from chaoskit.run.observe import resolve
+from chaoskit.targets.container import Container
 
 __all__ = ["play"]
 
@@ -37,11 +38,11 @@ def play(action: Action, backends: Backends, project: str | None) -> None:
         assert action.target is not None, "the loader requires a target for container and command actions"
         selector = dataclasses.replace(action.target, state=None)
         for container in resolve(backends, selector, project, None).chosen:
-            _on_container(action, backends, container.id, container.state)
+            _on_container(action, backends, container)
 
 
-def _on_container(action: Action, backends: Backends, container_id: str, state: str) -> None:
-    engine = backends.engine
+def _on_container(action: Action, backends: Backends, container: Container) -> None:
+    engine, container_id, state = backends.engine, container.id, container.state
     if action.type == "container.start" and state != "running":
         engine.unpause(container_id) if state == "paused" else engine.start(container_id)
     elif action.type == "container.restart":
@@ -50,6 +51,7 @@ def _on_container(action: Action, backends: Backends, container_id: str, state: 
         engine.unpause(container_id)
     elif action.type == "command":
         cmd = action.params["cmd"]
-        code, output = engine.exec(container_id, ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd))
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        code, output = backends.targets.exec(container.ref(), argv, timeout_s=action.params["timeout"])
         if code != 0:
             raise ChaoskitError(f"rollback command in {container_id[:12]} exited {code}: {output.strip()[:200]}")

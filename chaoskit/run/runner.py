@@ -28,13 +28,14 @@ from chaoskit.log import get_logger
 from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment, FaultStep
-from chaoskit.model.probes import LoadProbe, Probe, WriteProbe
+from chaoskit.model.probes import LoadProbe, Probe, PrometheusProbe, WriteProbe
 from chaoskit.journal import RunJournal
 from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
 from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
+from chaoskit.run.readings import QueryProbes
 from chaoskit.run.rollbacks import play
 from chaoskit.run.stops import Stop, StopWatch
 from chaoskit.run.write_probes import WriteProbes
@@ -78,6 +79,7 @@ class Runner:
     # Seams for tests (chaoskit.testing): how a step's fault is built, how a probe is observed.
     build_fault: Callable[[str, Mapping[str, Any], TargetRef | None], Fault] = build
     observe_probe: Callable[..., ProbeReading] = observe
+    prometheus_client: Callable[[PrometheusProbe], Any] | None = None  # None: a real client per probe
 
     def __post_init__(self) -> None:
         self._t0 = self.clock()
@@ -93,6 +95,7 @@ class Runner:
         self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
         self._stack = WriteProbes()  # the write audits, built by preflight
+        self._queries = QueryProbes()  # the Prometheus probes, built by preflight
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -102,6 +105,7 @@ class Runner:
     def preflight(self) -> None:
         """Everything that can fail before a fault is applied fails here: targets, proxies, the ledger."""
         self.ledger.require_clean()
+        self._queries = QueryProbes.prepare(self.experiment.steady_state, self.clock, self._t0, self.prometheus_client)
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
         self.seed = seed
         rng = random.Random(seed)
@@ -111,7 +115,7 @@ class Runner:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
                 selection = resolve(self.backends, step.target, project, rng)
-                targets = [TargetRef(c.id, c.name) for c in selection.chosen]
+                targets = [c.ref() for c in selection.chosen]
                 for note in selection.notes:
                     log.info("target.capped", step=step.label, note=note)
             for target in targets:
@@ -165,9 +169,9 @@ class Runner:
                     self._play_rollbacks()
                 if self.load is not None:
                     self.load.stop()
-                    # Judged once the load is stopped: every second of the windows is complete by then.
-                    self._judge_window("fault")
-                    self._judge_window("recovery")
+                # Judged once the load is stopped: every second of the windows is complete by then.
+                self._judge_window("fault")
+                self._judge_window("recovery")
         facts = Observations(
             results=tuple(self._observations), fault_applied_at=self._first_applied(),
             reverted_at=revert_done_at, recovery_budget_s=self.experiment.phases.recovery, error=error,
@@ -176,7 +180,8 @@ class Runner:
             time_to_detect_s=self._stop.time_to_detect_s if self._stop else None,
         )
         outcome = decide(facts)
-        self.journal.finish(outcome, facts, load=self._load_record())
+        prometheus = self._queries.record(self._windows, facts.fault_applied_at, revert_done_at)
+        self.journal.finish(outcome, facts, load=self._load_record(), prometheus=prometheus or None)
         return outcome
 
     def _load_record(self) -> dict[str, Any] | None:
@@ -211,6 +216,10 @@ class Runner:
             # While the baseline is being measured, a tolerance relative to it can only judge the
             # observation against itself: the absolute parts (SLOs) are what the baseline must meet.
             baseline = self._baseline_subjects.get(probe.name) if phase != "baseline" else None
+            if isinstance(probe, PrometheusProbe):  # judged per window, as a load probe (chaoskit.run.readings)
+                for result in self._queries.observe(probe, phase, t, self.probe_interval_s, self.experiment.steady_state.title):
+                    self._record(result)
+                continue
             if isinstance(probe, LoadProbe):
                 judged = judge_second(probe, self._latest_window(), baseline, self_baseline=True)
                 if judged is None:
@@ -270,12 +279,16 @@ class Runner:
         return bool(judged) and all(o.ok for o in judged)
 
     def _judge_window(self, phase: str) -> None:
-        """Judge every load probe over the phase's whole window (see chaoskit.run.judging).
+        """Judge every load and Prometheus probe over the phase's whole window (chaoskit.run.judging, .readings).
 
         The baseline and fault judgements are decisive observations; the
         recovery's comparison only goes to the journal, for the report.
         """
-        if self.load is None or phase not in self._windows or (phase != "baseline" and "fault" not in self._windows):
+        if phase not in self._windows or (phase != "baseline" and "fault" not in self._windows):
+            return
+        for result in self._queries.judge(phase, self._windows, self.experiment.steady_state.title):
+            self._record(result)
+        if self.load is None:
             return
         baseline = self._buckets_in("baseline")
         window = self._buckets_in(phase)

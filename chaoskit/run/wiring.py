@@ -7,7 +7,7 @@ run started any of those ways is preflighted, recorded and reverted alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,15 @@ from chaoskit.model.experiment import Experiment
 from chaoskit.model.load import LoadSpec
 from chaoskit.model.probes import LATENCY_METRICS, Hypothesis, LoadProbe
 from chaoskit.model.tolerance import AllOf, Threshold, Tolerance
+from chaoskit.targets.container import Container
 from chaoskit.journal import RunJournal
 from chaoskit.run.acts import FaultAct
 from chaoskit.run.ledger import Ledger
+from chaoskit.run.observe import containers_of
 from chaoskit.run.runner import Runner
 from chaoskit.verdict import Outcome
 
-__all__ = ["RunOutcome", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
+__all__ = ["RunOutcome", "blast_radius", "environment_versions", "plan_experiment", "rollback_pending", "run_experiment"]
 
 log = get_logger("chaoskit.run")
 
@@ -38,7 +40,8 @@ class RunOutcome:
 
 def backends_for(experiment: Experiment) -> Backends:
     env = experiment.environment
-    return Backends(env.docker_host, env.toxiproxy_url)
+    kubernetes = asdict(env.kubernetes) if env.kubernetes else None
+    return Backends(env.docker_host, env.toxiproxy_url, kubernetes=kubernetes)
 
 
 def environment_versions(backends: Backends) -> dict[str, Any]:
@@ -62,9 +65,11 @@ def _runner(experiment: Experiment, journal_path: Path | None, seed: int | None,
     journal = RunJournal(experiment, journal_path, environment=environment_versions(backends))
     load = None
     if experiment.load is not None:
+        from chaoskit.adapters.host import machine_steal_s
         from chaoskit.measure.loadgen import LoadGenerator
 
-        load = LoadGenerator(experiment.load, validity=validity_limits(experiment.load, experiment.steady_state))
+        load = LoadGenerator(experiment.load, validity=validity_limits(experiment.load, experiment.steady_state),
+                             steal_time=machine_steal_s)
     runner = Runner(experiment, backends, Ledger(ledger_path), journal, load=load,
                     seed=seed if seed is not None else experiment.seed)
     if progress is not None:
@@ -111,7 +116,29 @@ def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path
     for planned in runner.planned:
         end = f"for {planned.step.duration:g}s" if planned.step.duration is not None else "until the fault phase ends"
         lines.append(f"  at +{planned.step.start:g}s {end}: {planned.fault.describe()}")
-    return lines
+    return lines + blast_radius(runner)
+
+
+def blast_radius(runner: Runner) -> list[str]:
+    """"N of M containers": what the planned faults hit of what their selectors could reach, per step and in all."""
+    in_scope: dict[str | None, list[Container]] = {}
+    lines: list[str] = []
+    hit: set[str] = set()
+    for step in runner.experiment.method:
+        if step.target is None:
+            continue
+        scope = step.target.project
+        containers = in_scope.setdefault(scope, containers_of(runner.backends, scope))
+        chosen = {p.fault.target.id for p in runner.planned if p.step is step and p.fault.target is not None}
+        hit |= chosen
+        matched = sum(step.target.matches(c) for c in containers)
+        where = f"project {scope}" if scope else "the engine"
+        lines.append(f"  {step.label}: {len(chosen)} of {len(containers)} containers in {where} "
+                     f"({matched} matched '{step.target}')")
+    if not lines:
+        return ["blast radius: no containers (no fault has a target)"]
+    reachable = {c.id for containers in in_scope.values() for c in containers}
+    return [f"blast radius: {len(hit)} of {len(reachable)} containers", *lines]
 
 
 def run_experiment(experiment: Experiment, journal_path: str | Path, seed: int | None = None,

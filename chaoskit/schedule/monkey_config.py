@@ -202,6 +202,8 @@ class _MonkeyChecker(ExperimentChecker):
         seed = self.number(top["seed"], minimum=0, integer=True) if "seed" in top else None
         leashed = self.boolean(top["leashed"]) if "leashed" in top else True
         opt_in = self.opt_in(top["opt_in"]) if "opt_in" in top else None
+        if opt_in is not None and environment:
+            opt_in = {**opt_in, **environment.require_labels}  # the environment's opt-in label, required too
         grouping = self.grouping(top["grouping"]) if "grouping" in top else "service"
         exclusions = self.exclusions(top["exclude"], project) if "exclude" in top else ()
         mean = self.duration(top["mean_time_between_kills"], positive=True) if "mean_time_between_kills" in top else None

@@ -145,7 +145,7 @@ class KillExecutor:
         thing, only faster); the API otherwise, or when the main process cannot be
         reached from here (a remote engine, chaoskit in its own PID namespace).
         """
-        target = TargetRef(container.id, container.name)
+        target = container.ref()
         attrs = self.backends.engine.inspect(container.id)
         state = attrs.get("State") or {}
         if not state.get("Running"):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
-from chaoskit.model.probes import Hypothesis, LoadProbe, WriteProbe
+from chaoskit.model.probes import Hypothesis, LoadProbe, PrometheusProbe, WriteProbe
 from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.observe import observe
 from chaoskit.schedule.monkey_verdict import Round
@@ -38,7 +38,7 @@ class SteadyStateObserver:
 
     def __init__(self, hypothesis: Hypothesis, backends: Backends, project: str | None, load: Any = None):
         for probe in hypothesis.probes:
-            if isinstance(probe, WriteProbe):
+            if isinstance(probe, WriteProbe | PrometheusProbe):  # judged over an experiment's phase windows
                 raise ChaoskitError(f"probe {probe.name!r}: {probe.type} probes run in experiments (chaoskit run), "
                                     "not under the monkey")
         self.hypothesis = hypothesis

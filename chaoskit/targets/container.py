@@ -60,6 +60,10 @@ class Container:
     health: str | None = None
     networks: tuple[str, ...] = ()
     pid: int | None = None
+    # Kubernetes only: the pod's namespace, its owning workload ("Deployment/api"), and what its ref records.
+    namespace: str | None = None
+    owner: str | None = None
+    where: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def compose_project(self) -> str | None:
@@ -75,11 +79,12 @@ class Container:
 
     def ref(self) -> TargetRef:
         """What a fault on this container records."""
-        return TargetRef(self.id, self.name)
+        return TargetRef(self.id, self.name, dict(self.where))
 
     def describe(self) -> str:
         """``chaoskit-api-1 (chaoskit/api, running, healthy)`` for messages and tables."""
-        facts = [f"{self.compose_project}/{self.compose_service}"] if self.compose_service else []
+        facts = ([f"{self.compose_project}/{self.compose_service}"] if self.compose_service
+                 else [f"{self.namespace}/{self.owner}"] if self.owner else [])
         facts.append(self.state)
         if self.health:
             facts.append(self.health)

@@ -30,7 +30,8 @@ _LISTED = 12
 
 @dataclass(frozen=True, order=True)
 class ServiceKey:
-    """A compose service (project, service); a container outside compose is its own group."""
+    """A compose service (project, service) or a Kubernetes workload (namespace, "Deployment/api");
+    anything else is its own group."""
 
     project: str | None
     service: str
@@ -40,6 +41,8 @@ class ServiceKey:
 
 
 def service_key(container: Container) -> ServiceKey:
+    if container.owner:
+        return ServiceKey(container.namespace, container.owner)
     if container.compose_service:
         return ServiceKey(container.compose_project, container.compose_service)
     return ServiceKey(None, container.name)
@@ -145,8 +148,8 @@ def _nothing_matched(selector: Selector, containers: Sequence[Container]) -> str
             return f"{message} in state {selector.state}; these match in another state: {shown}"
     if not containers:
         return f"{message}: no containers exist"
-    services = sorted({str(service_key(c)) for c in containers if c.compose_service})
+    services = sorted({str(service_key(c)) for c in containers if c.compose_service or c.owner})
     names = sorted(c.describe() for c in containers)
     listed = ", ".join(names[:_LISTED]) + (f", ... ({len(names) - _LISTED} more)" if len(names) > _LISTED else "")
-    hint = f"; compose services: {', '.join(services)}" if services else ""
+    hint = f"; services: {', '.join(services)}" if services else ""
     return f"{message}; containers: {listed}{hint}"

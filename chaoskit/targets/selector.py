@@ -9,11 +9,19 @@ or as one string on the command line (``chaoskit targets``) and in files::
     service=api count=1 max_fraction=0.5
     name=chaoskit-api-*            (a bare word is a name glob too)
     label=chaos.monkey=true project=chaoskit percent=50%
+    namespace=timeline owner=Deployment/api count=1 max_fraction=0.5   (Kubernetes pods)
 
-Matching (name glob, compose service and project, labels) says which
+Matching (name glob, compose service and project, Kubernetes namespace and
+owning workload, labels) says which
 containers are *candidates*; ``count`` / ``percent`` say how many of them to
 pick (all when neither is given); ``max_fraction`` / ``max_count`` cap the
 pick. See :mod:`chaoskit.targets.resolve`.
+
+Blast-radius guards: a selector without a ``project`` is scoped to the
+experiment's compose project (:meth:`Selector.with_default_project`) unless it
+says ``scope: any``; a *wildcard* (a glob in a name or label, or no name and no
+service) with nothing capping how many it picks is refused where faults are
+validated unless it says ``uncapped: true``.
 """
 
 from __future__ import annotations
@@ -29,7 +37,11 @@ from chaoskit.targets.container import Container
 
 __all__ = ["SELECTOR_KEYS", "Selector", "parse_selector"]
 
-SELECTOR_KEYS = ("name", "service", "project", "labels", "state", "count", "percent", "max_fraction", "max_count")
+SELECTOR_KEYS = ("name", "service", "project", "namespace", "owner", "labels", "state", "count", "percent",
+                 "max_fraction", "max_count", "scope", "uncapped")
+_MATCH_KEYS = ("name", "service", "project", "namespace", "owner")
+SCOPES = ("project", "any")
+_GLOB = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,9 @@ class Selector:
     name: str | None = None
     service: str | None = None
     project: str | None = None
+    # Kubernetes: the pod's namespace, and its owner as "Deployment/api" or just "api" (any kind); globs allowed.
+    namespace: str | None = None
+    owner: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     # Docker state a candidate must be in; None = any. Faults act on running containers.
     state: str | None = "running"
@@ -48,10 +63,14 @@ class Selector:
     # (0.5 = never more than half), and at most max_count in all.
     max_fraction: float | None = None
     max_count: int | None = None
+    # project: confined to the experiment's compose project (when it has one); any: the whole engine.
+    scope: str = "project"
+    # Said explicitly: a wildcard may hit every container it matches.
+    uncapped: bool = False
 
     def __post_init__(self) -> None:
-        if not (self.name or self.service or self.project or self.labels):
-            raise ValueError("a selector needs at least one of name, service, project, labels")
+        if not (any(getattr(self, key) for key in _MATCH_KEYS) or self.labels):
+            raise ValueError(f"a selector needs at least one of {', '.join(_MATCH_KEYS)}, labels")
         if self.count is not None and self.percent is not None:
             raise ValueError("give count or percent, not both")
         if self.count is not None and (isinstance(self.count, bool) or self.count < 1):
@@ -62,6 +81,20 @@ class Selector:
             raise ValueError(f"max_fraction must be in (0, 1], got {self.max_fraction!r}")
         if self.max_count is not None and (isinstance(self.max_count, bool) or self.max_count < 1):
             raise ValueError(f"max_count must be an integer >= 1, got {self.max_count!r}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
+
+    @property
+    def is_wildcard(self) -> bool:
+        """Whether it may match containers of many services: a glob, or neither a name nor a service."""
+        if self.name is None and self.service is None:
+            return True
+        return bool(_GLOB.search(self.name or "")) or any(_GLOB.search(v) for v in self.labels.values())
+
+    @property
+    def is_capped(self) -> bool:
+        """Whether something bounds how many containers it picks."""
+        return any(v is not None for v in (self.count, self.percent, self.max_fraction, self.max_count))
 
     def matches(self, container: Container) -> bool:
         """Whether ``container`` is a candidate (state included; count and caps are not)."""
@@ -72,6 +105,10 @@ class Selector:
         if self.service is not None and container.compose_service != self.service:
             return False
         if self.project is not None and container.compose_project != self.project:
+            return False
+        if self.namespace is not None and container.namespace != self.namespace:
+            return False
+        if self.owner is not None and not _owner_matches(container.owner, self.owner):
             return False
         for key, pattern in self.labels.items():
             value = container.labels.get(key)
@@ -88,10 +125,18 @@ class Selector:
         return candidates
 
     def with_default_project(self, project: str | None) -> Selector:
-        """This selector scoped to ``project`` when it names a service but no project."""
-        if project is None or self.project is not None or self.service is None:
+        """This selector confined to ``project`` unless it names a project itself or says ``scope: any``."""
+        if project is None or self.project is not None or self.scope == "any":
             return self
         return Selector(**{**self.as_dict(), "project": project})
+
+    def requiring(self, labels: Mapping[str, str]) -> Selector:
+        """This selector with ``labels`` required too; ``ValueError`` if it asks for another value of one."""
+        clash = [k for k, v in labels.items() if k in self.labels and self.labels[k] != v]
+        if clash:
+            raise ValueError(f"the selector asks for label {clash[0]}={self.labels[clash[0]]} but the environment "
+                             f"requires {clash[0]}={labels[clash[0]]}")
+        return Selector(**{**self.as_dict(), "labels": {**self.labels, **labels}})
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in SELECTOR_KEYS}
@@ -99,7 +144,7 @@ class Selector:
     def __str__(self) -> str:
         """The string form :func:`parse_selector` reads back (defaults left out)."""
         terms = []
-        for key in ("name", "service", "project"):
+        for key in _MATCH_KEYS:
             if getattr(self, key) is not None:
                 terms.append(f"{key}={getattr(self, key)}")
         terms += [f"label={k}={v}" for k, v in sorted(self.labels.items())]
@@ -108,7 +153,18 @@ class Selector:
         for key in ("count", "percent", "max_fraction", "max_count"):
             if getattr(self, key) is not None:
                 terms.append(f"{key}={getattr(self, key):g}")
+        if self.scope != "project":
+            terms.append(f"scope={self.scope}")
+        if self.uncapped:
+            terms.append("uncapped=true")
         return " ".join(terms)
+
+
+def _owner_matches(owner: str | None, pattern: str) -> bool:
+    """``Deployment/api`` matches that workload; ``api`` (no kind) matches a workload of that name of any kind."""
+    if owner is None:
+        return False
+    return fnmatch.fnmatchcase(owner if "/" in pattern else owner.partition("/")[2], pattern)
 
 
 def parse_selector(text: str) -> Selector:
@@ -126,10 +182,16 @@ def parse_selector(text: str) -> Selector:
             if not lsep or not label:
                 raise ValueError(f"selector term {term!r}: expected label=KEY=VALUE")
             labels[label] = label_value
-        elif key in ("name", "service", "project"):
+        elif key in _MATCH_KEYS:
             values[key] = value
         elif key == "state":
             values[key] = None if value == "any" else value
+        elif key == "scope":
+            values[key] = value
+        elif key == "uncapped":
+            if value not in ("true", "false"):
+                raise ValueError(f"selector term {term!r}: expected uncapped=true or uncapped=false")
+            values[key] = value == "true"
         elif key in ("count", "max_count"):
             if not value.isdigit():
                 raise ValueError(f"selector term {term!r}: expected an integer")

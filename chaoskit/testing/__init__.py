@@ -5,7 +5,7 @@ underscore modules behind it are not. What there is:
 
 * the world: :class:`FakeTargetBackend` (targets, their processes, networks and
   files; use it as ``Backends(targets=FakeTargetBackend(...))``) and
-  :class:`FakeProcess`; :class:`FakeStack`, the sample stack's HTTP API;
+  :class:`FakeProcess`;
 * time: :class:`FakeClock`, moved only by its ``sleep``;
 * a run: :class:`FakeFaults` builds :class:`FakeFault` instances that record
   every apply and revert (:class:`FaultCall`) and fail when told to;
@@ -26,7 +26,6 @@ and name them here.
 """
 
 from chaoskit.testing._run import FakeClock, FakeFault, FakeFaults, FakeProbes, FaultCall, JournalCapture
-from chaoskit.testing._stack import FakeStack
 from chaoskit.testing._targets import FakeProcess, FakeTargetBackend
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "FakeFaults",
     "FakeProbes",
     "FakeProcess",
-    "FakeStack",
     "FakeTargetBackend",
     "FaultCall",
     "JournalCapture",

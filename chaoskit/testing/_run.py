@@ -162,8 +162,9 @@ class JournalCapture:
     def observation(self, observation: Any) -> None:
         self.observations.append(observation)
 
-    def finish(self, verdict: Any, facts: Any, load: dict[str, Any] | None = None) -> Path | None:
-        self.finished = {"verdict": verdict, "facts": facts, "load": load}
+    def finish(self, verdict: Any, facts: Any, load: dict[str, Any] | None = None,
+               prometheus: list[dict[str, Any]] | None = None) -> Path | None:
+        self.finished = {"verdict": verdict, "facts": facts, "load": load, "prometheus": prometheus}
         return None
 
     def names(self) -> list[str]:

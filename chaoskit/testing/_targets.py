@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch, TargetState
+from chaoskit.adapters.target_backend import FilesystemUsage, NetworkAttachment, ProcessMatch, TargetState
 from chaoskit.errors import TargetNotFound
 from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container, TargetRef
 
@@ -127,7 +127,17 @@ class FakeTargetBackend:
     def connect(self, target: TargetRef, network: str, aliases: Sequence[str] = ()) -> None:
         self.attached[self._known("connect", target, network, tuple(aliases))][network] = tuple(aliases)
 
-    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False) -> tuple[int | None, str]:
+    def attachment(self, target: TargetRef, network: str) -> NetworkAttachment:
+        attached = self.attached[self._known("attachment", target, network)]
+        if network not in attached:
+            raise TargetNotFound(f"{target.name} is not on network {network!r}")
+        return NetworkAttachment(aliases=attached[network])
+
+    def reattach(self, target: TargetRef, network: str, attachment: NetworkAttachment) -> None:
+        self.attached[self._known("reattach", target, network, attachment)][network] = attachment.aliases
+
+    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False,
+             timeout_s: float | None = None) -> tuple[int | None, str]:
         target_id = self._known("exec", target, tuple(argv), detach)
         self.processes[target_id].append(FakeProcess(argv[0], " ".join(argv)))
         return (None, "") if detach else (0, "")

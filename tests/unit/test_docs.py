@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from chaoskit.faults.catalogue import CATALOGUE
+from chaoskit.faults.catalogue import BUILTINS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -26,7 +26,7 @@ def test_faults_page_is_what_the_generator_renders():
 def test_generated_page_lists_every_fault_and_parameter():
     """Every kind in the catalogue has a section, and every parameter it declares is listed in it."""
     page = _generator().render()
-    for kind, cls in CATALOGUE.items():
+    for kind, cls in BUILTINS.items():
         section = page.split(f"## `{kind}`\n", 1)[1].split("\n## ", 1)[0]
         for spec in cls.signature.params:
             assert f"- `{spec.name}` (" in section, (kind, spec.name)

@@ -52,7 +52,7 @@ def test_journal_capture_keeps_events_in_order_on_the_bound_clock() -> None:
     journal.finish("verdict", "facts")
     assert journal.events == [{"t": 3.0, "event": "fault.applied", "fault": "x"}]
     assert journal.names() == ["fault.applied"] and journal.finished == {"verdict": "verdict", "facts": "facts",
-                                                                          "load": None}
+                                                                          "load": None, "prometheus": None}
 
 
 def test_the_fake_fault_is_not_in_the_catalogue() -> None:

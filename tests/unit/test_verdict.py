@@ -12,6 +12,8 @@ from chaoskit.verdict import (
     Verdict,
     combine,
     decide,
+    recovered_after,
+    recovery_text,
 )
 
 B, F, R = Phase.BASELINE, Phase.FAULT, Phase.RECOVERY
@@ -138,6 +140,25 @@ def test_recovered_late_is_not_recovered_and_in_time_is_tolerated() -> None:
     assert late.verdict is Verdict.NOT_RECOVERED and late.time_to_recover_s == pytest.approx(35.0)
     in_time = decide(observe(*HEALTHY[:4], bad("p99", R, 135), ok("p99", R, 140), ok("p99", R, 150)))
     assert in_time.verdict is Verdict.TOLERATED and in_time.time_to_recover_s == pytest.approx(10.0)
+
+
+def test_time_to_recover_counts_rounds_not_results() -> None:
+    """A round holds only when every probe in it held: a bad p99 beside a good http probe is not the return."""
+    outcome = decide(observe(*HEALTHY[:4], bad("p99", R, 131), ok("http", R, 131), ok("p99", R, 132),
+                             ok("http", R, 132), ok("p99", R, 133), ok("http", R, 133)))
+    assert outcome.verdict is Verdict.TOLERATED and outcome.time_to_recover_s == pytest.approx(2.0)
+    assert outcome.reasons[0] == "the steady state held during the fault and was back 2.0 s after the revert"
+
+
+def test_recovered_after_is_the_one_definition() -> None:
+    """Back at the first piece of evidence from which on all held (at least `hold`), measured from the revert."""
+    assert recovered_after([(10.5, False), (11.0, True), (12.0, False), (13.0, True), (14.0, True)], 10.0) == 3.0
+    assert recovered_after([(10.002, True), (11.0, True)], 10.0) == pytest.approx(0.002)
+    assert recovered_after([(9.5, True), (10.5, True)], 10.0) == 0.0  # evidence from before the revert: 0
+    assert recovered_after([(11.0, True), (12.0, False)], 10.0) is None
+    assert recovered_after([(11.0, False), (12.0, True)], 10.0, hold=2) is None
+    assert recovered_after([], 10.0) is None
+    assert recovery_text(0.00239) == "0.0 s" and recovery_text(12.46) == "12.5 s"
 
 
 def test_given_times_take_precedence() -> None:

@@ -59,6 +59,10 @@ class Stack:
     def toxiproxy_url(self) -> str:
         return f"http://127.0.0.1:{self.toxiproxy_port}"
 
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['CHAOSKIT_PROMETHEUS_PORT']}"
+
     # --- HTTP through nginx ------------------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes | None = None, timeout: float = 10) -> Answer:
@@ -168,6 +172,7 @@ def _stack_env(project: str, api_port: int, toxiproxy_port: int) -> dict[str, st
         CHAOSKIT_API_PORT=str(api_port),
         CHAOSKIT_TOXIPROXY_PORT=str(toxiproxy_port),
         CHAOSKIT_API_TLS_PORT=str(_free_port()),  # nginx's HTTPS port: not the shared stack's
+        CHAOSKIT_PROMETHEUS_PORT=str(_free_port()),
         CHAOSKIT_STATE=str(STATE),
         CHAOSKIT_USERS=str(USERS),
         TIMELINE_CELEBRITY_THRESHOLD=str(CELEBRITY_THRESHOLD),

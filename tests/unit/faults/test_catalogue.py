@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chaoskit.errors import ChaoskitError
-from chaoskit.faults.catalogue import CATALOGUE, build, from_record, signatures
+from chaoskit.faults.catalogue import BUILTINS, build, from_record, signatures
 from chaoskit.model import parse_experiment
 from chaoskit.model.params import Params
 from chaoskit.targets import TargetRef
@@ -52,10 +52,10 @@ def test_build_refuses_bad_params(kind: str, params: dict, message: str) -> None
         build(kind, params)
 
 
-@pytest.mark.parametrize("kind", sorted(CATALOGUE))
+@pytest.mark.parametrize("kind", sorted(BUILTINS))
 def test_every_fault_survives_its_record(kind: str) -> None:
     """Every fault type rebuilt from its JSON record has the same params, target, state and token."""
-    spec = CATALOGUE[kind].signature
+    spec = BUILTINS[kind].signature
     given = {"proxy": "pg", "latency_ms": 1, "rate_kbps": 1, "bytes": 1, "delay_ms": 1, "network": "n", "name": "p",
              "megabytes": 1, "path": "/x"}
     params = {p.name: given[p.name] for p in spec.params if p.required}

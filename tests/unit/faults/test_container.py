@@ -54,14 +54,25 @@ def test_pause_is_idempotent_both_ways(backend: FakeTargetBackend) -> None:
     assert [op for op in backend.operations() if op in ("pause", "unpause")] == ["pause", "unpause"]
 
 
-def test_disconnect_records_aliases_and_reconnects_with_them(backend: FakeTargetBackend) -> None:
-    """container.disconnect keeps the network's aliases in its record and reconnects with them."""
+def test_disconnect_records_the_attachment_and_reattaches_with_it(backend: FakeTargetBackend) -> None:
+    """container.disconnect keeps the network attachment in its record and reattaches with it."""
     fault = build("container.disconnect", {"network": "back"}, backend.ref("api-1"))
     fault.prepare(Backends(targets=backend))
     record = fault.record()
-    assert record["state"] == {"aliases": ["api"]}
+    assert record["state"]["attachment"]["aliases"] == ["api"]
     fault.apply(Backends(targets=backend))
     assert "back" not in backend.attached["id-api-1"]
+    from_record(record).revert(Backends(targets=backend))
+    assert backend.attached["id-api-1"]["back"] == ("api",)
+    assert "reattach" in backend.operations()
+
+
+def test_disconnect_record_with_aliases_only_still_reconnects(backend: FakeTargetBackend) -> None:
+    """A ledger record from before attachments were kept ({aliases}) reconnects with those aliases."""
+    fault = build("container.disconnect", {"network": "back"}, backend.ref("api-1"))
+    fault.prepare(Backends(targets=backend))
+    record = {**fault.record(), "state": {"aliases": ["api"]}}
+    fault.apply(Backends(targets=backend))
     from_record(record).revert(Backends(targets=backend))
     assert backend.attached["id-api-1"]["back"] == ("api",)
 

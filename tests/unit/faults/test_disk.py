@@ -48,3 +48,14 @@ def test_bytes_to_fill_never_asks_for_more_than_is_free() -> None:
     assert bytes_to_fill(100, 40, None, 10) == 10
     assert bytes_to_fill(100, 40, None, 1000) == 40
     assert bytes_to_fill(100, 5, 0.9, None) == 0
+
+
+def test_the_cap_is_checked_again_at_apply(backend: FakeTargetBackend) -> None:
+    """A filesystem that grew over the cap between prepare and apply (another volume mounted) is not filled."""
+    fault = build("disk.fill", {"path": "/data", "percent": 0.9, "max_filesystem_bytes": "200MiB"},
+                  backend.ref("postgres-1"))
+    fault.prepare(Backends(targets=backend))
+    backend.disk_total, backend.disk_free = 1 << 30, 1 << 29
+    with pytest.raises(ApplyFailed, match="over the safety cap of 200 MiB"):
+        fault.apply(Backends(targets=backend))
+    assert backend.files == {}

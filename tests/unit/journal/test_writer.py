@@ -54,8 +54,11 @@ def test_monkey_and_game_day_journals_read_back(tmp_path):
     day.entry("a.yaml", "a", "FAILURE", 1, ["why"], "00-a.json")
     partial = read_journal(tmp_path / "gameday.json")
     assert partial.crashed and partial.items[0].verdict == "FAILURE" and partial.planned == 2
-    day.finish("FAILURE", 1)
-    assert read_journal(tmp_path / "gameday.json").verdict == "FAILURE"
+    day.finish("FAILURE", 1, as_expected=False, summary="1 of 2 as expected", surprises=["a: expected TOLERATED"])
+    done_day = read_journal(tmp_path / "gameday.json")
+    assert done_day.verdict == "FAILURE" and done_day.items[0].expected == "TOLERATED"
+    assert done_day.as_expected is False and done_day.summary == "1 of 2 as expected"
+    assert done_day.surprises == ("a: expected TOLERATED",)
 
 
 def test_in_memory_journal_writes_no_file(tmp_path):

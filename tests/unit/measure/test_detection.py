@@ -77,3 +77,18 @@ def test_limit_from_a_tolerance():
     assert limit_for("p99", Threshold(max=0.2), baseline) == Limit("p99", high=0.2)
     high = limit_for("p99", Relative(max_ratio=2.0, max_increase=0.03), baseline).high
     assert high == pytest.approx(min(2 * 0.022, 0.022 + 0.03), rel=0.02)
+
+
+def test_recover_is_the_verdicts_definition_over_seconds():
+    """The seconds after the revert, as (start, held) evidence, give chaoskit.verdict.recovered_after's answer."""
+    from chaoskit.verdict import recovered_after
+
+    buckets = series([0.3] * 6 + [0.01, 0.3] + [0.01] * 5)
+    evidence = [(WALL0 + i, b.metric("p99") <= 0.05) for i, b in enumerate(buckets) if i + 1 > 4.5]
+    assert time_to_recover(buckets, WALL0 + 4.5, LIMIT, hold_s=3) == recovered_after(evidence, WALL0 + 4.5, 3) == 3.5
+
+
+def test_min_ratio_bounds_the_bottom():
+    """A tolerated drop (throughput >= 0.5 x baseline) is a lower per-second limit."""
+    baseline = [bucket(0, [0.01] * 100), bucket(1, [0.01] * 100)]
+    assert limit_for("throughput", Relative(min_ratio=0.5), baseline) == Limit("throughput", None, 50.0)

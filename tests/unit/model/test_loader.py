@@ -287,7 +287,7 @@ def test_selectors_string_form_and_validation() -> None:
     assert len(misspelt) == 1 and "did you mean 'service'" in misspelt[0].message
     assert parse(BASE.replace("{service: redis}", "{labels: {chaos.monkey: true}, percent: 50%}")).method[
         0
-    ].target == Selector(labels={"chaos.monkey": "true"}, percent=50.0)
+    ].target == Selector(labels={"chaos.monkey": "true"}, project="chaoskit", percent=50.0)
 
 
 def test_load_probe_and_metric_stop_need_a_load_block() -> None:

@@ -39,7 +39,8 @@ def test_published_file_matches_the_generator() -> None:
 
 @pytest.mark.parametrize("with_catalogue", [False, True])
 @pytest.mark.parametrize("name", ["cache-down.yaml", "database-latency.yaml", "api-replica-killed.yaml",
-                                  "worker-crash.yaml", "database-unreachable.yaml"])
+                                  "worker-crash.yaml", "database-unreachable.yaml", "prometheus-only.yaml",
+                                  "https-prometheus-audit.yaml"])
 def test_shipped_examples_validate(name: str, with_catalogue: bool) -> None:
     """Every shipped experiment is valid under the schema, with and without the catalogue."""
     document = yaml.safe_load((EXPERIMENTS / name).read_text(encoding="utf-8"))
@@ -63,6 +64,14 @@ def test_shipped_examples_validate(name: str, with_catalogue: bool) -> None:
          "{name: web, type: http, url: 'https://a', tls: {verfy: false}}"),
         ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a store command without its target
          "{name: left, type: writes.pending, pending: {cmd: 'q {ids}'}, tolerance: 0}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a prometheus probe without its query
+         "{name: q, type: prometheus, url: 'http://p:9090', tolerance: 1}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a tolerance kind readings do not take
+         "{name: q, type: prometheus, url: 'http://p:9090', query: up, tolerance: {equals: 1}}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # a ratio that is not > 0
+         "{name: q, type: prometheus, url: 'http://p:9090', query: up, tolerance: {max_ratio: 0}}"),
+        ("{name: p99, type: load, metric: p99, tolerance: 250ms}",  # not an http(s) URL
+         "{name: q, type: prometheus, url: 'p:9090', query: up, tolerance: 1}"),
     ],
 )
 def test_schema_and_loader_reject_the_same_shapes(old: str, new: str) -> None:

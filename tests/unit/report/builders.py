@@ -141,7 +141,7 @@ FAILURE_VERDICT = {
 }
 
 TOLERATED_VERDICT = {
-    "verdict": "TOLERATED", "reasons": ["the steady state held during the fault and was back 0.1s after the revert"],
+    "verdict": "TOLERATED", "reasons": ["the steady state held during the fault and was back 0.1 s after the revert"],
     "violations": [], "time_to_detect_s": None, "time_to_recover_s": 0.1, "stopped_by": None,
 }
 
@@ -187,15 +187,18 @@ def write(path: Path, data: dict[str, Any]) -> Path:
 
 
 def gameday(folder: Path, runs: Sequence[tuple[str, dict[str, Any] | None]], title: str = "Tuesday game day",
-            planned: int | None = None) -> Path:
-    """A game-day journal in ``folder`` listing ``(file stem, run journal or None)``; None: no journal written."""
+            planned: int | None = None, expect: dict[str, str] | None = None) -> Path:
+    """A game-day journal in ``folder`` listing ``(file stem, run journal or None)``; None: no journal written.
+
+    ``expect`` maps a stem to the verdict its entry expected (the others expect TOLERATED).
+    """
     from chaoskit.verdict import Verdict, combine
 
     experiments = []
     for index, (stem, journal) in enumerate(runs):
         name = f"{index:02d}-{stem}.json"
         entry: dict[str, Any] = {"file": f"/repo/experiments/{stem}.yaml", "title": stem.replace("-", " "),
-                                 "journal": name}
+                                 "journal": name, "expected": (expect or {}).get(stem, "TOLERATED")}
         if journal is not None:
             write(folder / name, journal)
             verdict = journal.get("verdict", {}).get("verdict", "ERROR")

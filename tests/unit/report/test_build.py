@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chaoskit.errors import JournalUnreadable
@@ -281,3 +283,74 @@ def test_a_monkey_journal_is_one_entry_with_its_verdict(tmp_path):
     monkey.finish(verdict="TOLERATED", reasons=["1 TOLERATED of 1 kill(s)"])
     (entry,) = build_report([tmp_path / "m.json"]).entries
     assert (entry.title, entry.verdict, entry.reasons) == ("monkey on api", "TOLERATED", ("1 TOLERATED of 1 kill(s)",))
+
+
+@pytest.mark.parametrize("journal", ["../outside.json", "/etc/hostname", "link.json"])
+def test_a_listed_journal_outside_the_game_days_folder_is_not_read(tmp_path, journal):
+    """A game-day journal naming a run journal by `..`, an absolute path or a symlink out: noted, never read."""
+    path = b.gameday(tmp_path / "day", [("database-latency", b.run_journal())])
+    b.write(tmp_path / "outside.json", b.run_journal())
+    (tmp_path / "day" / "link.json").symlink_to(tmp_path / "outside.json")
+    day = json.loads(path.read_text())
+    day["experiments"][0]["journal"] = journal
+    path.write_text(json.dumps(day))
+    (suite,) = build_report([path]).suites
+    assert suite.entries[0].run is None and suite.entries[0].verdict == "FAILURE"
+    assert any("journal path was not read" in n and "outside the game day's folder" in n for n in suite.notes)
+
+
+def test_expectations_and_the_summary_come_from_the_game_day_journal(tmp_path):
+    """Each entry carries the verdict it expected (TOLERATED when the journal has none); the suite its summary."""
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal()), ("cache-down", b.run_journal(b.TOLERATED_VERDICT))],
+                     expect={"database-latency": "FAILURE", "cache-down": "FAILURE"})
+    day = json.loads(path.read_text())
+    day.update(as_expected=False, summary="1 of 2 as expected")
+    path.write_text(json.dumps(day))
+    (suite,) = build_report([path]).suites
+    first, second = suite.entries
+    assert first.expected == "FAILURE" and not first.surprise
+    assert second.surprise and second.weakness_gone
+    assert suite.as_expected is False and suite.summary.startswith("1 of 2 as expected")
+
+
+def test_time_to_recover_reads_the_same_in_the_reason_table_junit_and_chart(tmp_path):
+    """The verdict's time to recover (2.39 ms here) is written one way everywhere: the reason's "0.0 s"."""
+    import xml.etree.ElementTree as ET
+
+    from chaoskit.report.chart import chart_spec
+    from chaoskit.report.html_report import render_html
+    from chaoskit.report.junit import render_junit
+    from chaoskit.report.markdown import render_markdown
+    from chaoskit.verdict import Observations, Phase, ProbeResult, decide
+
+    results = tuple(ProbeResult("p99", phase, t, True) for phase, t in
+                    ((Phase.BASELINE, 5.0), (Phase.FAULT, 15.0), (Phase.RECOVERY, 40.00239), (Phase.RECOVERY, 41.0)))
+    outcome = decide(Observations(results, fault_applied_at=10.0, reverted_at=40.0, recovery_budget_s=30.0))
+    assert outcome.reasons[0] == "the steady state held during the fault and was back 0.0 s after the revert"
+    verdict = {"verdict": outcome.verdict.name, "reasons": list(outcome.reasons), "violations": [],
+               "time_to_detect_s": None, "time_to_recover_s": outcome.time_to_recover_s, "stopped_by": None}
+    path = b.gameday(tmp_path, [("cache-down", b.run_journal(verdict))])
+    report = build_report([path])
+    markdown_row = [line for line in render_markdown(report).splitlines() if line.startswith("| cache down")]
+    assert markdown_row and " 0.0 s |" in markdown_row[0] and "ms" not in markdown_row[0]
+    assert "<td class=\"num\">0.0 s</td>" in render_html(report)
+    out = ET.fromstring(render_junit(report)).find("testsuite/testcase/system-out").text
+    assert "time to recover: 0.0 s" in out
+    labels = [line["label"] for line in chart_spec(report.entries[0].run)["lines"]]
+    assert "recovered (+0.0 s after the revert)" in labels
+
+
+def test_prometheus_comparisons_carry_their_confidence_too():
+    """A Prometheus probe's comparisons (the journal's prometheus entry) become its row's confidence intervals."""
+    comparison = {"probe": "error ratio", "phase": "fault", "metric": "{}", "baseline_median": 0.001,
+                  "fault_median": 0.2, "shift": 0.199, "ci_low": 0.15, "ci_high": 0.25, "confidence": 0.98,
+                  "p_value": 0.002, "decision": "violated"}
+    journal = b.run_journal(with_load=False)
+    journal["observations"].append({"probe": "error ratio", "phase": "FAULT", "t": 15.0, "ok": False, "value": 0.2})
+    journal["prometheus"] = [{"probe": "error ratio", "url": "http://p:9090", "query": "x", "readings": [],
+                              "comparisons": [comparison], "time_to_detect_s": 1.2, "time_to_recover_s": 3.0}]
+    record = b.record(journal)
+    assert record.prometheus[0]["time_to_detect_s"] == 1.2
+    rows = {r.probe: r for r in run_report(record).probes}
+    (c,) = rows["error ratio"].comparisons
+    assert (c.low, c.high, c.phase, c.decision) == (0.15, 0.25, "FAULT", "violated")

@@ -120,3 +120,17 @@ def test_an_invalid_load_shows_its_reasons_and_the_hypervisors_steal(tmp_path):
     visible = Page(render_html(build_report([b.write(tmp_path / "j.json", journal)]))).visible
     assert "CPU taken by the hypervisor (steal) 4.2 %" in visible
     assert "measurement valid no: generator fell behind: dispatch lag p99 31 ms > 10 ms" in visible
+
+
+def test_game_day_shows_expected_against_actual(tmp_path):
+    """The overview has an Expected column; a surprise says so in words, and each section says what was expected."""
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal()), ("cache-down", b.run_journal(b.TOLERATED_VERDICT))],
+                     expect={"database-latency": "FAILURE", "cache-down": "FAILURE"})
+    day = json.loads(path.read_text())
+    day["summary"] = "1 of 2 as expected"
+    path.write_text(json.dumps(day))
+    page = Page(render_html(build_report([path])))
+    text = page.visible
+    assert "Experiment Expected Verdict" in text
+    assert "1 of 2 as expected" in text and "as expected: FAILURE" in text
+    assert "surprise: expected FAILURE, got TOLERATED: the weakness is gone: update the expectation" in text

@@ -111,3 +111,31 @@ def test_crashed_run_is_an_error_not_a_pass(tmp_path):
     case = junit(tmp_path, b.crashed_journal()).find("testsuite/testcase")
     assert case.find("error").get("type") == "ERROR"
     assert "chaoskit rollback" in case.find("system-out").text
+
+
+def test_an_expected_failure_passes_with_its_reason(tmp_path):
+    """A game-day entry that expected its FAILURE is a passing test case whose output carries the reason."""
+    path = b.gameday(tmp_path, [("database-latency", b.run_journal())], expect={"database-latency": "FAILURE"})
+    root = ET.fromstring(render_junit(build_report([path])))
+    case = root.find("testsuite/testcase")
+    assert [c.tag for c in case] == ["system-out"]
+    out = case.find("system-out").text
+    assert "as expected: FAILURE" in out and "probe 'p99' violated" in out
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+
+
+def test_a_weakness_gone_is_a_failure_asking_to_update_the_expectation(tmp_path):
+    """TOLERATED where FAILURE was expected fails the test case: the weakness is gone."""
+    path = b.gameday(tmp_path, [("cache-down", b.run_journal(b.TOLERATED_VERDICT))], expect={"cache-down": "FAILURE"})
+    failure = ET.fromstring(render_junit(build_report([path]))).find("testsuite/testcase/failure")
+    assert failure is not None and failure.get("type") == "UNEXPECTED_TOLERATED"
+    assert failure.get("message") == "expected FAILURE, got TOLERATED: the weakness is gone: update the expectation"
+
+
+def test_another_surprise_keeps_its_verdicts_element_and_names_the_expectation(tmp_path):
+    """NOT_RECOVERED where FAILURE was expected is still a <failure type="NOT_RECOVERED">, saying what was expected."""
+    journal = b.run_journal(verdict("NOT_RECOVERED", "not back within the 30s budget"))
+    path = b.gameday(tmp_path, [("disk-full", journal)], expect={"disk-full": "FAILURE"})
+    failure = ET.fromstring(render_junit(build_report([path]))).find("testsuite/testcase/failure")
+    assert failure.get("type") == "NOT_RECOVERED"
+    assert failure.get("message") == "expected FAILURE, got NOT_RECOVERED: not back within the 30s budget"

@@ -132,7 +132,7 @@ def test_exclusions_are_selectors_scoped_to_the_project():
     """A service exclusion is scoped to the environment's compose project and matches any state."""
     text = MINIMAL + "environment: {compose_project: shop}\nexclude:\n  - service=redis\n  - labels: {team: core}\n"
     rules = parse_monkey_config(text).policy.exclusions
-    assert rules == (Selector(service="redis", project="shop", state=None), Selector(labels={"team": "core"}, state=None))
+    assert rules == (Selector(service="redis", project="shop", state=None), Selector(labels={"team": "core"}, project="shop", state=None))
 
 
 def test_variables_are_substituted():
@@ -146,3 +146,9 @@ def test_is_monkey_config_tells_it_from_an_experiment():
     """A file with a top-level opt_in: is a monkey config; an experiment is not."""
     assert is_monkey_config(MINIMAL)
     assert not is_monkey_config("title: x\nmethod:\n  - fault: container.kill\n    target: {labels: {opt_in: x}}\n")
+
+
+def test_the_environments_required_label_joins_the_opt_in():
+    """environment.require_label is required of the monkey's candidates too, beside opt_in."""
+    text = MINIMAL + "environment: {compose_project: shop, require_label: chaoskit.enabled=true}\n"
+    assert parse_monkey_config(text).policy.opt_in == {"chaoskit.monkey": "true", "chaoskit.enabled": "true"}

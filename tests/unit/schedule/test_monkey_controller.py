@@ -76,7 +76,7 @@ def run(tmp_path, *, config: MonkeyConfig | None = None, seed: int = 7, duration
     engine = FakeEngine(names or ["api-1", "api-2", "worker-1", "redis-1"])
     clock = FakeClock(epoch=EPOCH, min_sleep=1e-3, interrupt_at=abort_at)
     engine.clock = clock
-    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="http://127.0.0.1:8474")
+    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="http://127.0.0.1:8474", record=lambda: {"docker_host": None})
     ledger = Ledger(tmp_path / "ledger.jsonl")
     journal = MonkeyJournal(tmp_path / "monkey.json", {"title": "fake", "seed": seed})
     monkey = Monkey(config or make_config(), backends, ledger, journal,  # type: ignore[arg-type]
@@ -135,7 +135,7 @@ def test_time_scale_compresses_the_schedule_clock(tmp_path):
     engine = FakeEngine(["redis-1"])
     clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
     engine.clock = clock
-    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
+    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="", record=lambda: {"docker_host": None})
     monkey = Monkey(config, backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
                     MonkeySettings(seed=3, duration_s=60.0, time_scale=10.0), observer=NoProbes(), clock=clock,
                     wall_clock=clock.wall, sleep=clock.sleep)
@@ -186,7 +186,7 @@ def test_override_of_the_leash(tmp_path, leashed):
     """--leashed/--unleashed override the file's leashed:."""
     engine = FakeEngine(["redis-1"])
     clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
-    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
+    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="", record=lambda: {"docker_host": None})
     monkey = Monkey(make_config(leashed=not leashed), backends, Ledger(tmp_path / "l.jsonl"), MonkeyJournal(None, {}),  # type: ignore[arg-type]
                     MonkeySettings(seed=1, leashed=leashed, duration_s=10.0), observer=NoProbes(), clock=clock,
                     wall_clock=lambda: EPOCH, sleep=clock.sleep)
@@ -209,7 +209,7 @@ def test_a_container_gone_since_the_list_is_skipped_not_an_error(tmp_path):
     engine = StaleListEngine(["redis-1"])
     engine.running["id-redis-1"] = False
     clock = FakeClock(epoch=EPOCH, min_sleep=1e-3)
-    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="")
+    backends = SimpleNamespace(engine=engine, targets=DockerBackend(engine), docker_host=None, toxiproxy_url="", record=lambda: {"docker_host": None})
     journal = MonkeyJournal(None, {})
     monkey = Monkey(make_config(mean_time_between_kills_s=0.5), backends, Ledger(tmp_path / "l.jsonl"), journal,  # type: ignore[arg-type]
                     MonkeySettings(seed=1, duration_s=5.0), observer=NoProbes(), clock=clock, wall_clock=lambda: EPOCH,

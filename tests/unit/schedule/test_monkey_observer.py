@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
+from chaoskit.errors import ChaoskitError
 from chaoskit.measure.window import seconds_of
-from chaoskit.model.probes import Hypothesis, LoadProbe
+from chaoskit.model.probes import Hypothesis, LoadProbe, PrometheusProbe
 from chaoskit.model.tolerance import Check, Threshold
 from chaoskit.schedule.monkey_observer import SteadyStateObserver
 from tests.unit.measure.factory import MONO0, steady
@@ -39,3 +42,10 @@ def test_no_load_measured_over_the_kill_gives_no_judgement():
     observer.fix_baseline()
     assert observer.judge_kill(MONO0 + 100, MONO0 + 110) == ()
     assert SteadyStateObserver(Hypothesis("none", ()), None, None).judge_kill(0.0, 10.0) == ()  # type: ignore[arg-type]
+
+
+def test_a_prometheus_probe_is_refused_with_a_reason():
+    """Prometheus probes are judged over an experiment's phase windows: the monkey says so rather than crash."""
+    probe = PrometheusProbe("errors", "http://127.0.0.1:9090", "up", Threshold(min=1.0))
+    with pytest.raises(ChaoskitError, match="'errors': prometheus probes run in experiments"):
+        SteadyStateObserver(Hypothesis("up", (probe,)), None, None)  # type: ignore[arg-type]

@@ -100,7 +100,7 @@ def test_nothing_matched_says_what_exists() -> None:
         select(fleet(), Selector(service="cache"))
     message = str(info.value)
     assert "selector 'service=cache' matched no container" in message
-    assert "chaoskit-redis-1 (chaoskit/redis, running)" in message and "compose services: chaoskit/api" in message
+    assert "chaoskit-redis-1 (chaoskit/redis, running)" in message and "services: chaoskit/api" in message
 
 
 def test_nothing_running_says_what_matches_in_another_state() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaoskit.targets import Container, Selector, parse_selector
+from chaoskit.targets import COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, Container, Selector, parse_selector, select
 
 
 def box(
@@ -88,8 +88,47 @@ def test_string_form_errors(text: str) -> None:
         parse_selector(text)
 
 
-def test_default_project_only_scopes_service_selectors() -> None:
-    """The environment's project is added to a service selector, never to a name selector or over an explicit one."""
+def test_default_project_scopes_every_selector_unless_it_says_scope_any() -> None:
+    """The environment's project is added to service, name and label selectors; never over an explicit project,
+    never to one that says scope: any."""
     assert Selector(service="api").with_default_project("chaoskit").project == "chaoskit"
     assert Selector(service="api", project="x").with_default_project("chaoskit").project == "x"
-    assert Selector(name="n").with_default_project("chaoskit").project is None
+    assert Selector(name="*redis*").with_default_project("chaoskit").project == "chaoskit"
+    assert Selector(labels={"tier": "db"}).with_default_project("chaoskit").project == "chaoskit"
+    assert Selector(name="*redis*", scope="any").with_default_project("chaoskit").project is None
+    assert Selector(name="n").with_default_project(None).project is None
+
+
+def test_a_name_glob_no_longer_reaches_another_projects_container() -> None:
+    """*redis* in project chaoskit picks chaoskit's redis, not another project's prod-redis-1."""
+    ours = Container("a", "chaoskit-redis-1", labels={COMPOSE_PROJECT_LABEL: "chaoskit", COMPOSE_SERVICE_LABEL: "redis"})
+    theirs = Container("b", "prod-redis-1", labels={COMPOSE_PROJECT_LABEL: "prod", COMPOSE_SERVICE_LABEL: "redis"})
+    scoped = Selector(name="*redis*").with_default_project("chaoskit")
+    assert [c.name for c in select([ours, theirs], scoped).chosen] == ["chaoskit-redis-1"]
+    anywhere = Selector(name="*redis*", scope="any").with_default_project("chaoskit")
+    assert [c.name for c in select([ours, theirs], anywhere).chosen] == ["chaoskit-redis-1", "prod-redis-1"]
+
+
+def test_wildcards_and_caps_are_recognised() -> None:
+    """Globs, label-only and project-only selectors are wildcards; count, percent and both caps bound them."""
+    assert Selector(name="*").is_wildcard and Selector(labels={"a": "b*"}).is_wildcard
+    assert Selector(project="p").is_wildcard and Selector(labels={"a": "b"}).is_wildcard
+    assert not Selector(service="api").is_wildcard and not Selector(name="exact-1").is_wildcard
+    assert not Selector(name="*").is_capped
+    for cap in ({"count": 1}, {"percent": 10.0}, {"max_fraction": 0.5}, {"max_count": 2}):
+        assert Selector(name="*", **cap).is_capped
+
+
+def test_scope_and_uncapped_round_trip_through_the_string_form() -> None:
+    """scope=any and uncapped=true are written by str() and read back by parse_selector."""
+    selector = Selector(name="*", scope="any", uncapped=True)
+    assert parse_selector(str(selector)) == selector
+    with pytest.raises(ValueError, match="scope must be one of"):
+        parse_selector("name=x scope=everywhere")
+
+
+def test_required_labels_are_added_and_a_clash_is_refused() -> None:
+    """requiring() adds the environment's opt-in labels; asking for another value of one is an error."""
+    assert Selector(service="api").requiring({"chaoskit.enabled": "true"}).labels == {"chaoskit.enabled": "true"}
+    with pytest.raises(ValueError, match="requires chaoskit.enabled=true"):
+        Selector(service="api", labels={"chaoskit.enabled": "false"}).requiring({"chaoskit.enabled": "true"})

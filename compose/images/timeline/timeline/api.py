@@ -6,7 +6,8 @@
     GET  /users/{user_id}/followers   ?limit=N: count, celebrity or not, the first N follower ids
     GET  /healthz                 alive (no dependency checked)
     GET  /readyz                  Postgres and Redis reachable (200) or not (503)
-    GET  /metrics                 counters of this replica and of the whole stack, queue depth
+    GET  /metrics                 counters of this replica and of the whole stack, queue depth (JSON);
+                                  Prometheus's text format when Accept asks for it (timeline.exposition)
 
 Reads try the cache (bounded by TIMELINE_CACHE_TIMEOUT_MS, skipped while the
 circuit breaker is open) and fall back to DDIA's approach 1 in SQL when the
@@ -34,6 +35,7 @@ from .bulkhead import Bulkhead, Overloaded
 from .cache import TimelineCache
 from .counters import Counters, read_snapshots, sum_snapshots
 from .db import Database, DatabaseUnavailable, UnknownUser
+from .exposition import CONTENT_TYPE, render, wants_exposition
 from .fanout import is_celebrity
 from .http1 import Request, Response, json_response
 from .render import error_json, followers_json, timeline_json, tweet_json
@@ -265,8 +267,13 @@ class Service:
             return f"error: {exc}"
         return "ok"
 
-    async def metrics(self, _: Request) -> Response:
+    async def metrics(self, request: Request) -> Response:
         self._write_counters()
+        if wants_exposition(request.headers.get("accept", "")):
+            # A scrape every second: memory and the snapshot files only, never a call to Redis or Postgres.
+            workers = [s for s in read_snapshots(self.settings.metrics_dir) if s.get("role") == "worker"]
+            text = render(self.counters.snapshot(time.time()), workers)
+            return Response(200, text.encode("utf-8"), content_type=CONTENT_TYPE)
         queue: dict[str, object] = {}
         try:
             queue.update(await self.cache.queue_depth())
