@@ -54,7 +54,8 @@ def open_load(requests: Sequence[RequestSpec], rate: float, seconds: float, *,
             during(generator, deadline)
         time.sleep(max(0.0, deadline - time.monotonic()))
     finally:
-        buckets = generator.stop()
+        generator.stop()
+        buckets = generator.buckets()
     window = summarize(buckets)
     errors = dict(window.errors)
     if window.timed_out:

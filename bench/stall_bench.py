@@ -99,7 +99,8 @@ def open_client(url: str, rate: float, seconds: float, ready_file: str, ca: str)
     generator.start()
     Path(ready_file).touch()
     time.sleep(seconds)
-    buckets = generator.stop()
+    generator.stop()
+    buckets = generator.buckets()
     window = summarize(buckets)
     per_second = [b.metric("p99") for b in buckets]
     print(json.dumps({

@@ -26,6 +26,8 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list) and getattr(value, "streamed", False):
+        return value  # produced item by item when written (a day of load buckets): not copied, not held
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, (set, frozenset)):

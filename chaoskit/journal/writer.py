@@ -57,7 +57,9 @@ class JournalFile:
             self._file = None
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with tmp.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(self.data, indent=1, default=str))
+            # Written piece by piece: a Streamed list (a day of load buckets) is never in memory whole.
+            for chunk in json.JSONEncoder(indent=1, default=str).iterencode(self.data):
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.path)

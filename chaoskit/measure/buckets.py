@@ -19,31 +19,30 @@ Histograms record microseconds with 2 significant figures (1 % resolution,
 about 9 kB each); a value above the highest trackable value is refused by
 hdrh, so it is counted in ``overflow`` / ``lag_overflow`` instead of vanishing.
 
-:class:`BucketRecorder` is the mutable side, used only by the generator's
-thread. Its hot path appends floats to lists; once a second they are flushed
-into histograms in one vectorised step (:func:`record_many`). Completed buckets go
-to a :class:`BucketStore`, the one object shared between threads.
+:class:`chaoskit.measure.recorder.BucketRecorder` is the mutable side, used
+only by the generator's thread; completed buckets go to a
+:class:`chaoskit.measure.store.BucketStore`, the one object shared between threads.
+
+Each second is also cut into :class:`Slice` s of ``SLICE_S`` (100 ms): counts
+and a latency histogram of the outcomes known in that tenth, published as it
+ends. Stop conditions read trailing windows of slices, so harm is seen within
+a few tenths of a second; the seconds stay what windows are judged on.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from chaoskit.measure.arrivals import ArrivalSchedule
-
 __all__ = [
     "Bucket",
-    "BucketRecorder",
-    "BucketStore",
+    "SLICES_PER_SECOND",
+    "SLICE_S",
+    "Slice",
     "KindStats",
     "LATENCY_QUANTILES",
     "SIGNIFICANT_FIGURES",
@@ -59,6 +58,10 @@ SIGNIFICANT_FIGURES = 2
 LAG_HIGHEST_US = 60_000_000
 # Metric name -> percentile, as the experiment model names them.
 LATENCY_QUANTILES: Mapping[str, float] = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9, "p99.9": 99.9}
+
+# Live detection's resolution: each second is published in tenths as well.
+SLICE_S = 0.1
+SLICES_PER_SECOND = 10
 
 # Outcome codes on the hot path (ints compare faster than strings).
 OK, FAILED, TIMED_OUT = 0, 1, 2
@@ -113,6 +116,36 @@ def record_many(hist: HdrHistogram, seconds: Sequence[float]) -> int:
     hist.max_value = max(hist.max_value, int(values.max()))
     return refused
 
+
+def histogram_figures(hist: HdrHistogram, percentiles: Sequence[float]) -> tuple[list[int], float] | None:
+    """Values at ``percentiles`` and the mean of a non-empty histogram, in its unit, by numpy.
+
+    The same definitions as hdrh's ``get_value_at_percentile`` (the first index
+    whose cumulative count reaches the target, its highest equivalent value)
+    and ``get_mean_value`` (counts times median equivalent values), without
+    hdrh's per-value Python loop (tens of ms for a histogram of a few thousand
+    values): the run loop reads windows every tenth of a second. None when
+    the histogram is empty or its counts are not the layout we know.
+    """
+    counts = _counts_view(hist)
+    if counts is None or not hist.get_total_count():
+        return None
+    index = np.arange(len(counts), dtype=np.int64)
+    half_mag, half_count = hist.sub_bucket_half_count_magnitude, hist.sub_bucket_half_count
+    bucket = (index >> half_mag) - 1
+    sub = (index & (half_count - 1)) + half_count
+    first = bucket < 0
+    sub[first] -= half_count
+    bucket[first] = 0
+    shift = bucket + hist.unit_magnitude
+    lowest = sub << shift
+    size = np.left_shift(1, shift)
+    cumulative = np.cumsum(counts, dtype=np.int64)
+    total = int(cumulative[-1])
+    at = np.searchsorted(cumulative, [hist.get_target_count_at_percentile(p) for p in percentiles])
+    values = [int(lowest[i] + size[i] - 1) for i in np.minimum(at, len(counts) - 1)]
+    mean = float(np.dot(counts.astype(np.float64), (lowest + (size >> 1)).astype(np.float64))) / total
+    return values, mean
 
 
 def _counts_view(hist: HdrHistogram) -> np.ndarray | None:
@@ -255,172 +288,24 @@ class Bucket:
         )
 
 
-class BucketStore:
-    """Completed buckets, appended by the generator's thread and read by anyone (thread-safe)."""
+@dataclass(frozen=True, eq=False)
+class Slice:
+    """A tenth of a second of outcomes (the last of a load may be shorter): what live detection reads.
 
-    def __init__(self) -> None:
-        self._buckets: list[Bucket] = []
-        self._changed = threading.Condition()
-
-    def append(self, bucket: Bucket) -> None:
-        with self._changed:
-            self._buckets.append(bucket)
-            self._changed.notify_all()
-
-    def snapshot(self) -> tuple[Bucket, ...]:
-        with self._changed:
-            return tuple(self._buckets)
-
-    def wait_for(self, count: int, timeout_s: float) -> bool:
-        """Block until at least ``count`` buckets are complete; False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(lambda: len(self._buckets) >= count, timeout=timeout_s)
-
-    def wake_all(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
-
-
-@dataclass
-class _KindAccumulator:
-    sent: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    timed_out: int = 0
-    latencies: array[float] = field(default_factory=lambda: array("d"))
-
-
-def _no_steal() -> float:
-    return 0.0
-
-
-class BucketRecorder:
-    """The second being recorded; only the generator's thread touches it.
-
-    Times are in the generator's monotonic clock (seconds). ``pending_info`` is
-    asked at each rotation for (in flight, waiting, oldest intended send time
-    or None) of the requests still outstanding.
+    Counted like a bucket's outcomes (in the tenth they became known); never judged, never journaled.
     """
 
-    def __init__(
-        self,
-        kinds: Sequence[str],
-        schedule: ArrivalSchedule,
-        t0: float,
-        wall_t0: float,
-        highest_latency_us: int,
-        store: BucketStore,
-        pending_info: Callable[[], tuple[int, int, float | None]] = lambda: (0, 0, None),
-        thread_time: Callable[[], float] = time.thread_time,
-        steal_time: Callable[[], float] | None = None,  # None: no steal recorded
-    ):
-        self.kinds = tuple(kinds)
-        self.schedule = schedule
-        self.t0 = t0
-        self.wall_t0 = wall_t0
-        self.highest_latency_us = highest_latency_us
-        self.store = store
-        self.pending_info = pending_info
-        self.thread_time = thread_time
-        self.steal_time = steal_time or _no_steal
-        self.cpus = os.cpu_count() or 1
-        self.schedule_stop: float | None = None  # seconds since t0 after which nothing is scheduled
-        self.index = 0
-        self.end = t0 + 1.0  # hot path: record calls compare `now` against this
-        self._cpu_mark = thread_time()
-        self._steal_mark = self.steal_time()
-        self._reset()
+    start_mono: float
+    duration_s: float
+    sent: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    latency: HdrHistogram
+    overflow: int = 0
+    in_flight: int = 0
+    oldest_pending_s: float = 0.0
 
-    def _reset(self) -> None:
-        # Flat arrays of doubles, not lists: numpy reads them without a copy at the
-        # second's close, and no float object per request stays alive until then.
-        self.latencies: array[float] = array("d")
-        self.lags: array[float] = array("d")
-        self.kind_acc = [_KindAccumulator() for _ in self.kinds]
-        self.sent_count = 0
-        self.ok_count = 0
-        self.failed_count = 0
-        self.timed_out_count = 0
-        self.errors: dict[str, int] = {}
-
-    # -- hot path ------------------------------------------------------------
-
-    def sent(self, kind: int, lag_s: float, now: float) -> None:
-        if now >= self.end:
-            self.rotate(now)
-        self.sent_count += 1
-        self.kind_acc[kind].sent += 1
-        self.lags.append(lag_s)
-
-    def outcome(self, kind: int, outcome: int, latency_s: float, now: float, error: str | None = None) -> None:
-        if now >= self.end:
-            self.rotate(now)
-        acc = self.kind_acc[kind]
-        self.latencies.append(latency_s)
-        if len(self.kinds) > 1:
-            acc.latencies.append(latency_s)
-        if outcome == OK:
-            self.ok_count += 1
-            acc.succeeded += 1
-        elif outcome == FAILED:
-            self.failed_count += 1
-            acc.failed += 1
-            if error is not None:
-                # Bounded: a server inventing new error strings must not grow this without limit.
-                if error in self.errors or len(self.errors) < 32:
-                    self.errors[error] = self.errors.get(error, 0) + 1
-                else:
-                    self.errors["other"] = self.errors.get("other", 0) + 1
-        else:
-            self.timed_out_count += 1
-            acc.timed_out += 1
-
-    # -- once a second ---------------------------------------------------------
-
-    def rotate(self, now: float) -> None:
-        """Close every second that ended at or before ``now`` (empty ones included)."""
-        while now >= self.end:
-            self._close(self.end)
-
-    def close_partial(self, now: float) -> None:
-        """Close the current bucket at ``now`` (the end of the load), even though its second is not over."""
-        self.rotate(now)
-        if now > self.end - 1.0:
-            self._close(now)
-
-    def _close(self, end: float) -> None:
-        start = self.end - 1.0
-        rel_start, rel_end = start - self.t0, end - self.t0
-        stop = self.schedule_stop
-        target = self.schedule.target_between(rel_start, min(rel_end, stop) if stop is not None else rel_end) \
-            if stop is None or rel_start < stop else 0
-        latency = new_histogram(self.highest_latency_us)
-        lag = new_histogram(LAG_HIGHEST_US)
-        overflow = record_many(latency, self.latencies)
-        lag_overflow = record_many(lag, self.lags)
-        by_kind: dict[str, KindStats] = {}
-        for name, acc in zip(self.kinds, self.kind_acc):
-            kind_hist = None
-            if len(self.kinds) > 1:
-                kind_hist = new_histogram(self.highest_latency_us)
-                record_many(kind_hist, acc.latencies)
-            by_kind[name] = KindStats(acc.sent, acc.succeeded, acc.failed, acc.timed_out, kind_hist)
-        in_flight, waiting, oldest = self.pending_info()
-        cpu = self.thread_time()
-        stolen = self.steal_time()
-        bucket = Bucket(
-            index=self.index, start=self.wall_t0 + rel_start, start_mono=start, duration_s=end - start,
-            target=target, sent=self.sent_count, succeeded=self.ok_count, failed=self.failed_count,
-            timed_out=self.timed_out_count, latency=latency, lag=lag, overflow=overflow, lag_overflow=lag_overflow,
-            in_flight=in_flight, waiting=waiting,
-            oldest_pending_s=max(0.0, end - oldest) if oldest is not None else 0.0,
-            cpu_s=max(0.0, cpu - self._cpu_mark),
-            steal=min(1.0, max(0.0, stolen - self._steal_mark) / (max(end - start, 1e-3) * self.cpus)),
-            errors=dict(self.errors), by_kind=by_kind,
-        )
-        self._cpu_mark = cpu
-        self._steal_mark = stolen
-        self.store.append(bucket)
-        self.index += 1
-        self.end += 1.0
-        self._reset()
+    @property
+    def end_mono(self) -> float:
+        return self.start_mono + self.duration_s

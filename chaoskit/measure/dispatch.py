@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chaoskit.measure.arrivals import ArrivalSchedule
-from chaoskit.measure.buckets import BucketRecorder
+from chaoskit.measure.recorder import BucketRecorder
 from chaoskit.measure.mix import DRAW_CHUNK, RequestMix
 from chaoskit.measure.pool import Pool
 

@@ -4,7 +4,7 @@ An :class:`Engine` runs inside the generator's own uvloop loop (started by
 :class:`chaoskit.measure.loadgen.LoadGenerator` in its thread) and wires the
 parts: :class:`~.pool.Pool` per host:port, the :class:`~.dispatch.Dispatcher`,
 the :class:`~.outcomes.Outcomes` sink and a per-second
-:class:`~.buckets.BucketRecorder`. A request's latency is measured from its
+:class:`~.recorder.BucketRecorder`. A request's latency is measured from its
 *intended* send time, so time spent waiting for the generator, for a free
 connection or for the server all count (no coordinated omission).
 """
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from chaoskit.errors import LoadGeneratorFailed
 from chaoskit.log import get_logger
 from chaoskit.measure.arrivals import ArrivalSchedule
-from chaoskit.measure.buckets import BucketRecorder, BucketStore
 from chaoskit.measure.dispatch import Dispatcher
 from chaoskit.measure.mix import RequestMix
 from chaoskit.measure.outcomes import Outcomes
 from chaoskit.measure.pool import Links, Pool
+from chaoskit.measure.recorder import BucketRecorder
+from chaoskit.measure.store import BucketStore
 from chaoskit.measure.tls import client_context, is_tls_error
 from chaoskit.measure.wakeup import make_timer
 from chaoskit.model.load import LoadSpec

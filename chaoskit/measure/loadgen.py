@@ -27,9 +27,10 @@ system guilty.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import uvloop
@@ -37,7 +38,7 @@ import uvloop
 from chaoskit.errors import LoadGeneratorFailed
 from chaoskit.log import get_logger
 from chaoskit.measure.arrivals import ArrivalSchedule
-from chaoskit.measure.buckets import Bucket, BucketStore
+from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.engine import Engine
 from chaoskit.measure.mix import RequestMix
 from chaoskit.measure.tls import client_context
@@ -50,8 +51,9 @@ from chaoskit.measure.tuning import (
     tune_process,
     untune_process,
 )
+from chaoskit.measure.store import BucketDicts, BucketStore
 from chaoskit.measure.validity import ValidityLimits, assess_validity
-from chaoskit.measure.window import WindowStats, summarize
+from chaoskit.measure.window import WindowStats, seconds_of, summarize, summarize_slices
 from chaoskit.model.load import LoadSpec
 
 __all__ = ["LoadGenerator", "LoadGeneratorFailed"]
@@ -168,10 +170,10 @@ class LoadGenerator:
             finally:
                 loop.close()
 
-    def stop(self, timeout_s: float | None = None) -> tuple[Bucket, ...]:
-        """Stop dispatching, let outstanding requests end (by their timeout at worst); all buckets."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop dispatching, let outstanding requests end (by their timeout at worst)."""
         if self._thread is None or self._stopped:
-            return self.buckets()
+            return
         self._stopped = True
         loop, engine = self._loop, self._engine
         if loop is not None and engine is not None and not loop.is_closed():
@@ -182,11 +184,9 @@ class LoadGenerator:
         self._thread.join(timeout_s if timeout_s is not None else self.spec.timeout_s + 5.0)
         untune_process()
         self._untune()
-        buckets = self.buckets()
-        total = summarize(buckets)
+        total = summarize(self._store)
         log.info("load.stopped", seconds=round(total.seconds, 3), sent=total.sent, succeeded=total.succeeded,
                  failed=total.failed, timed_out=total.timed_out)
-        return buckets
 
     def _untune(self) -> None:
         # The flags stay: the journal says how this load ran.
@@ -236,38 +236,57 @@ class LoadGenerator:
     # -- live reading (any thread) -----------------------------------------------
 
     def buckets(self) -> tuple[Bucket, ...]:
-        """The completed per-second buckets so far (a snapshot)."""
+        """Every completed per-second bucket so far (a snapshot; spilled seconds are read back: not for live use)."""
         return self._store.snapshot()
+
+    def seconds_between(self, start: float, end: float) -> list[Bucket]:
+        """The whole seconds inside [start, end) on the ``mono`` clock (those it overlaps if none is whole)."""
+        return seconds_of(self._store.overlapping(start, end), start, end)
+
+    def seconds_from(self, start: float) -> Iterator[Bucket]:
+        """The completed seconds starting at or after ``start`` (``mono`` clock), read one at a time."""
+        return (b for b in self._store if b.start_mono >= start - 1e-6)
 
     def wait_for_buckets(self, count: int, timeout_s: float) -> bool:
         """Block until ``count`` buckets are complete (False on timeout or if the generator died)."""
-        return self._store.wait_for(count, timeout_s) and len(self._store.snapshot()) >= count
+        return self._store.wait_for(count, timeout_s) and len(self._store) >= count
 
     def latest_window(self, seconds: int = 1) -> WindowStats | None:
         """The last ``seconds`` completed buckets, summarised; None before the first one completes."""
-        buckets = self._store.snapshot()
-        return summarize(buckets[-seconds:]) if buckets else None
+        buckets = self._store.latest(seconds)
+        return summarize(buckets) if buckets else None
 
-    def invalid_reason(self, buckets: Sequence[Bucket] | None = None) -> str | None:
+    def trailing(self, span_s: float) -> WindowStats | None:
+        """The load over its last ``span_s`` seconds, in tenths while they are kept (whole seconds beyond)."""
+        if span_s <= self._store.slices_s:
+            slices = self._store.slices(span_s)
+            return summarize_slices(slices) if slices else None
+        return self.latest_window(math.ceil(span_s))
+
+    def invalid_reason(self, buckets: Iterable[Bucket] | None = None) -> str | None:
         """Why the measurement cannot be trusted (all buckets, or the ones given), or None."""
         if self._error is not None:
             return f"load generator failed: {self._error!r}"
-        validity = assess_validity(self._store.snapshot() if buckets is None else buckets, self.validity_limits)
+        validity = assess_validity(self._store if buckets is None else buckets, self.validity_limits)
         return None if validity.valid else "; ".join(validity.reasons)
 
-    def journal(self) -> dict[str, Any]:
-        """The load's record for the journal: its spec, every bucket, the whole-run summary, validity."""
-        buckets = self._store.snapshot()
-        validity = assess_validity(buckets, self.validity_limits)
+    def journal(self, t0: float | None = None) -> dict[str, Any]:
+        """The load's record for the journal: its spec, every bucket, the whole-run summary, validity.
+
+        The store is read a bucket at a time, and the buckets are produced as the journal writes them
+        (:class:`~chaoskit.measure.store.BucketDicts`), so a day's seconds are never all in memory.
+        ``t0``: each bucket gets ``t``, its start on the caller's clock (``mono`` seconds since ``t0``).
+        """
+        validity = assess_validity(self._store, self.validity_limits)
         return {
             "spec": {"rate": self.spec.rate, "ramp_s": self.spec.ramp_s, "timeout_s": self.spec.timeout_s,
                      "connections": self.spec.connections, "max_connections": self.spec.max_connections,
                      "seed": self.spec.seed, "realtime": self.spec.realtime,
                      "keep_cpus_awake": self.spec.keep_cpus_awake, "requests": list(self.mix.names)},
-            "summary": summarize(buckets).to_dict(),
+            "summary": summarize(self._store).to_dict(),
             "generator": self.diagnostics(),
             "validity": {"valid": validity.valid and self._error is None,
                          "reasons": list(validity.reasons) + ([f"load generator failed: {self._error!r}"]
                                                               if self._error is not None else [])},
-            "buckets": [b.to_dict() for b in buckets],
+            "buckets": BucketDicts(self._store, t0),
         }

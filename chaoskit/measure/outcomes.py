@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, BucketRecorder
+from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT
+from chaoskit.measure.recorder import BucketRecorder
 from chaoskit.measure.http1 import ResponseParser
 from chaoskit.measure.mix import CompiledRequest
 

@@ -15,11 +15,11 @@ knows whether to look at chaoskit's settings or at the machine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.window import merge_histograms
+from chaoskit.measure.window import summarize
 
 __all__ = ["Validity", "ValidityLimits", "assess_validity"]
 
@@ -61,36 +61,42 @@ def _missing(indices: list[int]) -> list[int]:
     return [i for i in range(indices[0], indices[-1] + 1) if i not in present]
 
 
-def assess_validity(buckets: Sequence[Bucket], limits: ValidityLimits = ValidityLimits()) -> Validity:
-    """Whether the generator kept its schedule over ``buckets``, and if not, why."""
-    if not buckets:
+def assess_validity(buckets: Iterable[Bucket], limits: ValidityLimits = ValidityLimits()) -> Validity:
+    """Whether the generator kept its schedule over ``buckets``, and if not, why (read in one pass)."""
+    indices: list[int] = []
+    lag_overflow = 0
+
+    def tallied(stream: Iterable[Bucket]) -> Iterator[Bucket]:
+        nonlocal lag_overflow
+        for bucket in stream:
+            indices.append(bucket.index)
+            lag_overflow += bucket.lag_overflow
+            yield bucket
+
+    total = summarize(tallied(buckets))
+    if not total.buckets:
         return Validity(False, ("no completed second of load in the window",))
     reasons: list[str] = []
-    ordered = sorted(buckets, key=lambda b: b.index)
-    missing = _missing([b.index for b in ordered])
+    missing = _missing(sorted(indices))
     if missing:
         shown = ", ".join(str(i) for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
         reasons.append(f"{len(missing)} second(s) of load missing (seconds {shown}): the generator stopped recording")
-    target = sum(b.target for b in ordered)
-    sent = sum(b.sent for b in ordered)
+    target, sent = total.target, total.sent
     fraction = sent / target if target else None
     if fraction is not None and fraction < limits.min_achieved_fraction:
         reasons.append(f"generator fell behind: sent {sent} of {target} scheduled requests "
                        f"({fraction:.1%} < {limits.min_achieved_fraction:.0%})")
-    lag = merge_histograms(b.lag for b in ordered)
-    lag_p99 = lag.get_value_at_percentile(99.0) / 1e6 if lag is not None and lag.get_total_count() else None
+    lag_p99 = total.lag_p99
     if lag_p99 is not None and lag_p99 > limits.max_lag_p99_s:
         reasons.append(f"generator fell behind: dispatch lag p99 {lag_p99 * 1e3:.2f} ms > "
                        f"{limits.max_lag_p99_s * 1e3:g} ms")
-    seconds = sum(b.duration_s for b in ordered)
-    busy = sum(b.cpu_s for b in ordered) / seconds if seconds > 0 else 0.0
+    busy = total.cpu_s / total.seconds if total.seconds > 0 else 0.0
     if busy > limits.max_busy_fraction:
         reasons.append(f"generator saturated: its thread used {busy:.0%} of a core "
                        f"(> {limits.max_busy_fraction:.0%}), so its own queueing is in the latencies")
-    lag_overflow = sum(b.lag_overflow for b in ordered)
     if lag_overflow:
         reasons.append(f"generator fell behind: {lag_overflow} request(s) dispatched over a minute late")
-    steal = sum(b.steal * b.duration_s for b in ordered) / seconds if seconds > 0 else 0.0
+    steal = total.steal
     if reasons and steal >= limits.steal_note_fraction:
         reasons.append(f"meanwhile the hypervisor took {steal:.1%} of the machine's CPU for other guests (steal), "
                        "a likely cause: rerun on a quieter or dedicated machine, or with load.keep_cpus_awake")

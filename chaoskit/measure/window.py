@@ -13,9 +13,9 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, new_histogram
+from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, Slice, histogram_figures, new_histogram
 
-__all__ = ["WindowStats", "merge_histograms", "select", "seconds_of", "summarize"]
+__all__ = ["WindowStats", "merge_histograms", "select", "seconds_of", "summarize", "summarize_slices"]
 
 
 def merge_histograms(hists: Iterable[HdrHistogram]) -> HdrHistogram | None:
@@ -99,42 +99,83 @@ class WindowStats:
         }
 
 
-def summarize(buckets: Sequence[Bucket]) -> WindowStats:
-    """Summarise a span of buckets (in order); an empty span gives an empty window."""
-    if not buckets:
-        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0)
-    latency = merge_histograms(b.latency for b in buckets)
-    lag = merge_histograms(b.lag for b in buckets)
-    assert latency is not None and lag is not None
-    quantiles: dict[str, float | None] = {}
+def _quantiles(latency: HdrHistogram, last: Bucket | Slice) -> dict[str, float | None]:
+    """Latency quantiles, max and mean of a window's merged histogram (seconds)."""
+    names = ("p50", "p90", "p99", "p999")
+    figures = histogram_figures(latency, [LATENCY_QUANTILES[q] for q in names])
+    if figures is not None:
+        values, mean = figures
+        quantiles: dict[str, float | None] = {name: value / 1e6 for name, value in zip(names, values)}
+        return quantiles | {"max": latency.get_max_value() / 1e6, "mean": mean / 1e6}
     if latency.get_total_count():
-        values = latency.get_percentile_to_value_dict([LATENCY_QUANTILES[q] for q in ("p50", "p90", "p99", "p999")])
-        for name in ("p50", "p90", "p99", "p999"):
-            quantiles[name] = values[LATENCY_QUANTILES[name]] / 1e6
-        quantiles["max"] = latency.get_max_value() / 1e6
-        quantiles["mean"] = latency.get_mean_value() / 1e6
-    else:
-        # Nothing completed: if requests are outstanding (a stalled server), their age is a
-        # lower bound on every quantile, which says more than "no data".
-        last = buckets[-1]
-        stalled = last.oldest_pending_s if last.in_flight and last.oldest_pending_s > 0 else None
-        quantiles = {name: stalled for name in ("p50", "p90", "p99", "p999", "max")} | {"mean": None}
+        by_percentile = latency.get_percentile_to_value_dict([LATENCY_QUANTILES[q] for q in names])
+        quantiles = {name: by_percentile[LATENCY_QUANTILES[name]] / 1e6 for name in names}
+        return quantiles | {"max": latency.get_max_value() / 1e6, "mean": latency.get_mean_value() / 1e6}
+    # Nothing completed: if requests are outstanding (a stalled server), their age at the window's
+    # end is a lower bound on every quantile, which says more than "no data".
+    stalled = last.oldest_pending_s if last.in_flight and last.oldest_pending_s > 0 else None
+    return dict.fromkeys(("p50", "p90", "p99", "p999", "max"), stalled) | {"mean": None}
+
+
+def summarize(buckets: Iterable[Bucket]) -> WindowStats:
+    """Summarise a span of buckets (in order) in one pass; an empty span gives an empty window.
+
+    An iterator is read once and not kept: a day of spilled seconds summarises in bounded memory.
+    """
+    latency = lag = first = last = None
     errors: dict[str, int] = {}
+    count = target = sent = succeeded = failed = timed_out = overflow = 0
+    seconds = cpu_s = stolen = 0.0
     for bucket in buckets:
-        for kind, count in bucket.errors.items():
-            errors[kind] = errors.get(kind, 0) + count
+        first = first or bucket
+        last = bucket
+        latency, lag = _merged(latency, bucket.latency), _merged(lag, bucket.lag)
+        for kind, n in bucket.errors.items():
+            errors[kind] = errors.get(kind, 0) + n
+        count += 1
+        target, sent, succeeded = target + bucket.target, sent + bucket.sent, succeeded + bucket.succeeded
+        failed, timed_out, overflow = failed + bucket.failed, timed_out + bucket.timed_out, overflow + bucket.overflow
+        seconds, cpu_s, stolen = seconds + bucket.duration_s, cpu_s + bucket.cpu_s, stolen + bucket.steal * bucket.duration_s
+    if first is None or last is None or latency is None or lag is None:
+        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0)
     has_lag = lag.get_total_count() > 0
-    seconds = sum(b.duration_s for b in buckets)
     return WindowStats(
-        start=buckets[0].start, end=buckets[-1].end, seconds=seconds, buckets=len(buckets),
-        target=sum(b.target for b in buckets), sent=sum(b.sent for b in buckets),
-        succeeded=sum(b.succeeded for b in buckets), failed=sum(b.failed for b in buckets),
-        timed_out=sum(b.timed_out for b in buckets), overflow=sum(b.overflow for b in buckets),
+        start=first.start, end=last.end, seconds=seconds, buckets=count, target=target, sent=sent,
+        succeeded=succeeded, failed=failed, timed_out=timed_out, overflow=overflow,
         lag_p99=lag.get_value_at_percentile(99.0) / 1e6 if has_lag else None,
         lag_max=lag.get_max_value() / 1e6 if has_lag else None,
-        cpu_s=sum(b.cpu_s for b in buckets),
-        steal=sum(b.steal * b.duration_s for b in buckets) / seconds if seconds > 0 else 0.0,
-        errors=errors, **quantiles,
+        cpu_s=cpu_s, steal=stolen / seconds if seconds > 0 else 0.0, errors=errors, **_quantiles(latency, last),
+    )
+
+
+def _merged(merged: HdrHistogram | None, hist: HdrHistogram) -> HdrHistogram:
+    """``merged`` with ``hist`` added (a new histogram when there is none yet or ``hist`` reaches higher)."""
+    if merged is None or hist.highest_trackable_value > merged.highest_trackable_value:
+        wider = new_histogram(hist.highest_trackable_value)
+        if merged is not None:
+            wider.add(merged)
+        merged = wider
+    if hist.get_total_count():
+        merged.add(hist)
+    return merged
+
+
+def summarize_slices(slices: Sequence[Slice]) -> WindowStats:
+    """A trailing window of tenths, as live detection reads it (``start``/``end`` on the ``mono`` clock).
+
+    Outcomes, counts and latency quantiles as :func:`summarize` gives them for
+    seconds; what only seconds carry (dispatch lag, CPU, steal, errors by kind) is absent.
+    """
+    if not slices:
+        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0)
+    latency = merge_histograms(s.latency for s in slices)
+    assert latency is not None
+    quantiles = _quantiles(latency, slices[-1])
+    return WindowStats(
+        start=slices[0].start_mono, end=slices[-1].end_mono, seconds=sum(s.duration_s for s in slices),
+        buckets=len(slices), sent=sum(s.sent for s in slices), succeeded=sum(s.succeeded for s in slices),
+        failed=sum(s.failed for s in slices), timed_out=sum(s.timed_out for s in slices),
+        overflow=sum(s.overflow for s in slices), **quantiles,
     )
 
 

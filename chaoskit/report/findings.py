@@ -66,6 +66,9 @@ def evidence(run: RunReport) -> list[str]:
     """Every violation of the run in lines; then the CIs of probes that held but were compared (for context)."""
     rows = {row.probe: row for row in run.probes}
     lines: list[str] = []
+    if run.stopped_by and run.time_to_stop_s is not None:
+        lines.append(f"stop condition {run.stopped_by!r}: harm cut {format_duration(run.time_to_stop_s)} after the "
+                     f"fault was applied (detected after {format_duration(run.time_to_detect_s)})")
     seen = set()
     for violation in run.violations:
         probe = str(violation.get("probe") or "")

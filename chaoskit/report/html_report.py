@@ -224,6 +224,8 @@ def _figures(run: RunReport) -> str:
         figures.append(("run took", format_duration(run.duration_s)))
     if run.stopped_by:
         figures.append(("stopped by", run.stopped_by))
+    if run.time_to_stop_s is not None:
+        figures.append(("time to stop", format_duration(run.time_to_stop_s)))
     return '<div class="figures">' + "".join(
         f'<div class="figure"><span class="k">{_e(k)}</span><span class="v">{_e(v)}</span></div>' for k, v in figures
     ) + "</div>"

@@ -165,6 +165,7 @@ class RunReport:
     reverted_at: float | None = None
     stopped_by: str | None = None
     stop_events: tuple[tuple[float, str], ...] = ()
+    time_to_stop_s: float | None = None  # a stop condition fired: first fault applied -> every fault reverted
     violations: tuple[Mapping[str, Any], ...] = ()
     method: tuple[str, ...] = ()
     phases_planned: Mapping[str, float] = field(default_factory=dict)

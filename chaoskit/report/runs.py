@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.journal import Event, RunRecord, Step
-from chaoskit.report.formatting import describe_selector
+from chaoskit.report.formatting import describe_selector, is_number
 from chaoskit.report.model import Mark, RunReport, Span
 from chaoskit.report.probes import probe_rows
 from chaoskit.report.series import bucket_points, chart_series, run_epoch
@@ -53,6 +53,8 @@ def run_report(record: RunRecord) -> RunReport:
         fault_applied_at=facts.fault_applied_at, reverted_at=facts.reverted_at,
         stopped_by=(outcome.stopped_by if outcome else "") or facts.stopped_by or None,
         stop_events=tuple((e.t, e.text("reason")) for e in events if e.name == "run.stopped"),
+        time_to_stop_s=next((float(e.fields["time_to_stop_s"]) for e in events if e.name == "run.harm_cut"
+                             and is_number(e.fields.get("time_to_stop_s"))), None),
         violations=outcome.violations if outcome else (),
         method=tuple(_describe_step(s) for s in experiment.method),
         phases_planned=dict(experiment.phases),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.window import WindowStats, seconds_of
+from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, PrometheusProbe, WriteProbe
 from chaoskit.journal import RunJournal
@@ -37,7 +37,7 @@ from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
 from chaoskit.run.readings import QueryProbes
 from chaoskit.run.rollbacks import play
-from chaoskit.run.stops import StopWatch
+from chaoskit.run.stops import Stop, StopWatch
 from chaoskit.run.write_probes import WriteProbes
 from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
 
@@ -47,6 +47,8 @@ log = get_logger("chaoskit.run")
 
 # Recovery counts as done once every probe holds this many observations in a row.
 SETTLE_OBSERVATIONS = 3
+# How often the fault phase checks its schedule and stop conditions (the load publishes tenths).
+FAULT_TICK_S = 0.1
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Runner:
         # (phase, probe, numeric subjects) of each observation: what relative tolerances compare with.
         self._subjects: list[tuple[str, str, dict[str, float]]] = []
         self._baseline_subjects: dict[str, dict[str, Any]] = {}
-        self._stopped_by: str | None = None
+        self._stop: Stop | None = None  # the stop condition that ended the fault phase
         # Load buckets before this (warm-up, ramp) are not judged for validity.
         self._measured_from = 0.0
         # (start, end) of each judged phase on the run's clock: the windows load probes are judged over.
@@ -146,6 +148,8 @@ class Runner:
                 if self._held_since(base_start):
                     self._fault_phase()
                     revert_done_at = self._revert_all()
+                    if self._stop is not None:
+                        self.journal.event("run.harm_cut", **self._stop.cut(revert_done_at))
                     self._play_rollbacks()
                     self._recovery()
                     self._windows["recovery"] = (revert_done_at, self.elapsed())
@@ -171,11 +175,12 @@ class Runner:
                 # Judged once the load is stopped: every second of the windows is complete by then.
                 self._judge_window("fault")
                 self._judge_window("recovery")
-        applied = [p.applied_at for p in self.planned if p.applied_at is not None]
         facts = Observations(
-            results=tuple(self._observations), fault_applied_at=min(applied) if applied else None,
+            results=tuple(self._observations), fault_applied_at=self._first_applied(),
             reverted_at=revert_done_at, recovery_budget_s=self.experiment.phases.recovery, error=error,
-            interrupted=aborted, stopped_by=self._stopped_by, measurement_problems=self._measurement_problems(),
+            interrupted=aborted, stopped_by=self._stop.reason if self._stop else None,
+            measurement_problems=self._measurement_problems(),
+            time_to_detect_s=self._stop.time_to_detect_s if self._stop else None,
         )
         outcome = decide(facts)
         prometheus = self._queries.record(self._windows, facts.fault_applied_at, revert_done_at)
@@ -186,27 +191,27 @@ class Runner:
         """The load's journal record, each bucket placed on the run's clock (``t``, seconds since start)."""
         if self.load is None:
             return None
-        record = self.load.journal()
-        for bucket in record["buckets"]:
-            bucket["t"] = round(bucket["start_mono"] - self._t0, 3)
+        record = self.load.journal(t0=self._t0)
         record["comparisons"] = self._comparisons
         return record
 
-    def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None) -> None:
-        """Observe every probe each interval for ``seconds``; ``on_tick`` returning True ends the phase early."""
+    def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None,
+               tick_s: float | None = None) -> None:
+        """Observe every probe each interval for ``seconds``; ``on_tick`` (each ``tick_s``, else each
+        round) returning True ends the phase early."""
         self.journal.event("phase.started", phase=name)
         log.info("phase.started", phase=name, seconds=seconds)
         end = self.clock() + seconds
-        while True:
-            now = self.clock()
-            if now >= end:
-                break
-            if judge:
-                self._observe_all(name)
-            self.progress(name, self.elapsed(), self._latest_window())
+        next_round = self.clock()
+        while (now := self.clock()) < end:
+            if now >= next_round:
+                if judge:
+                    self._observe_all(name)
+                self.progress(name, self.elapsed(), self._latest_window())
+                next_round = now + self.probe_interval_s
             if on_tick is not None and on_tick(self.elapsed()):
                 break
-            self.sleep(max(0.0, min(self.probe_interval_s, end - self.clock())))
+            self.sleep(max(0.0, min(tick_s or self.probe_interval_s, next_round - self.clock(), end - self.clock())))
 
     def _observe_all(self, phase: str) -> None:
         t = self.elapsed()
@@ -288,9 +293,8 @@ class Runner:
             self._record(result)
         if self.load is None:
             return
-        buckets = self.load.buckets()
-        baseline = self._buckets_in(buckets, "baseline")
-        window = self._buckets_in(buckets, phase)
+        baseline = self._buckets_in("baseline")
+        window = self._buckets_in(phase)
         end = self._windows[phase][1]
         for probe in self.experiment.steady_state.probes:
             if not isinstance(probe, LoadProbe):
@@ -300,10 +304,10 @@ class Runner:
             if phase != "recovery":
                 self._record(judged.as_result(end, self.experiment.steady_state.title))
 
-    def _buckets_in(self, buckets: Sequence[Bucket], phase: str) -> list[Bucket]:
+    def _buckets_in(self, phase: str) -> list[Bucket]:
         """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
         start, end = (self._t0 + t for t in self._windows[phase])
-        return seconds_of(buckets, start, end)
+        return self.load.seconds_between(start, end)
 
     def _baseline_values(self) -> dict[str, dict[str, Any]]:
         """Median of each probe's numeric subjects over the baseline: what relative tolerances compare with."""
@@ -329,17 +333,20 @@ class Runner:
                 elif (planned.reverted_at is None and planned.applied_at is not None and step.duration is not None
                       and offset >= step.start + step.duration):
                     self._revert(planned)
-            reason = stops.reason(self.elapsed(), self._latest_window(), self._observations)
-            if reason:
-                self._stopped_by = reason
-                self.journal.event("run.stopped", reason=reason)
-                log.warning("run.stopped", reason=reason)
-                return True
-            return False
+            self._stop = stops.check(self.load.trailing if self.load is not None else None, self._observations,
+                                     self.elapsed(), self._first_applied())
+            if self._stop is not None:
+                self.journal.event("run.stopped", **self._stop.fields())
+                log.warning("run.stopped", **self._stop.fields())
+            return self._stop is not None
 
         tick(self.elapsed())  # faults at offset 0 go in before the first observation
-        self._phase("fault", self.experiment.phases.fault, on_tick=tick)
+        # Ticks every tenth: stop conditions read tenths of a second, and faults start and end on time.
+        self._phase("fault", self.experiment.phases.fault, on_tick=tick, tick_s=FAULT_TICK_S)
         self._windows["fault"] = (start, self.elapsed())
+
+    def _first_applied(self) -> float | None:
+        return min((p.applied_at for p in self.planned if p.applied_at is not None), default=None)
 
     def _apply(self, planned: PlannedFault) -> None:
         fault = planned.fault
@@ -409,7 +416,6 @@ class Runner:
     def _measurement_problems(self) -> tuple[str, ...]:
         if self.load is None:
             return ()
-        judged = [b for b in self.load.buckets() if b.start_mono >= self._t0 + self._measured_from]
-        reason = self.load.invalid_reason(judged)
+        reason = self.load.invalid_reason(self.load.seconds_from(self._t0 + self._measured_from))
         return (reason,) if reason else ()
 

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.errors import ChaoskitError
-from chaoskit.measure.window import seconds_of
 from chaoskit.model.probes import Hypothesis, LoadProbe, PrometheusProbe, WriteProbe
 from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.observe import observe
@@ -98,7 +97,7 @@ class SteadyStateObserver:
         """Each load probe over the kill's whole window, [start, end) on the load's (monotonic) clock."""
         if self.load is None:
             return ()
-        window = seconds_of(self.load.buckets(), start, end)
+        window = self.load.seconds_between(start, end)
         if not window or not self._baseline_seconds:
             return ()  # nothing measured: the per-second rounds (or their absence) decide
         return tuple(judge_window(probe, "fault", self._baseline_seconds, window).as_result(end, self.hypothesis.title)

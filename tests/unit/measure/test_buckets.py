@@ -9,7 +9,9 @@ import random
 import pytest
 
 from chaoskit.measure.arrivals import ArrivalSchedule
-from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, BucketRecorder, BucketStore, new_histogram, record_many
+from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, new_histogram, record_many
+from chaoskit.measure.recorder import BucketRecorder
+from chaoskit.measure.store import BucketStore
 
 from .factory import bucket
 
@@ -130,3 +132,24 @@ def test_store_waits_for_buckets():
     store.append(bucket(0, [0.001]))
     assert store.wait_for(1, timeout_s=0)
     assert not store.wait_for(2, timeout_s=0)
+
+
+def test_each_second_is_published_in_tenths_too():
+    """Ten tenths a second, each with the outcomes known in it; they add up to the second."""
+    recorder, store = make_recorder(pending=(2, 0, 100.0))
+    recorder.sent(0, 0.001, 100.01)
+    recorder.outcome(0, OK, 0.020, 100.03)
+    recorder.outcome(0, FAILED, 0.004, 100.25, "status 500")
+    recorder.outcome(0, FAILED, 0.006, 100.27, "status 500")
+    recorder.outcome(0, OK, 0.010, 100.99)
+    recorder.rotate(101.05)
+    tenths = store.slices(10.0)
+    assert len(tenths) == 10 and tenths[0].start_mono == 100.0 and tenths[-1].end_mono == 101.0
+    assert [t.failed for t in tenths] == [0, 0, 2, 0, 0, 0, 0, 0, 0, 0]
+    assert (tenths[0].sent, tenths[0].succeeded, tenths[-1].succeeded) == (1, 1, 1)
+    assert sum(t.latency.get_total_count() for t in tenths) == store.latest(1)[0].latency.get_total_count() == 4
+    assert tenths[2].in_flight == 2 and tenths[2].oldest_pending_s == pytest.approx(0.3)
+    recorder.close_partial(101.15)
+    last = store.slices(0.15)
+    assert len(last) == 2 and last[-1].duration_s == pytest.approx(0.05)  # the load's end closes a short tenth
+    assert store.latest(1)[0].duration_s == pytest.approx(0.15)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaoskit.measure.buckets import BucketRecorder, BucketStore
+from chaoskit.measure.recorder import BucketRecorder
+from chaoskit.measure.store import BucketStore
 from chaoskit.measure.engine import Engine
 from chaoskit.measure.pool import Connection
 from chaoskit.measure.mix import RequestMix

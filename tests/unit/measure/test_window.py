@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
-from chaoskit.measure.window import select, summarize
+from chaoskit.measure.buckets import Slice, histogram_figures, new_histogram, record_many
+from chaoskit.measure.window import select, summarize, summarize_slices
 
-from .factory import MONO0, WALL0, bucket
+from .factory import MONO0, WALL0, bucket, steady
 
 
 def test_quantiles_come_from_merged_histograms():
@@ -58,3 +61,41 @@ def test_select_keeps_whole_seconds_only():
     assert [b.index for b in select(buckets, MONO0 + 2.0, MONO0 + 4.0, clock="mono")] == [2, 3]
     with pytest.raises(ValueError):
         select(buckets, 0, 1, clock="utc")
+
+
+def test_latency_figures_by_numpy_match_hdrh():
+    """Quantiles and mean read by numpy are hdrh's own, for one value, a few and many, short and long ranges."""
+    rng = random.Random(3)
+    for count, highest in ((1, 5_000_000), (7, 60_000_000), (5_000, 5_000_000)):
+        hist = new_histogram(highest)
+        record_many(hist, [rng.lognormvariate(-5, 1.5) for _ in range(count)])
+        percentiles = [50.0, 90.0, 99.0, 99.9]
+        figures = histogram_figures(hist, percentiles)
+        assert figures is not None
+        values, mean = figures
+        assert values == [hist.get_value_at_percentile(p) for p in percentiles]
+        assert mean == pytest.approx(hist.get_mean_value(), rel=1e-12)
+    assert histogram_figures(new_histogram(1_000), [50.0]) is None
+
+
+def test_a_trailing_window_of_tenths():
+    """Tenths summarise like seconds: outcomes, rates and quantiles; a stall reports the oldest request's age."""
+    def tenth(start: float, latencies: list[float], failed: int = 0, **kw: object) -> Slice:
+        hist = new_histogram(5_000_000)
+        record_many(hist, latencies)
+        return Slice(start, 0.1, sent=len(latencies), succeeded=len(latencies) - failed, failed=failed,
+                     timed_out=0, latency=hist, **kw)  # type: ignore[arg-type]
+
+    window = summarize_slices([tenth(10.0, [0.01] * 20), tenth(10.1, [0.02] * 20, failed=10)])
+    assert (window.start, window.end, window.seconds, window.completed) == (10.0, pytest.approx(10.2), pytest.approx(0.2), 40)
+    assert window.error_rate == 0.25 and window.p99 == pytest.approx(0.02, rel=0.01)
+    stalled = summarize_slices([tenth(10.0, []), tenth(10.1, [], in_flight=5, oldest_pending_s=0.7)])
+    assert stalled.p99 == 0.7 and stalled.error_rate is None
+    assert summarize_slices([]).buckets == 0
+
+
+def test_a_window_summarises_the_same_from_an_iterator():
+    """Read once, as a day of spilled seconds is, a span gives the window its list gives."""
+    seconds = [steady(i, 0.010 * (1 + i % 3), failed=i % 2) for i in range(6)]
+    assert summarize(iter(seconds)).to_dict() == summarize(seconds).to_dict()
+    assert summarize(iter(())).buckets == 0

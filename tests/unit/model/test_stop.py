@@ -20,8 +20,14 @@ def test_latency_threshold_is_a_duration() -> None:
     assert parse_metric_stop("throughput < 10") == MetricStop("throughput", "<", 10.0)
 
 
+def test_a_sub_second_window() -> None:
+    """'for 300ms' is a trailing window of 0.3 s; without 'for', the window is the last second."""
+    assert parse_metric_stop("error_rate > 50% for 300ms").window_s == pytest.approx(0.3)
+    assert parse_metric_stop("p99 > 1s").window_s == 1.0
+
+
 @pytest.mark.parametrize(
-    "text", ["error_rate", "p98 > 1s", "error_rate => 1", "p99 > fast", "throughput < many", "p99 > 1s for ever"]
+    "text", ["error_rate > 1% for 11m", "error_rate", "p98 > 1s", "error_rate => 1", "p99 > fast", "throughput < many", "p99 > 1s for ever"]
 )
 def test_bad_expressions_say_what_was_expected(text: str) -> None:
     """Malformed expressions, unknown metrics and bad values are refused."""

@@ -8,6 +8,8 @@ import pytest
 
 from chaoskit.errors import JournalUnreadable
 from chaoskit.report.build import build_report
+from chaoskit.report.findings import evidence
+from chaoskit.report.html_report import _figures
 from chaoskit.report.model import verdict_name
 from chaoskit.report.runs import run_report
 from tests.unit.report import builders as b
@@ -62,6 +64,19 @@ def test_stop_condition_is_read_from_its_event():
     run = run_report(b.record(journal))
     assert run.stop_events == ((20.0, "error_rate > 0.5 for 3s"),)
     assert run.stopped_by == "error_rate > 0.5 for 3s"
+    assert run.time_to_stop_s is None
+
+
+def test_time_to_stop_is_read_from_the_harm_cut_event():
+    """After a stop condition, run.harm_cut says how long the harm lasted; the HTML figures and evidence show it."""
+    journal = b.run_journal()
+    journal["events"].append({"t": 20.3, "at": b.at(20.3), "event": "run.harm_cut", "reason": "error_rate > 0.25",
+                              "time_to_detect_s": 0.25, "time_to_stop_s": 0.31})
+    journal["verdict"]["stopped_by"] = "error_rate > 0.25"
+    run = run_report(b.record(journal))
+    assert run.time_to_stop_s == 0.31
+    assert any("harm cut 310 ms after the fault was applied" in line for line in evidence(run))
+    assert "time to stop" in _figures(run) and "310 ms" in _figures(run)
 
 
 def test_load_buckets_give_p50_p99_and_error_rate_on_the_run_clock():

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.model.experiment import Experiment, FaultStep, Phases
 from chaoskit.model.probes import HttpProbe, Hypothesis
-from chaoskit.model.stop import ProbeStop
+from chaoskit.model.stop import MetricStop, ProbeStop
 from chaoskit.model.tolerance import Check, Equals
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.runner import Runner
@@ -126,3 +130,43 @@ def test_a_stop_condition_ends_the_fault_phase_early(tmp_path: Path) -> None:
     assert "run.stopped" in journal.names() and not ledger.pending()
     assert [c.action for c in faults.calls] == ["apply", "revert"]
     assert clock.now < 1.0 + 3.0 + 30.0  # the fault phase did not run its 30 s
+
+
+class ErrorsAfterOnset:
+    """A load whose trailing windows turn to 60% errors from ``onset`` on the run's clock (seconds of tenths)."""
+
+    def __init__(self, clock: FakeClock, onset: float):
+        self.clock, self.onset, self.spans = clock, onset, []
+
+    def trailing(self, span_s: float) -> SimpleNamespace:
+        self.spans.append(span_s)
+        # The window is beyond 25% once more than half of its span lies after the onset.
+        share = min(1.0, max(0.0, (self.clock() - self.onset) / span_s)) * 0.6
+        return SimpleNamespace(sent=60, completed=60, metric=lambda name: share)
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def latest_window(self) -> None: ...
+    def seconds_between(self, start: float, end: float) -> list: return []
+    def seconds_from(self, start: float) -> Iterator: return iter(())
+    def invalid_reason(self, buckets: object = None) -> None: ...
+    def journal(self, t0: float | None = None) -> dict: return {"buckets": []}
+
+
+def test_a_metric_stop_cuts_the_harm_within_tenths(tmp_path: Path) -> None:
+    """Errors from the fault's start trip `error_rate > 25% for 300ms` within tenths; detect and stop are journaled."""
+    exp = dataclasses.replace(experiment(FaultStep("fake.fault", start=1.0)),
+                              stop_conditions=(MetricStop("error_rate", ">", 0.25, 0.3),))
+    clock = FakeClock()
+    ledger, journal, faults = Ledger(tmp_path / "ledger.jsonl"), JournalCapture(), FakeFaults()
+    load = ErrorsAfterOnset(clock, onset=1.0 + 3.0 + 1.0)  # warm-up, baseline, then the fault's start
+    runner = Runner(exp, Backends(), ledger, journal, load=load, seed=1, clock=clock, sleep=clock.sleep,  # type: ignore[arg-type]
+                    build_fault=faults, observe_probe=FakeProbes(lambda probe: {"status": 200}))
+    journal.bind_clock(runner.elapsed)
+    outcome = runner.run()
+    stopped = next(e for e in journal.events if e["event"] == "run.stopped")
+    cut = next(e for e in journal.events if e["event"] == "run.harm_cut")
+    assert outcome.stopped_by == "error_rate > 0.25 for 0.3s" and set(load.spans) == {0.3}
+    assert 0.15 < stopped["time_to_detect_s"] <= 0.3  # the tick after half the window is errors
+    assert cut["time_to_stop_s"] == pytest.approx(stopped["time_to_detect_s"], abs=1e-6)  # reverting takes no time here
+    assert not ledger.pending() and [c.action for c in faults.calls] == ["apply", "revert"]

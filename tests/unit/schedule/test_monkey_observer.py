@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from chaoskit.errors import ChaoskitError
+from chaoskit.measure.window import seconds_of
 from chaoskit.model.probes import Hypothesis, LoadProbe, PrometheusProbe
 from chaoskit.model.tolerance import Check, Threshold
 from chaoskit.schedule.monkey_observer import SteadyStateObserver
@@ -16,7 +17,8 @@ ERRORS = LoadProbe("error rate", "error_rate", (Check("error_rate", Threshold(ma
 
 
 def observer_with(seconds: list) -> SteadyStateObserver:
-    load = SimpleNamespace(buckets=lambda: tuple(seconds), spec=SimpleNamespace(ramp_s=2.0))
+    load = SimpleNamespace(buckets=lambda: tuple(seconds), spec=SimpleNamespace(ramp_s=2.0),
+                           seconds_between=lambda start, end: seconds_of(seconds, start, end))
     return SteadyStateObserver(Hypothesis("users are served", (ERRORS,)), backends=None, project=None,  # type: ignore[arg-type]
                                load=load)
 
