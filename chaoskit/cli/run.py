@@ -49,7 +49,7 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
     experiment = load_experiment(file, parse_vars(variables), toxiproxy_url)
     if dry_run:
         for line in plan_experiment(experiment, seed=seed, ledger_path=ledger_path):
-            click.echo(line)
+            click.echo(masked(line))
         return
     outcome = run_experiment(experiment, journal_path=journal_path or default_journal_path(file), seed=seed,
                              ledger_path=ledger_path, live=sys.stderr.isatty())

@@ -104,7 +104,11 @@ def test_no_output_holds_a_secret(tmp_path, web, local_server, log_format):
     # The secrets were used: a masking that changed what is sent would pass the greps below for the wrong reason.
     assert any(f"/probe?key={ENV_SECRET} Bearer {VAR_SECRET}" in line for line in seen)
     assert any(f"/api Bearer {VAR_SECRET} {HEADER_SECRET}" in line for line in seen)
-    outputs = {"run stdout": run.stdout, "run stderr": run.stderr, "journal": journal.read_text()}
+    dry = chaoskit("run", "--dry-run", str(path), "--var", f"local={address}", "--var", f"token={VAR_SECRET}",
+                   "--var", f"toxiproxy={web.toxiproxy.api_url}", tmp_path=tmp_path, log_format=log_format)
+    assert dry.returncode == 0, dry.stderr
+    outputs = {"run stdout": run.stdout, "run stderr": run.stderr, "journal": journal.read_text(),
+               "dry-run stdout+stderr": dry.stdout + dry.stderr}
     for fmt in ("html", "junit", "markdown"):
         report = chaoskit("report", str(journal), "--format", fmt, "-o", str(tmp_path / f"report.{fmt}"),
                           tmp_path=tmp_path, log_format=log_format)

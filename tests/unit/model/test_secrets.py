@@ -73,3 +73,29 @@ def test_values_substituted_into_a_cmd_string_are_shell_quoted() -> None:
     assert root.value["url"].value == f"http://h/{injected}"
     done = subprocess.run(["sh", "-c", root.value["probe"].value["cmd"].value], capture_output=True, text=True)
     assert done.stdout == f"{injected}\n" and done.returncode == 0
+
+
+def test_problem_messages_do_not_show_a_secret() -> None:
+    """A message that shows what a value became after substitution masks the secret in it."""
+    from chaoskit.errors import ExperimentInvalid
+    from chaoskit.model.loader import parse_experiment
+
+    text = ("title: t\nvariables: {token: {secret: true, default: sekrit-1}}\nseed: \"x-${token}\"\n"
+            "steady_state: {title: s, probes: [{name: p, type: http, url: 'http://h/'}]}\n"
+            "method: [{fault: network.latency, proxy: web}]\n")
+    try:
+        parse_experiment(text)
+    except ExperimentInvalid as exc:
+        messages = [str(p) for p in exc.problems]
+    assert any("seed" in m and "x-***" in m for m in messages)
+    assert not any("sekrit-1" in m for m in messages)
+
+
+def test_a_loaded_experiment_carries_its_secrets() -> None:
+    """load/parse_experiment put the values collected while reading the file on Experiment.secrets."""
+    from chaoskit.model.loader import parse_experiment
+
+    experiment = parse_experiment("title: t\nvariables: {token: {secret: true, default: sekrit-2}}\n"
+                                  "steady_state: {title: s, probes: [{name: p, type: http, url: 'http://h/',"
+                                  " headers: {X: '${token}'}}]}\nmethod: [{fault: network.latency, proxy: web}]\n")
+    assert experiment.secrets == frozenset({"sekrit-2"})
