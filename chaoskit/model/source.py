@@ -40,7 +40,7 @@ import yaml
 from chaoskit.errors import Problem
 from chaoskit.model.secrets import collect_secrets, is_shell_command
 
-__all__ = ["Located", "parse_cli_vars", "read_source"]
+__all__ = ["MIN_SECRET", "Located", "parse_cli_vars", "read_source"]
 
 # libyaml's composer when PyYAML has it: the same nodes and marks, several times faster on large files.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,6 +57,8 @@ _CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False":
 _CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
 _TAG = "tag:yaml.org,2002:"
+# Shorter values ("3", "yes", "gzip") are not masked: as text they occur in every journal's stamps and numbers.
+MIN_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def read_source(
     walker.variables_in_force = variables
     located = walker.walk(root, "", 1, 0)
     if secrets is not None:
-        secrets.update(value for value in walker.secrets | collect_secrets(located) if value)
+        secrets.update(value for value in walker.secrets | collect_secrets(located) if len(value) >= MIN_SECRET)
     return located, variables, problems
 
 
@@ -224,7 +226,12 @@ class _Walker:
             if value is None and name not in overrides and name not in malformed:
                 line = next((i.line for k, i in block.value.items() if k == name), None) if node is not None else None
                 self.problem(line, f"variables.{name}", f"has no default; give it with --var {name}=VALUE")
-        self.secrets.update(str(merged[name]) for name in self.secret_names if merged.get(name) is not None)
+        for name in self.secret_names & merged.keys():
+            if merged[name] is not None and len(str(merged[name])) < MIN_SECRET:
+                self.problem(None, f"variables.{name}", f"a secret of fewer than {MIN_SECRET} characters would be "
+                                                        f"masked wherever those characters occur; give a real one")
+            elif merged[name] is not None:
+                self.secrets.add(str(merged[name]))
         return merged
 
     def declared_secret(self, name: str, item: Located) -> Any:

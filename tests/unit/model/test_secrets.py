@@ -16,10 +16,10 @@ def _read(text: str, overrides=None, environ=None):
 
 def test_env_values_are_substituted_and_secret() -> None:
     """${env:NAME} takes the environment's value (typed when whole) and that value is a secret."""
-    root, _, problems, secrets = _read("a: ${env:PORT}\nb: key-${env:KEY}\n", environ={"PORT": "8080", "KEY": "k1"})
+    root, _, problems, secrets = _read("a: ${env:PORT}\nb: key-${env:KEY}\n", environ={"PORT": "8080", "KEY": "k1-long"})
     assert problems == []
-    assert root.value["a"].value == 8080 and root.value["b"].value == "key-k1"
-    assert secrets == {"8080", "k1"}
+    assert root.value["a"].value == 8080 and root.value["b"].value == "key-k1-long"
+    assert secrets == {"8080", "k1-long"}
 
 
 def test_a_missing_env_variable_is_a_problem_with_its_line() -> None:
@@ -31,9 +31,9 @@ def test_a_missing_env_variable_is_a_problem_with_its_line() -> None:
 
 def test_secret_variables_take_their_default_or_the_override() -> None:
     """{secret: true, default: V} is a variable whose value (default or --var) is secret; plain ones are not."""
-    text = "variables:\n  token: {secret: true, default: d3f}\n  plain: p\nx: ${token}-${plain}\n"
+    text = "variables:\n  token: {secret: true, default: d3fault}\n  plain: p\nx: ${token}-${plain}\n"
     root, variables, problems, secrets = _read(text)
-    assert problems == [] and variables == {"token": "d3f", "plain": "p"} and secrets == {"d3f"}
+    assert problems == [] and variables == {"token": "d3fault", "plain": "p"} and secrets == {"d3fault"}
     root, _, _, secrets = _read(text, {"token": "0v3rride"})
     assert root.value["x"].value == "0v3rride-p" and secrets == {"0v3rride"}
 
@@ -54,10 +54,18 @@ def test_malformed_secret_declarations_are_problems() -> None:
 
 def test_header_values_and_url_passwords_are_secret() -> None:
     """Every value under a headers: key and every URL password (as written and decoded) is collected."""
-    text = ("load:\n  requests:\n    - url: https://bob:p%40ss@h/x\n      headers: {Authorization: Bearer T, N: 7}\n"
+    text = ("load:\n  requests:\n    - url: https://bob:p%40ss@h/x\n      headers: {Authorization: Bearer T, N: 7777}\n"
             "note: ftp://anon@h/ and http://h:80/path@x\n")
     _, _, problems, secrets = _read(text)
-    assert problems == [] and secrets == {"Bearer T", "7", "p%40ss", "p@ss"}
+    assert problems == [] and secrets == {"Bearer T", "7777", "p%40ss", "p@ss"}
+
+
+def test_short_values_are_not_secrets_and_a_short_secret_variable_is_refused() -> None:
+    """A header value of 3 characters is left alone (it would erase that text everywhere); a secret one is a problem."""
+    _, _, problems, secrets = _read("headers: {X-Retry: '3', Accept: '*/*'}\n")
+    assert problems == [] and secrets == set()
+    _, _, problems, _ = _read("variables:\n  pin: {secret: true, default: 'abc'}\n")
+    assert problems[0].key == "variables.pin" and "fewer than 4" in problems[0].message
 
 
 def test_values_substituted_into_a_cmd_string_are_shell_quoted() -> None:
