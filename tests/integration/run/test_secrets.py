@@ -31,17 +31,11 @@ variables:
   local: 127.0.0.1:0
   toxiproxy: http://127.0.0.1:8474
   token: {{secret: true, default: placeholder}}
-environment:
-  toxiproxy_url: ${{toxiproxy}}
+environment: {{toxiproxy_url: "${{toxiproxy}}"}}
 phases: {{warmup: 0s, baseline: 2s, fault: 2s, recovery: 2s}}
-load:
-  rate: 20
-  timeout: 2s
-  max_lag: 500ms  # judged here: what the outputs hold, not the generator on a shared machine
-  requests:
-    - name: api
-      url: "http://alice:{url_secret}@${{local}}/api"
-      headers: {{X-Api-Key: {header_secret}, Authorization: "Bearer ${{token}}"}}
+# max_lag: this test judges what the outputs hold, not the load generator on a shared machine.
+load: {{rate: 20, timeout: 2s, max_lag: 500ms, requests: [{{name: api, url: "http://alice:{url_secret}@${{local}}/api",
+       headers: {{X-Api-Key: {header_secret}, Authorization: "Bearer ${{token}}"}}}}]}}
 steady_state:
   title: The API answers
   probes:
