@@ -60,6 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
     from chaoskit.faults.catalogue import signatures
+    from chaoskit.log import hide
     from chaoskit.model.loader import load_experiment
     from chaoskit.run.ledger import Ledger
     from chaoskit.run.reverting import revert_pending
@@ -70,6 +71,7 @@ def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
 
     def run(path: str | Path, vars: Mapping[str, Any] | None = None, seed: int | None = None) -> ChaosResult:
         experiment = load_experiment(path, variables=dict(vars or {}), fault_params=signatures())
+        hide(experiment.secrets)
         journal = tmp_path / f"{Path(path).stem}.journal.json"
         outcome = run_experiment(experiment, journal, seed=seed, ledger_path=str(ledger.path))
         run_ids.append(outcome.run_id)

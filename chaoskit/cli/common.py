@@ -19,6 +19,7 @@ import click
 
 from chaoskit.cli.exits import ExitCode
 from chaoskit.errors import ChaoskitError, EngineUnavailable, ExperimentInvalid, ToxiproxyUnavailable
+from chaoskit.log import masked
 
 if TYPE_CHECKING:
     from chaoskit.model.experiment import Experiment
@@ -86,14 +87,14 @@ def handle_errors(fn: _F) -> _F:
             if click.get_current_context().find_root().params.get("verbose"):
                 raise
             hint = checkout_hint() if isinstance(exc, EngineUnavailable | ToxiproxyUnavailable) else ""
-            click.echo(f"chaoskit: error: {exc}{hint}", err=True)
+            click.echo(f"chaoskit: error: {masked(str(exc))}{hint}", err=True)
             sys.exit(ExitCode.ERROR)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug in chaoskit: ERROR, never FAILURE's exit code, and one line
             if click.get_current_context().find_root().params.get("verbose"):
                 raise
-            click.echo(f"chaoskit: internal error: {type(exc).__name__}: {exc} (-v shows the traceback)", err=True)
+            click.echo(f"chaoskit: internal error: {type(exc).__name__}: {masked(str(exc))} (-v shows the traceback)", err=True)
             sys.exit(ExitCode.ERROR)
 
     return wrapper  # type: ignore[return-value]
@@ -125,11 +126,15 @@ def parse_duration_option(ctx: click.Context, param: click.Parameter, value: str
 
 
 def load_experiment(path: str, variables: dict[str, Any], toxiproxy_url: str | None = None) -> Experiment:
-    """Load and validate one experiment file against the fault catalogue (ExperimentInvalid if it is not)."""
+    """Load and validate one experiment file against the fault catalogue (ExperimentInvalid if it is not); its
+    secrets are hidden from the logs from now on."""
     from chaoskit.faults.catalogue import signatures
+    from chaoskit.log import hide
     from chaoskit.model.loader import load_experiment as load
 
-    return with_toxiproxy(load(path, variables=variables, fault_params=signatures()), toxiproxy_url)
+    experiment = load(path, variables=variables, fault_params=signatures())
+    hide(experiment.secrets)
+    return with_toxiproxy(experiment, toxiproxy_url)
 
 
 def with_toxiproxy(experiment: Any, toxiproxy_url: str | None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from chaoskit.cli.common import LEDGER_OPTION, TOXIPROXY_OPTION, VAR_OPTION, handle_errors, load_experiment, parse_vars
+from chaoskit.log import masked
 
 __all__ = ["gameday"]
 
@@ -80,9 +81,10 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
 
     def show(result: EntryResult) -> None:
         surprise = f" (a surprise: expected {result.entry.expect.name})" if result.verdict is not result.entry.expect else ""
-        click.echo(f"   {result.verdict.name}{surprise}: {result.reasons[0] if result.reasons else ''}", err=True)
+        click.echo(f"   {result.verdict.name}{surprise}: {masked(result.reasons[0]) if result.reasons else ''}", err=True)
 
-    outcome, journal = run_gameday(day, out_dir, run_entry, on_result=show)
+    secrets = frozenset().union(*(experiment.secrets for experiment in loaded.values()))
+    outcome, journal = run_gameday(day, out_dir, run_entry, on_result=show, secrets=secrets)
     _verdict_table(day.title, outcome.results)
     _, html = write_report([journal], "html")
     write_report([journal], "junit", out_dir / "junit.xml")
@@ -102,5 +104,5 @@ def _verdict_table(title: str, results: Any) -> None:
         table.add_column(column, overflow="fold")
     for r in results:
         expected = r.entry.expect.name + ("" if r.verdict is r.entry.expect else "  (surprise)")
-        table.add_row(r.title, expected, r.verdict.name, r.reasons[0] if r.reasons else "")
+        table.add_row(r.title, expected, r.verdict.name, masked(r.reasons[0]) if r.reasons else "")
     Console(width=160).print(table)  # rich itself honours NO_COLOR and a stdout that is no terminal

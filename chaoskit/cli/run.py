@@ -47,18 +47,19 @@ def run(file: str, variables: tuple[str, ...], dry_run: bool, journal_path: str 
       chaoskit run experiments/cache-latency.yaml --var fault=60s --dry-run
       chaoskit run experiments/cache-down.yaml --journal out/cache.json && chaoskit report out/cache.json
     """
+    from chaoskit.log import masked
     from chaoskit.run.wiring import plan_experiment, run_experiment
 
     experiment = load_experiment(file, parse_vars(variables), toxiproxy_url)
     if dry_run:
         for line in plan_experiment(experiment, seed=seed, ledger_path=ledger_path):
-            click.echo(line)
+            click.echo(masked(line))
         return
     outcome = run_experiment(experiment, journal_path=journal_path or default_journal_path(file), seed=seed,
                              ledger_path=ledger_path, live=sys.stderr.isatty())
     click.echo(f"{outcome.verdict.verdict.name}: {experiment.title}")
     for reason in outcome.verdict.reasons:
-        click.echo(f"  {reason}")
+        click.echo(f"  {masked(reason)}")
     click.echo(f"journal: {outcome.journal_path}")
     sys.exit(outcome.verdict.exit_code)
 

@@ -9,6 +9,11 @@ journal readable up to its last record. When the run ends, the whole
 document is written in one piece (atomically, over the lines), which is the
 shape every finished journal has: one JSON object. A journal still in lines
 therefore means the writer never finished: the reader marks it crashed.
+
+Every record passes through :meth:`JournalFile._encode`, which replaces the
+run's secrets (header values, URL passwords, ``${env:...}`` values, secret
+variables) with ``***``: a journal, and every report rendered from it, never
+holds them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from chaoskit import __version__
 from chaoskit.journal.encode import now, plain
+from chaoskit.log import redact
 
 __all__ = ["GamedayJournal", "JournalFile", "MonkeyJournal", "RunJournal", "append_if_unfinished"]
 
@@ -29,11 +35,14 @@ Clock = Callable[[], float]
 
 
 class JournalFile:
-    """One journal document, mirrored to ``path`` line by line; ``path`` None keeps it in memory (tests, benches)."""
+    """One journal document, mirrored to ``path`` line by line; ``path`` None keeps it in memory (tests, benches).
 
-    def __init__(self, path: str | Path | None, header: Mapping[str, Any]):
+    ``secrets``: values written as ``***`` wherever they occur."""
+
+    def __init__(self, path: str | Path | None, header: Mapping[str, Any], secrets: frozenset[str] = frozenset()):
         self.path = Path(path) if path is not None else None
-        self.data: dict[str, Any] = plain(dict(header))
+        self.secrets = secrets
+        self.data: dict[str, Any] = self._encode(header)
         self._file = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,14 +51,14 @@ class JournalFile:
 
     def append(self, key: str, item: Mapping[str, Any]) -> None:
         """Add ``item`` to the list ``key``; it is on disk when this returns."""
-        item = plain(dict(item))
+        item = self._encode(item)
         self.data.setdefault(key, []).append(item)
         if self._file is not None:
             self._line({"append": key, "item": item})
 
     def finish(self, fields: Mapping[str, Any]) -> Path | None:
         """Add the closing ``fields`` and replace the lines with the finished document (atomically)."""
-        self.data.update(plain(dict(fields)))
+        self.data.update(self._encode(fields))
         if self.path is None:
             return None
         if self._file is not None:
@@ -64,6 +73,10 @@ class JournalFile:
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
         return self.path
+
+    def _encode(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The one way a record becomes JSON values: plain, then the secrets masked."""
+        return redact(plain(dict(record)), self.secrets)
 
     def _line(self, record: Mapping[str, Any]) -> None:
         assert self._file is not None
@@ -131,10 +144,11 @@ class RunJournal(_Timed):
                  environment: Mapping[str, Any] | None = None):
         super().__init__(elapsed)
         self.run_id = uuid.uuid4().hex[:12]
+        secrets = getattr(experiment, "secrets", frozenset())
         self.file = JournalFile(path, {
-            "chaoskit": __version__, "run_id": self.run_id, "experiment": experiment,
+            "chaoskit": __version__, "run_id": self.run_id, "experiment": _without_secrets(experiment),
             "environment": environment or {}, "started_at": now(), "events": [], "observations": [],
-        })
+        }, secrets)
 
     def observation(self, observation: Any) -> None:
         self.file.append("observations", plain(observation))
@@ -151,6 +165,14 @@ class RunJournal(_Timed):
         if prometheus is not None:
             closing["prometheus"] = prometheus
         return self.file.finish(closing)
+
+
+def _without_secrets(experiment: Any) -> Any:
+    """The experiment as journaled: its ``secrets`` field left out (masked, it would only say how many)."""
+    fields = plain(experiment)
+    if isinstance(fields, dict):
+        fields.pop("secrets", None)
+    return fields
 
 
 class MonkeyJournal(_Timed):
@@ -177,9 +199,9 @@ class MonkeyJournal(_Timed):
 class GamedayJournal:
     """A game day's journal: what it plans, one entry per experiment as it ends, then the combined outcome."""
 
-    def __init__(self, path: str | Path, title: str, source: str, planned: int):
+    def __init__(self, path: str | Path, title: str, source: str, planned: int, secrets: frozenset[str] = frozenset()):
         self.file = JournalFile(path, {"gameday": title, "source": source, "started_at": now(), "planned": planned,
-                                       "experiments": []})
+                                       "experiments": []}, secrets)
 
     def entry(self, file: str, title: str, verdict: str, exit_code: int, reasons: list[str],
               journal: str | None, expected: str = "TOLERATED") -> None:

@@ -124,3 +124,5 @@ class Experiment:
     # Seed for target selection (None: the run draws one and records it in the journal).
     seed: int | None = None
     source: str = ""
+    # Values never written to journals or logs (chaoskit.model.secrets); out of repr so no message shows them.
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)

@@ -19,12 +19,14 @@ for shape (what ``chaoskit validate`` does before the catalogue is wired in).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from os import fspath
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from chaoskit.errors import ExperimentInvalid, Problem
+from chaoskit.log import redact
 from chaoskit.model.actions import ACTION_SIGNATURES
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.experiment import (
@@ -102,12 +104,15 @@ def parse_experiment(
     fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None,
 ) -> Experiment:
     """Like :func:`load_experiment`, from text (``source`` names it in problems)."""
-    root, resolved, problems = read_source(text, source, variables)
+    secrets: set[str] = set()
+    root, resolved, problems = read_source(text, source, variables, secrets=secrets)
     checker = ExperimentChecker(source, problems, None if fault_params is None else param_table(fault_params))
     experiment = checker.experiment(root, resolved) if root is not None else None
     if checker.problems or experiment is None:
-        raise ExperimentInvalid(sorted(checker.problems, key=lambda p: (p.line or 0, p.key)))
-    return experiment
+        # A message shows what a value became: not a secret that was substituted into it.
+        shown = [replace(p, message=redact(p.message, frozenset(secrets))) for p in checker.problems]
+        raise ExperimentInvalid(sorted(shown, key=lambda p: (p.line or 0, p.key)))
+    return replace(experiment, secrets=frozenset(secrets))
 
 
 class ExperimentChecker(ProbeChecker):

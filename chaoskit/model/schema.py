@@ -252,7 +252,11 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "variables": {
                     "type": "object",
-                    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                    "additionalProperties": {"anyOf": [
+                        {"type": ["string", "number", "boolean", "null"]},
+                        obj({"secret": {"const": True}, "default": {"type": ["string", "number", "boolean", "null"]}},
+                            ["secret"]),
+                    ]},
                 },
                 "environment": environment,
                 "seed": integer,

@@ -18,13 +18,19 @@ Variables: ``${name}`` in any string is replaced by the variable's value; a
 string that is exactly ``${name}`` takes the value with its type (so
 ``latency_ms: ${latency}`` with ``latency: 300`` is the integer 300); ``$${``
 is a literal ``${``. Values come from the file's ``variables:`` block,
-overridden by the CLI's ``--var k=v`` (parsed as YAML scalars).
+overridden by the CLI's ``--var k=v`` (parsed as YAML scalars). A variable
+declared ``{secret: true, default: ...}`` (``default`` optional) is a secret;
+``${env:NAME}`` reads the environment and is always one. Values substituted
+into a ``cmd:`` string (run with ``sh -c``) are shell-quoted. Both rules:
+:mod:`chaoskit.model.secrets`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +38,9 @@ from typing import Any
 import yaml
 
 from chaoskit.errors import Problem
+from chaoskit.model.secrets import collect_secrets, is_shell_command
 
-__all__ = ["Located", "parse_cli_vars", "read_source"]
+__all__ = ["MIN_SECRET", "Located", "parse_cli_vars", "read_source"]
 
 # libyaml's composer when PyYAML has it: the same nodes and marks, several times faster on large files.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -50,6 +57,8 @@ _CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False":
 _CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _CORE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
 _TAG = "tag:yaml.org,2002:"
+# Shorter values ("3", "yes", "gzip") are not masked: as text they occur in every journal's stamps and numbers.
+MIN_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ def parse_cli_vars(pairs: Iterable[str]) -> dict[str, Any]:
 
 
 _NOT_CORE = object()
+_UNDEFINED = object()  # a variable that has no value: already reported
 
 
 def _core_scalar(text: str, default: Any = _NOT_CORE) -> Any:
@@ -112,9 +122,13 @@ def _core_scalar(text: str, default: Any = _NOT_CORE) -> Any:
 
 
 def read_source(
-    text: str, source: str, overrides: Mapping[str, Any] | None = None
+    text: str, source: str, overrides: Mapping[str, Any] | None = None, *,
+    environ: Mapping[str, str] | None = None, secrets: set[str] | None = None,
 ) -> tuple[Located | None, dict[str, Any], list[Problem]]:
-    """Parse ``text``; returns the located root, the variables in force, and every problem found."""
+    """Parse ``text``; returns the located root, the variables in force, and every problem found.
+
+    ``environ`` (default ``os.environ``) serves ``${env:NAME}``; ``secrets``, when given, receives the file's
+    secret values (:mod:`chaoskit.model.secrets`)."""
     problems: list[Problem] = []
     try:
         root = yaml.compose(text, Loader=_LOADER)
@@ -133,7 +147,7 @@ def read_source(
             {},
             [Problem(source, None, "", "the file is empty; expected a mapping with title, steady_state and method")],
         )
-    walker = _Walker(source, problems)
+    walker = _Walker(source, problems, os.environ if environ is None else environ)
     if not isinstance(root, yaml.MappingNode):
         return (
             None,
@@ -152,13 +166,18 @@ def read_source(
     variables = walker.variables(entry, overrides or {})
     walker.variables_in_force = variables
     located = walker.walk(root, "", 1, 0)
+    if secrets is not None:
+        secrets.update(value for value in walker.secrets | collect_secrets(located) if len(value) >= MIN_SECRET)
     return located, variables, problems
 
 
 class _Walker:
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem], environ: Mapping[str, str]):
         self.source = source
         self.problems = problems
+        self.environ = environ
+        self.secret_names: set[str] = set()
+        self.secrets: set[str] = set()  # values from the environment and of secret variables
         self.variables_in_force: dict[str, Any] | None = None  # None while reading the variables block
         self.variables_block: Located | None = None  # walked once, without substitution
         self._constructor = yaml.SafeLoader("")
@@ -170,6 +189,7 @@ class _Walker:
 
     def variables(self, entry: tuple[yaml.Node, yaml.Node] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
         declared: dict[str, Any] = {}
+        malformed: set[str] = set()  # a declaration already reported: no second problem about its value
         node = entry[1] if entry is not None else None
         if entry is not None:
             block = self.walk(entry[1], "variables", entry[0].start_mark.line + 1, 1)
@@ -182,7 +202,12 @@ class _Walker:
                             item.path,
                             "expected a variable name of letters, digits, _ . - (not starting with a digit)",
                         )
-                    elif isinstance(item.value, (dict, list)):
+                    elif isinstance(item.value, dict):
+                        declared[name] = self.declared_secret(name, item)
+                        if declared[name] is _UNDEFINED:
+                            declared[name] = None
+                            malformed.add(name)
+                    elif isinstance(item.value, list):
                         self.problem(
                             item.line,
                             item.path,
@@ -198,10 +223,36 @@ class _Walker:
                 self.problem(None, f"--var {name}", f"not declared in the file's variables: block (declared: {known})")
         merged = {**declared, **{k: v for k, v in overrides.items() if k in declared}}
         for name, value in merged.items():
-            if value is None and name not in overrides:
+            if value is None and name not in overrides and name not in malformed:
                 line = next((i.line for k, i in block.value.items() if k == name), None) if node is not None else None
                 self.problem(line, f"variables.{name}", f"has no default; give it with --var {name}=VALUE")
+        for name in self.secret_names & merged.keys():
+            if merged[name] is not None and len(str(merged[name])) < MIN_SECRET:
+                self.problem(None, f"variables.{name}", f"a secret of fewer than {MIN_SECRET} characters would be "
+                                                        f"masked wherever those characters occur; give a real one")
+            elif merged[name] is not None:
+                self.secrets.add(str(merged[name]))
         return merged
+
+    def declared_secret(self, name: str, item: Located) -> Any:
+        """``{secret: true, default: VALUE}``: the default (None: must be given with --var), the name noted secret;
+        ``_UNDEFINED`` once a problem is reported."""
+        entries: dict[str, Located] = item.value
+        before = len(self.problems)
+        for key, entry in entries.items():
+            if key not in ("secret", "default"):
+                self.problem(entry.line, entry.path, "unknown key; a variable's mapping takes secret: true and default")
+        flag = entries.get("secret")
+        if flag is None or flag.value is not True:
+            self.problem(flag.line if flag else item.line, f"{item.path}.secret",
+                         "expected secret: true (a plain variable is written as its default value)")
+        default = entries.get("default")
+        if default is not None and isinstance(default.value, (dict, list)):
+            self.problem(default.line, default.path, "expected a scalar value (string, number, boolean) or null")
+        self.secret_names.add(name)  # even when malformed: a value given with --var is still kept out of sinks
+        if len(self.problems) != before:
+            return _UNDEFINED
+        return default.value if default is not None else None
 
     def walk(self, node: yaml.Node, path: str, line: int, depth: int) -> Located:
         if depth > _MAX_DEPTH:
@@ -302,27 +353,40 @@ class _Walker:
 
     def _substitute(self, text: str, path: str, line: int) -> Located:
         assert self.variables_in_force is not None
+        shell = is_shell_command(path)
         whole = _VARIABLE.fullmatch(text)
-        if whole and whole.group(1) is not None:
-            name = whole.group(1).strip()
-            if name not in self.variables_in_force:
-                self._undefined(name, path, line)
+        if whole and whole.group(1) is not None and not shell:
+            value = self._value(whole.group(1).strip(), path, line)
+            if value is _UNDEFINED:
                 return Located(text, path, line, substituted=True, broken=True)
-            return Located(self.variables_in_force[name], path, line, substituted=True)
+            return Located(value, path, line, substituted=True)
 
         def replace(match: re.Match[str]) -> str:
             if match.group(1) is None:
                 return "${"  # $${ escapes a literal ${
-            name = match.group(1).strip()
-            if name not in self.variables_in_force:  # type: ignore[operator]
-                self._undefined(name, path, line)
+            value = self._value(match.group(1).strip(), path, line)
+            if value is _UNDEFINED:
                 return match.group(0)
-            value = self.variables_in_force[name]  # type: ignore[index]
-            return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            return shlex.quote(text) if shell else text
 
         before = len(self.problems)
         result = _VARIABLE.sub(replace, text)
         return Located(result, path, line, substituted=result != text, broken=len(self.problems) != before)
+
+    def _value(self, name: str, path: str, line: int) -> Any:
+        """The value of ``name`` (a variable or ``env:NAME``); ``_UNDEFINED``, reported, when there is none."""
+        if name.startswith("env:"):
+            key = name[len("env:"):].strip()
+            if key not in self.environ:
+                self.problem(line, path, f"environment variable {key} is not set (${{{name}}})")
+                return _UNDEFINED
+            self.secrets.add(self.environ[key])
+            return _core_scalar(self.environ[key], default=self.environ[key])
+        if name not in self.variables_in_force:  # type: ignore[operator]
+            self._undefined(name, path, line)
+            return _UNDEFINED
+        return self.variables_in_force[name]  # type: ignore[index]
 
     def _undefined(self, name: str, path: str, line: int) -> None:
         known = ", ".join(sorted(self.variables_in_force or {})) or "none"

@@ -255,9 +255,12 @@ def judge_expectations(day: GameDay, results: Sequence[EntryResult]) -> GameDayO
 
 
 def run_gameday(day: GameDay, journal_dir: Path, run_entry: Callable[[GameDayEntry, Path], EntryResult],
-                on_result: Callable[[EntryResult], None] = lambda r: None) -> tuple[GameDayOutcome, Path]:
-    """Run the entries in order (each through ``run_entry``), journaling each as it ends; (outcome, journal path)."""
-    journal = GamedayJournal(journal_dir / "gameday.json", day.title, day.source, planned=len(day.entries))
+                on_result: Callable[[EntryResult], None] = lambda r: None,
+                secrets: frozenset[str] = frozenset()) -> tuple[GameDayOutcome, Path]:
+    """Run the entries in order (each through ``run_entry``), journaling each as it ends; (outcome, journal path).
+    ``secrets``: the experiments', masked in the game day's journal as in theirs."""
+    journal = GamedayJournal(journal_dir / "gameday.json", day.title, day.source, planned=len(day.entries),
+                             secrets=secrets)
     results: list[EntryResult] = []
     for index, entry in enumerate(day.entries):
         result = run_entry(entry, journal_dir / f"{index:02d}-{entry.experiment.stem}.json")

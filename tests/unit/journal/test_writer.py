@@ -95,3 +95,22 @@ def test_a_sigkilled_writer_leaves_a_readable_crashed_journal(tmp_path):
     assert record.crashed and record.experiment.title == "killed"
     assert len(record.events) >= 19
     assert [e.fields["i"] for e in record.events] == list(range(len(record.events)))
+
+
+def test_secrets_are_masked_in_every_record(tmp_path):
+    """The experiment's secrets are *** in the header, events, observations and the finished document."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Experiment:
+        title: str
+        url: str
+        secrets: frozenset[str]
+
+    journal = RunJournal(Experiment("t", "http://u:pw-1@h/", frozenset({"pw-1"})), tmp_path / "j.json")
+    journal.event("probe.failed", reason="401 for token pw-1")
+    journal.observation({"probe": "page", "t": 1.0, "phase": "BASELINE", "ok": False, "value": "pw-1"})
+    assert "pw-1" not in (tmp_path / "j.json").read_text()
+    journal.finish({"verdict": "TOLERATED"}, {"note": "pw-1"})
+    text = (tmp_path / "j.json").read_text()
+    assert "pw-1" not in text and "http://u:***@h/" in text and '"secrets"' not in text
