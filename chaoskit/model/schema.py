@@ -28,10 +28,10 @@ from chaoskit.model.loader import (
     ENVIRONMENT_KEYS,
     KUBERNETES_KEYS,
     PHASE_KEYS,
-    REQUEST_KEYS,
     SAFETY_KEYS,
     STEP_KEYS,
 )
+from chaoskit.model.load_loader import REQUEST_KEYS
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
 from chaoskit.model.probe_schema import VARIABLE, obj, probe_defs, probe_rules, ref
 from chaoskit.model.probes import PROBE_TYPES
