@@ -14,6 +14,11 @@ restart policy leaves the container down for chaoskit to start after
 host, which is instant; see :meth:`KillExecutor.plan`. Either way the ledger
 holds a fault whose revert starts the container if it is not running, so
 ``chaoskit rollback`` can undo a monkey that died.
+
+On a pod backend (Kubernetes) a kill is the config's ``kill.fault``:
+``pod.delete`` (the owner replaces the pod) or ``container.kill`` (the node
+agent signals the main process, the kubelet restarts it); the cluster brings
+the target back by itself, and the revert only waits for that.
 """
 
 from __future__ import annotations
