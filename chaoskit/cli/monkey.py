@@ -41,6 +41,8 @@ def run_monkey(
     toxiproxy_url: str | None = None,
 ) -> Any:
     """Load ``config_path`` and run the monkey; returns its :class:`MonkeyReport`."""
+    from dataclasses import asdict
+
     from chaoskit.adapters.backends import Backends
     from chaoskit.errors import ChaoskitError
     from chaoskit.run.guard import guarded
@@ -54,7 +56,8 @@ def run_monkey(
     if seed is None:
         seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
     env = config.environment
-    backends = Backends(env.docker_host, env.toxiproxy_url)
+    kubernetes = asdict(env.kubernetes) if env.kubernetes else None
+    backends = Backends(env.docker_host, env.toxiproxy_url, kubernetes=kubernetes)
     load = None
     if config.load is not None:
         if duration_s is None:

@@ -12,7 +12,7 @@ module only sequences them. Each tick:
    breaks a recovery streak; the kill's verdict judges its whole window, from
    the kill to its recovery, as :mod:`chaoskit.run.judging` judges a fault
    phase);
-2. list the opted-in containers (one engine call, the sparse list);
+2. list the opted-in targets (one call to the target backend: containers or pods);
 3. restart killed containers whose downtime is over, note which are back,
    and judge the kills that recovered or ran out of recovery budget;
 4. decide (pure) and carry the decisions out: kills run in parallel (bounded),
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.adapters.backends import Backends
+from chaoskit.adapters.target_backend import TargetScan
 from chaoskit.errors import Aborted, ChaoskitError
 from chaoskit.log import get_logger
 from chaoskit.run.interrupts import signals_abort
@@ -45,7 +46,7 @@ from chaoskit.schedule.monkey_kills import KillExecutor, KillRecord
 from chaoskit.schedule.monkey_observer import Observer, SteadyStateObserver
 from chaoskit.schedule.monkey_policy import Action, Decision, MonkeyState, Tick, TickPlan, advance, decide
 from chaoskit.schedule.monkey_verdict import ClosedKill, Round, classify, overall, recovered_at, settled
-from chaoskit.targets.container import COMPOSE_PROJECT_LABEL, Container
+from chaoskit.targets.container import Container
 from chaoskit.verdict import Phase, Verdict
 
 __all__ = ["Monkey", "MonkeyReport"]
@@ -107,13 +108,12 @@ class Monkey:
     # -- the pieces (the bench times these) ---------------------------------------------
 
     def list_containers(self) -> list[Container]:
-        """Opted-in containers of the project, any state: one sparse list call, filtered by label on the engine."""
-        labels = {k: v for k, v in self.policy.opt_in.items()}
-        if self.policy.project:
-            labels[COMPOSE_PROJECT_LABEL] = self.policy.project
-        # Glob values cannot be filtered by the engine: ask for the key only and let the selector match.
-        engine_labels: dict[str, str | None] = {k: (None if _GLOB & set(v) else v) for k, v in labels.items()}
-        return [Container.from_summary(s) for s in self.backends.engine.list_summaries(engine_labels)]
+        """Opted-in targets of the project (or namespace), any state: one list call, filtered by label by the backend."""
+        # Glob values cannot be filtered by the backend: ask for the key only and let the selector match.
+        labels: dict[str, str | None] = {k: (None if _GLOB & set(v) else v) for k, v in self.policy.opt_in.items()}
+        targets = self.backends.targets
+        listing = targets.scan_targets if isinstance(targets, TargetScan) else targets.list_targets
+        return listing(self.policy.project, labels)
 
     def tick_at(self, index: int) -> Tick:
         """Tick ``index`` on the monkey's clock: wall time at the loop's start plus index x tick x time scale."""
@@ -198,7 +198,7 @@ class Monkey:
     def _preflight(self) -> None:
         if not self.policy.leashed:
             self.ledger.require_clean()
-        containers = self.list_containers()  # fails here, with the engine's address, if it does not answer
+        containers = self.list_containers()  # fails here, with the backend's address, if it does not answer
         plan = self.plan_tick(0, containers)
         self.journal.event("monkey.started", eligible=plan.eligible, groups=plan.groups, excluded=plan.excluded)
         log.info("monkey.started", title=self.config.title, leashed=self.policy.leashed, seed=self.settings.seed,
@@ -316,19 +316,13 @@ class Monkey:
         now = self.elapsed()
         due = [k for k in self.kills if k.open and not k.reverted and k.revert_due is not None and now >= k.revert_due]
         self._revert_many(due)
-        by_id = {c.id: c for c in containers}
         for record in self.kills:
             if not record.open or record.restarted_at is None:
                 continue
-            if record.back_at is None:
-                seen = by_id.get(record.container.id)
-                # The list is only a cheap first look: right after a kill from the host the engine may
-                # not have processed the exit yet, so "back" also needs a new main process.
-                if seen is not None and seen.state == "running" and seen.health in (None, "healthy") \
-                        and self.executor.restarted(record):
-                    record.back_at = self.elapsed()
-                    if not record.reverted:  # restart policy: it came back by itself; close the ledger entry
-                        self._revert_many([record])
+            if record.back_at is None and self.executor.back(record, containers):
+                record.back_at = self.elapsed()
+                if not record.reverted:  # restart policy: it came back by itself; close the ledger entry
+                    self._revert_many([record])
             if settled(record.facts(self.config.recovery_budget_s), self.elapsed()):
                 if not record.reverted:  # out of budget and the restart policy did not bring it back
                     self._revert_many([record])

@@ -37,6 +37,7 @@ from chaoskit.targets.selector import Selector
 
 __all__ = [
     "GROUPINGS",
+    "KILL_FAULTS",
     "KillSpec",
     "MonkeyConfig",
     "MonkeyPolicy",
@@ -55,12 +56,15 @@ TOP_KEYS = (
     "kill", "baseline", "probe_interval", "recovery_budget", "load", "steady_state",
 )
 SCHEDULE_KEYS = ("timezone", "weekdays", "hours")
-KILL_KEYS = ("signal", "restart", "downtime")
+KILL_KEYS = ("fault", "signal", "restart", "downtime")
+# container.kill: the main process killed; pod.delete (Kubernetes): the pod deleted, its owner replaces it.
+KILL_FAULTS = ("container.kill", "pod.delete")
 # service: a compose service (a container outside compose is its own group); container: each alone;
 # project: a whole compose project (a "stack"); label:KEY: containers sharing that label's value.
 GROUPINGS = ("service", "container", "project", "label:KEY")
 # chaoskit: kill through the API, start it again after `downtime` (Docker's restart policy ignores
 # API kills); policy: crash the main process from the host so the restart policy brings it back.
+# On Kubernetes only policy: the kubelet restarts a container, a Deployment replaces a pod.
 RESTART_MODES = ("chaoskit", "policy")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\Z")
@@ -93,6 +97,7 @@ class KillSpec:
     signal: str = "SIGKILL"
     restart: str = "chaoskit"
     downtime_s: float = 10.0  # chaoskit mode: how long the container stays down before chaoskit starts it
+    fault: str = "container.kill"
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,8 @@ class _MonkeyChecker(ExperimentChecker):
         max_concurrent = self.number(top["max_concurrent"], minimum=1, integer=True) if "max_concurrent" in top else 1
         tick = self.duration(top["tick"], positive=True) if "tick" in top else 1.0
         schedule = self.schedule(top["schedule"]) if "schedule" in top else Schedule()
-        kill = self.kill(top["kill"]) if "kill" in top else KillSpec()
+        on_cluster = bool(environment and environment.kubernetes)
+        kill = self.kill(top["kill"], on_cluster) if "kill" in top else KillSpec(restart="policy" if on_cluster else "chaoskit")
         baseline = self.duration(top["baseline"]) if "baseline" in top else 5.0
         probe_interval = self.duration(top["probe_interval"], positive=True) if "probe_interval" in top else 1.0
         budget = self.duration(top["recovery_budget"], positive=True) if "recovery_budget" in top else 60.0
@@ -333,23 +339,33 @@ class _MonkeyChecker(ExperimentChecker):
             return None
         return start, end
 
-    def kill(self, node: Located) -> KillSpec | None:
+    def kill(self, node: Located, on_cluster: bool) -> KillSpec | None:
         keys = self.mapping(node, KILL_KEYS)
         if keys is None:
             return None
         before = self.count()
+        fault = self.text(keys["fault"]) if "fault" in keys else "container.kill"
+        if fault is not None and fault not in KILL_FAULTS:
+            self.problem(keys["fault"], f"unknown kill fault {fault!r}{suggest(fault, KILL_FAULTS)} "
+                                        f"(expected one of {', '.join(KILL_FAULTS)})")
+        elif fault == "pod.delete" and not on_cluster:
+            self.problem(keys["fault"], "pod.delete needs environment.kubernetes; Docker containers are killed "
+                                        "with container.kill")
         signal = self.convert(keys["signal"], parse_signal) if "signal" in keys else "SIGKILL"
-        restart = self.text(keys["restart"]) if "restart" in keys else "chaoskit"
+        restart = self.text(keys["restart"]) if "restart" in keys else "policy" if on_cluster else "chaoskit"
         if restart is not None and restart not in RESTART_MODES:
             self.problem(keys["restart"], f"unknown restart mode {restart!r} (expected chaoskit: started again after "
                                           f"downtime, or policy: left to the container's restart policy)")
+        elif restart == "chaoskit" and on_cluster:
+            self.problem(keys["restart"], "on Kubernetes the kubelet restarts a killed container and the owner "
+                                          "replaces a deleted pod: use restart: policy (the default there)")
         downtime = self.duration(keys["downtime"]) if "downtime" in keys else 10.0
         if restart == "policy" and "downtime" in keys:
             self.problem(keys["downtime"], "with restart: policy the container's restart policy decides the downtime; "
                                            "remove downtime or use restart: chaoskit")
         if self.count() != before:
             return None
-        return KillSpec(signal, restart, downtime)  # type: ignore[arg-type]
+        return KillSpec(signal, restart, downtime, fault)  # type: ignore[arg-type]
 
 
 def _parse_weekdays(words: list[str]) -> tuple[int, ...]:

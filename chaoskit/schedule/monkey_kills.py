@@ -14,6 +14,11 @@ restart policy leaves the container down for chaoskit to start after
 host, which is instant; see :meth:`KillExecutor.plan`. Either way the ledger
 holds a fault whose revert starts the container if it is not running, so
 ``chaoskit rollback`` can undo a monkey that died.
+
+On a pod backend (Kubernetes) a kill is the config's ``kill.fault``:
+``pod.delete`` (the owner replaces the pod) or ``container.kill`` (the node
+agent signals the main process, the kubelet restarts it); the cluster brings
+the target back by itself, and the revert only waits for that.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.adapters.host import container_process, signal_container_process
+from chaoskit.adapters.target_backend import PodBackend
 from chaoskit.errors import ApplyFailed, ChaoskitError, TargetNotFound
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
@@ -133,9 +139,39 @@ class KillExecutor:
         self._each(self._revert_one, [r for r in records if not r.reverted])
 
     def plan(self, container: Container) -> tuple[Fault, Any, int]:
-        """The fault to record for this kill, the main process to signal from the host (None: use the API), its pid.
+        """The fault to record for this kill, the main process to signal from the host (None: the backend), its pid."""
+        if isinstance(self.backends.targets, PodBackend):
+            return self._pod_plan(container), None, 0
+        return self._docker_plan(container)
 
-        Through the API a SIGKILL is a *manual stop*: the restart policy ignores it,
+    def _pod_plan(self, container: Container) -> Fault:
+        """On Kubernetes: the pod deleted (its owner replaces it) or its container killed through the node agent
+        (the kubelet restarts it); either way the platform brings it back, as ``restart: policy`` says."""
+        if container.state != "running":
+            raise TargetNotFound(f"{container.name} is not running any more")
+        params = {"signal": self.kill.signal} if self.kill.fault == "container.kill" else {}
+        fault = build(self.kill.fault, params, container.ref())
+        fault.prepare(self.backends)  # pod.delete: how many Ready pods its owner must have again
+        return fault
+
+    def back(self, record: KillRecord, containers: Sequence[Container]) -> bool:
+        """Whether a killed target is back, from this tick's list (and, on Docker, a look at its main process)."""
+        if record.fault is not None and record.fault.kind == "pod.delete":
+            # Its owner has as many Ready pods as before the delete, the deleted one not among them.
+            owner, wanted = record.container.owner, int(record.fault.state.get("ready_before", 1))
+            return sum(1 for c in containers if c.owner == owner and c.namespace == record.container.namespace
+                       and c.id != record.container.id and _serving(c)) >= wanted
+        seen = next((c for c in containers if c.id == record.container.id), None)
+        if seen is None or not _serving(seen):
+            return False
+        if isinstance(self.backends.targets, PodBackend):  # the kubelet restarted it: another container runs
+            return seen.where.get("container_id") not in ("", record.container.where.get("container_id"))
+        # The list is only a cheap first look: right after a kill from the host the engine may
+        # not have processed the exit yet, so "back" also needs a new main process.
+        return self.restarted(record)
+
+    def _docker_plan(self, container: Container) -> tuple[Fault, Any, int]:
+        """On Docker: through the API a SIGKILL is a *manual stop*: the restart policy ignores it,
         which the downtime needs, and the call returns only once the engine has
         processed the exit (~0.1 s each, engine-bound). A signal to the main process
         from the host is a *crash*: instant (the engine records the exit by itself
@@ -181,7 +217,9 @@ class KillExecutor:
         try:
             fault, main, record.killed_pid = self.plan(record.container)
             record.act = FaultAct(fault, self.backends, self.ledger, self.run_id)
-            record.how = f"host: {signal} to the main process (pid {main.pid})" if main else f"engine API: {signal}"
+            record.how = (f"host: {signal} to the main process (pid {main.pid})" if main
+                          else f"engine API: {signal}" if self.backends.targets.kind == "docker"
+                          else f"{self.backends.targets.kind}: {fault.describe()}")
 
             def deliver() -> None:
                 record.killed_at = self.elapsed()
@@ -255,6 +293,10 @@ class KillExecutor:
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
+
+
+def _serving(target: Container) -> bool:
+    return target.state == "running" and target.health in (None, "healthy")
 
 
 def _r(value: float | None) -> float | None:

@@ -86,10 +86,10 @@ class Selector:
 
     @property
     def is_wildcard(self) -> bool:
-        """Whether it may match containers of many services: a glob, or neither a name nor a service."""
-        if self.name is None and self.service is None:
+        """Whether it may match containers of many services: a glob, or neither a name, a service nor an owner."""
+        if self.name is None and self.service is None and self.owner is None:
             return True
-        return bool(_GLOB.search(self.name or "")) or any(_GLOB.search(v) for v in self.labels.values())
+        return any(_GLOB.search(v or "") for v in (self.name, self.owner, *self.labels.values()))
 
     @property
     def is_capped(self) -> bool:

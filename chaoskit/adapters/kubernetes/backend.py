@@ -22,7 +22,7 @@ from chaoskit.adapters.kubernetes.api import KubeApi
 from chaoskit.adapters.kubernetes.lease import LeaseHolder
 from chaoskit.adapters.kubernetes.pods import owner_of, pod_target
 from chaoskit.adapters.target_backend import FilesystemUsage, ProcessMatch, TargetState
-from chaoskit.errors import BackendError, TargetNotFound
+from chaoskit.errors import BackendError, CommandTimedOut, TargetNotFound
 from chaoskit.targets.container import Container, TargetRef
 
 __all__ = ["KubernetesBackend"]
@@ -133,12 +133,20 @@ class KubernetesBackend:
         self.disconnect(target, network)
 
     # -- inside the container -------------------------------------------------------------
-    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False) -> tuple[int | None, str]:
+    def exec(self, target: TargetRef, argv: Sequence[str], detach: bool = False,
+             timeout_s: float | None = None) -> tuple[int | None, str]:
         w = target.where
         if detach:
             # The exec session ends at once; setsid keeps the process alive after it, in the container.
             argv = ["sh", "-c", f"setsid {shlex.join(argv)} </dev/null >/dev/null 2>&1 &"]
-        code, output = self.api.exec(w["namespace"], w["pod"], w["container"], argv)
+        elif timeout_s is not None:
+            # Killed in the container when it overruns (the exec session alone would leave it running).
+            argv = ["timeout", "-s", "KILL", f"{timeout_s:g}", *argv]
+        code, output = self.api.exec(w["namespace"], w["pod"], w["container"], argv,
+                                     **({"timeout_s": timeout_s + 10} if timeout_s is not None and not detach else {}))
+        if timeout_s is not None and not detach and code == 137:
+            raise CommandTimedOut(f"exec in {target.name}: {shlex.join(argv[4:])[:100]!r} did not finish "
+                                  f"within {timeout_s:g}s and was killed")
         return (None, "") if detach else (code, output)
 
     def count_processes(self, target: TargetRef, match: ProcessMatch) -> int:

@@ -152,3 +152,28 @@ def test_the_environments_required_label_joins_the_opt_in():
     """environment.require_label is required of the monkey's candidates too, beside opt_in."""
     text = MINIMAL + "environment: {compose_project: shop, require_label: chaoskit.enabled=true}\n"
     assert parse_monkey_config(text).policy.opt_in == {"chaoskit.monkey": "true", "chaoskit.enabled": "true"}
+
+
+CLUSTER = MINIMAL + "environment: {kubernetes: {namespace: timeline}}\n"
+
+
+def test_on_kubernetes_the_cluster_brings_kills_back():
+    """With environment.kubernetes, restart defaults to policy; pod.delete is a kill fault there."""
+    assert parse_monkey_config(CLUSTER).kill == KillSpec("SIGKILL", "policy", 10.0, "container.kill")
+    assert parse_monkey_config(CLUSTER + "kill: {fault: pod.delete}\n").kill.fault == "pod.delete"
+    assert parse_monkey_config(CLUSTER + "kill: {signal: SIGTERM}\n").kill.restart == "policy"
+
+
+def test_kill_faults_that_cannot_work_where_they_run():
+    """restart: chaoskit on a cluster, pod.delete on Docker, an unknown fault: each a problem with its key."""
+    assert any("kill.restart" in p and "restart: policy" in p
+               for p in problems(CLUSTER + "kill: {restart: chaoskit}\n"))
+    assert any("kill.fault" in p and "environment.kubernetes" in p for p in problems(MINIMAL + "kill: {fault: pod.delete}\n"))
+    assert any("unknown kill fault 'pod.kill'" in p for p in problems(CLUSTER + "kill: {fault: pod.kill}\n"))
+
+
+def test_the_shipped_kubernetes_config_loads():
+    """experiments/kubernetes/monkey.yaml: the cluster's timeline namespace, pods deleted by default."""
+    config = load_monkey_config(SHIPPED.parent / "kubernetes" / "monkey.yaml")
+    assert config.environment.kubernetes is not None and config.environment.kubernetes.namespace == "timeline"
+    assert config.kill.fault == "pod.delete" and config.kill.restart == "policy" and config.policy.project is None
