@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,9 @@ from chaoskit.adapters.docker_backend import DockerBackend
 from chaoskit.errors import ApplyFailed
 from chaoskit.faults.catalogue import build, from_record
 from chaoskit.targets.container import TargetRef
-from tests.integration.run.test_run_cli import chaoskit, finish, wait_for_applied
+from tests.integration.run.test_guard import chaoskit, finish, live_run
+from tests.integration.run.test_run_cli import chaoskit as chaoskit_with_ledger
+from tests.integration.run.test_run_cli import wait_for_applied
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -112,11 +115,11 @@ def test_dry_run_shows_it_and_a_run_applies_and_reverts_it(tmp_path, engine, box
     """--dry-run plans the plugin fault and applies nothing; a run applies it (the probe sees the flag: FAILURE)
     and reverts it."""
     path, ledger = experiment(tmp_path, box.name, 2), tmp_path / "ledger.jsonl"
-    code, out, err = finish(chaoskit("run", "--dry-run", str(path), ledger=ledger))
+    code, out, err = finish(chaoskit_with_ledger("run", "--dry-run", str(path), ledger=ledger))
     assert code == 0, err
     assert f"create marker file {FLAG} in {box.name}" in out and flag_text(engine, box) is None
     journal = tmp_path / "j.json"
-    code, out, err = finish(chaoskit("run", str(path), "--journal", str(journal), ledger=ledger))
+    code, out, err = finish(chaoskit_with_ledger("run", str(path), "--journal", str(journal), ledger=ledger))
     assert code == 1 and out.startswith("FAILURE") and "'no flag'" in out, out + err
     assert flag_text(engine, box) is None
     events = [e["event"] for e in json.loads(journal.read_text())["events"]]
@@ -125,23 +128,23 @@ def test_dry_run_shows_it_and_a_run_applies_and_reverts_it(tmp_path, engine, box
 
 @pytest.mark.docker
 def test_sigkill_mid_fault_then_rollback_removes_the_flag(tmp_path, engine, box):
-    """A run SIGKILLed with the plugin fault applied leaves the flag; `chaoskit rollback` (which loads the
-    plugin to rebuild the fault from the ledger) removes it, and a second rollback finds nothing."""
+    """A run and its dead-man guard SIGKILLed with the plugin fault applied leave the flag; `chaoskit rollback`
+    (which loads the plugin to rebuild the fault from the ledger) removes it, and a second rollback finds nothing."""
     ledger = tmp_path / "ledger.jsonl"
-    proc = chaoskit("run", str(experiment(tmp_path, box.name, 60)), "--journal", str(tmp_path / "j.json"),
-                    ledger=ledger)
+    proc = chaoskit(tmp_path, "run", str(experiment(tmp_path, box.name, 60)), "--journal", str(tmp_path / "j.json"))
     wait_for_applied(ledger)
     wait_until(lambda: flag_text(engine, box), what="the flag in the container")
-    proc.kill()
+    os.kill(live_run(tmp_path)["guard_pid"], signal.SIGKILL)  # else the guard reverts it first, as it should
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert flag_text(engine, box) == "down for maintenance\n"
     assert '"kind": "example.file_marker"' in ledger.read_text().replace('"kind":"', '"kind": "')
 
-    code, out, err = finish(chaoskit("rollback", ledger=ledger))
+    code, out, err = finish(chaoskit(tmp_path, "rollback"))
     assert code == 0, err
     assert f"reverted: create marker file {FLAG} in {box.name}" in out
     assert flag_text(engine, box) is None
-    code, out, err = finish(chaoskit("rollback", ledger=ledger))
+    code, out, err = finish(chaoskit(tmp_path, "rollback"))
     assert code == 0 and "nothing to roll back" in out
 
 
