@@ -2,12 +2,15 @@
 # images imported from Docker, the kubelet and kube-proxy.
 
 # The bridge carries the node's address; the CNI bridge plugin then adopts it as it is.
+# Service addresses are routed onto the bridge too: a connection to a ClusterIP that kube-proxy has not
+# programmed yet then dies on this machine instead of following the default route off it.
 bridge() {
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
         ip link add "$BRIDGE" type bridge
         ip addr add "$NODE_IP/24" dev "$BRIDGE"
     fi
     ip link set "$BRIDGE" up
+    ip route replace "$SVC_CIDR" dev "$BRIDGE"
 }
 
 containerd_config() {

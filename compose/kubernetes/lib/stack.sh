@@ -47,6 +47,8 @@ deploy() {
     waitfor "the stack's Deployments Ready" "${CHAOSKIT_UP_TIMEOUT:-180}" stack_ready
     waitfor "nginx on 127.0.0.1:${CHAOSKIT_K8S_API_PORT:-30080}" 60 \
         curl -fsS -m 2 "http://127.0.0.1:${CHAOSKIT_K8S_API_PORT:-30080}/healthz"
+    # The loader reaches postgres through its ClusterIP: wait until kube-proxy has programmed it.
+    waitfor "kube-proxy's rules for the stack's services" 60 service_rules
     say "loading the data set (CHAOSKIT_USERS=${CHAOSKIT_USERS:-10000}, CHAOSKIT_SEED=${CHAOSKIT_SEED:-42})"
     kubectl -n "$STACK_NS" exec deploy/worker -- python3 -m timeline.load || fail "loading the data set"
     cat <<TXT
@@ -54,6 +56,13 @@ timeline API      http://127.0.0.1:${CHAOSKIT_K8S_API_PORT:-30080}   (namespace 
 toxiproxy API     http://127.0.0.1:${CHAOSKIT_K8S_TOXIPROXY_PORT:-30474}   (proxies: postgres, redis)
 kubeconfig        $KUBECONFIG
 TXT
+}
+
+service_rules() {
+    local ip
+    for ip in 10.96.10.10 10.96.10.11 10.96.10.12 10.96.10.13 10.96.10.14; do
+        iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32" || return 1
+    done
 }
 
 undeploy() {

@@ -51,6 +51,8 @@ def test_every_pod_of_the_stack_is_ready(stack: Cluster) -> None:
 def test_the_entry_point_answers_on_loopback(stack: Cluster) -> None:
     """nginx's NodePort on 127.0.0.1 serves the loaded data set through the api replicas."""
     assert requests.get(f"{ENTRY}/healthz", timeout=5).json()["status"] == "alive"
+    # Ready once its first connections through Toxiproxy are made (the first can miss readyz's 250 ms).
+    wait_until(lambda: requests.get(f"{ENTRY}/readyz", timeout=5).status_code == 200, "api ready", 15)
     ready = requests.get(f"{ENTRY}/readyz", timeout=5).json()
     assert (ready["postgres"], ready["redis"]) == ("ok", "ok")
     timeline = requests.get(f"{ENTRY}/timeline/1", timeout=5)
