@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,37 +192,44 @@ class Outcome:
 
 
 def decide(obs: Observations) -> Outcome:
-    """Apply the rule of the module docstring to one run's observations."""
+    """Apply the rule of the module docstring to one run's observations, stage by stage."""
     stopped = obs.stopped_by
 
     def outcome(verdict: Verdict, reasons: Sequence[str], **kw: Any) -> Outcome:
         extra = [f"stop condition fired: {stopped}"] if stopped and verdict is not Verdict.ABORTED else []
         return Outcome(verdict, tuple(reasons) + tuple(extra), stopped_by=stopped, **kw)
 
+    return _before_fault(obs, outcome) or _during_fault(obs, outcome) or _after_fault(obs, outcome)
+
+
+_OutcomeOf = Callable[..., Outcome]
+
+
+def _before_fault(obs: Observations, outcome: _OutcomeOf) -> Outcome | None:
+    """ERROR, ABORTED or INCONCLUSIVE when the run, or its baseline, gives nothing to judge the fault by."""
     if obs.error:
         return outcome(Verdict.ERROR, [f"chaoskit could not run the experiment: {obs.error}"])
     if obs.interrupted:
         return outcome(Verdict.ABORTED, [f"interrupted: {obs.interrupted}"])
-
     baseline = [r for r in obs.results if r.phase is Phase.BASELINE]
-    broken = [r for r in baseline if not r.ok and not r.inconclusive and not r.detection]
+    broken = _first_per_probe([r for r in baseline if not r.ok and not r.inconclusive and not r.detection])
     if broken:
-        reasons = [
-            f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}"
-            for r in _first_per_probe(broken)
-        ]
-        return outcome(Verdict.ABORTED, reasons, violations=tuple(_violation(r, obs) for r in _first_per_probe(broken)))
+        reasons = [f"the steady state did not hold before the fault, so none was injected: {_violation(r, obs).describe()}"
+                   for r in broken]
+        return outcome(Verdict.ABORTED, reasons, violations=tuple(_violation(r, obs) for r in broken))
     if not baseline:
         return outcome(Verdict.INCONCLUSIVE, ["no baseline observation, so nothing to compare the fault with"])
-    if any(r.inconclusive and not r.detection for r in baseline):
-        unjudged = sorted({r.probe for r in baseline if r.inconclusive and not r.detection})
+    unjudged = sorted({r.probe for r in baseline if r.inconclusive and not r.detection})
+    if unjudged:
         return outcome(Verdict.INCONCLUSIVE, [f"the baseline could not be judged for probe(s) {', '.join(unjudged)}"])
+    return None
 
-    audit = [r for r in obs.results if r.phase is Phase.AUDIT]
-    lost = [r for r in audit if not r.ok and not r.inconclusive]
+
+def _during_fault(obs: Observations, outcome: _OutcomeOf) -> Outcome | None:
+    """FAILURE when the fault window (or the audit after it) broke the steady state; INCONCLUSIVE when unjudgeable."""
+    lost = [r for r in obs.results if r.phase is Phase.AUDIT and not r.ok and not r.inconclusive]
     if obs.measurement_problems and not lost:
         return outcome(Verdict.INCONCLUSIVE, [f"the measurement is not valid: {p}" for p in obs.measurement_problems])
-
     during = sorted((r for r in obs.results if r.phase is Phase.FAULT), key=lambda r: r.t)
     flagged = [r for r in during if not r.ok and not r.inconclusive] + lost
     violated = [r for r in flagged if not r.detection]
@@ -236,31 +243,29 @@ def decide(obs: Observations) -> Outcome:
                        time_to_detect_s=ttd, time_to_recover_s=ttr)
     if not during and obs.fault_applied_at is not None:
         return outcome(Verdict.INCONCLUSIVE, ["no observation while the fault was applied"])
-    unsure = [r for r in during if r.inconclusive and not r.detection]
+    unsure = _first_per_probe([r for r in during if r.inconclusive and not r.detection])
     if unsure:
-        reasons = [
-            f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}"
-            for r in _first_per_probe(unsure)
-        ]
-        return outcome(Verdict.INCONCLUSIVE, reasons)
+        return outcome(Verdict.INCONCLUSIVE, [f"probe {r.probe!r} could not be judged during the fault: {r.detail or 'inconclusive'}"
+                                              for r in unsure])
+    return None
 
+
+def _after_fault(obs: Observations, outcome: _OutcomeOf) -> Outcome:
+    """NOT_RECOVERED, INCONCLUSIVE (an unchecked audit) or TOLERATED, once the fault window held."""
     ttr, recovery_reason = _time_to_recover(obs)
     if recovery_reason is not None:
         return outcome(Verdict.NOT_RECOVERED, [recovery_reason], time_to_recover_s=ttr)
+    audit = [r for r in obs.results if r.phase is Phase.AUDIT]
     unchecked = [r for r in audit if r.inconclusive]
     if unchecked:
         return outcome(Verdict.INCONCLUSIVE, [f"probe {r.probe!r} could not check everything after recovery: {r.detail}"
                                               for r in unchecked], time_to_recover_s=ttr)
-    noisy = sorted({r.probe for r in flagged})
-    return outcome(
-        Verdict.TOLERATED,
-        [
-            "the steady state held during the fault"
-            + (f" and was back {recovery_text(ttr)} after the revert" if ttr is not None else "")
-        ] + ([f"probe(s) {', '.join(noisy)} had seconds beyond the tolerance, but the whole fault window held"]
-             if noisy else []),
-        time_to_recover_s=ttr,
-    )
+    noisy = sorted({r.probe for r in obs.results if r.phase in (Phase.FAULT, Phase.AUDIT) and not r.ok and not r.inconclusive})
+    held = "the steady state held during the fault" + (f" and was back {recovery_text(ttr)} after the revert" if ttr is not None else "")
+    return outcome(Verdict.TOLERATED,
+                   [held] + ([f"probe(s) {', '.join(noisy)} had seconds beyond the tolerance, but the whole fault window held"]
+                             if noisy else []),
+                   time_to_recover_s=ttr)
 
 
 def combine(verdicts: Iterable[Verdict]) -> Verdict:

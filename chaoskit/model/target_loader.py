@@ -77,6 +77,22 @@ class TargetChecker(Checker):
     ) -> tuple[Selector | None, Mapping[str, Any]]:
         """The selector and the parameters, typed and completed with their defaults (see :class:`Params`)."""
         target = self.selector(keys["target"], project, default_state) if "target" in keys else None
+        raw = self.raw_params(keys)
+        if signature is None:
+            return target, {k: v.plain() for k, v in raw.items()}
+        if signature.target == "required" and "target" not in keys:
+            self.problem(
+                node,
+                f"{kind} needs a target: (a container selector such as {{service: redis}})",
+                path=node.child_path("target"),
+            )
+        elif signature.target == "none" and "target" in keys:
+            hint = " (it addresses a Toxiproxy proxy: use proxy:)" if signature.param("proxy") else ""
+            self.problem(keys["target"], f"{kind} takes no target{hint}")
+        return target, self.typed_params(node, keys, kind, signature, raw)
+
+    def raw_params(self, keys: dict[str, Located]) -> dict[str, Located]:
+        """``params:`` as given, with the ``proxy:`` shorthand folded in."""
         raw: dict[str, Located] = {}
         if "params" in keys:
             given = keys["params"]
@@ -89,18 +105,11 @@ class TargetChecker(Checker):
             if "proxy" in raw:
                 self.problem(keys["proxy"], "proxy is given twice (here and under params)")
             raw["proxy"] = keys["proxy"]
-        if signature is None:
-            return target, {k: v.plain() for k, v in raw.items()}
+        return raw
 
-        if signature.target == "required" and "target" not in keys:
-            self.problem(
-                node,
-                f"{kind} needs a target: (a container selector such as {{service: redis}})",
-                path=node.child_path("target"),
-            )
-        elif signature.target == "none" and "target" in keys:
-            hint = " (it addresses a Toxiproxy proxy: use proxy:)" if signature.param("proxy") else ""
-            self.problem(keys["target"], f"{kind} takes no target{hint}")
+    def typed_params(self, node: Located, keys: dict[str, Located], kind: str | None, signature: FaultSignature,
+                     raw: dict[str, Located]) -> Mapping[str, Any]:
+        """Each parameter checked against the signature, then completed with its defaults."""
         params: dict[str, Any] = {}
         params_path = node.child_path("params")
         names = [p.name for p in signature.params]
@@ -127,7 +136,7 @@ class TargetChecker(Checker):
                 f"{kind} {problem}",
                 path=f"{params_path}.{name}" if name else params_path,
             )
-        return target, signature.complete(params)
+        return signature.complete(params)
 
     def guard_fault_target(self, node: Located, keys: dict[str, Located], kind: str | None,
                            signature: FaultSignature | None, target: Selector | None, params: Mapping[str, Any],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+from importlib import resources
 from collections.abc import Iterable, Mapping
 
 from chaoskit import __version__
@@ -38,52 +39,10 @@ BADGE_COLORS = {
     "ERROR": "#6c3483",
 }
 
-_CSS = """
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif;
-       color: #1c2833; margin: 0; background: #f4f6f7; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px; }
-header.page { display: flex; align-items: center; gap: 16px; flex-wrap: wrap; margin-bottom: 8px; }
-h1 { font-size: 24px; margin: 0; }
-h2 { font-size: 19px; margin: 0; }
-h3 { font-size: 15px; margin: 18px 0 6px; }
-.sub { color: #566573; margin: 2px 0 16px; }
-section.card { background: #fff; border-radius: 8px; padding: 18px 20px; margin: 16px 0;
-               box-shadow: 0 1px 2px rgba(0,0,0,.08); }
-.card > header { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
-.badge { display: inline-block; font-weight: 700; letter-spacing: .04em; color: #fff; border-radius: 999px;
-         padding: 2px 10px; font-size: 12px; white-space: nowrap; }
-.badge.big { font-size: 16px; padding: 5px 16px; }
-.meaning { color: #566573; font-style: italic; }
-.figures { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
-.figure { border: 1px solid #e5e7e9; border-radius: 6px; padding: 6px 12px; min-width: 130px; }
-.figure .k { display: block; color: #566573; font-size: 12px; }
-.figure .v { font-size: 18px; font-weight: 600; }
-ol.reasons { margin: 6px 0; padding-left: 22px; }
-ol.reasons li { margin: 3px 0; }
-figure.chart { margin: 12px 0; }
-figure.chart .chart-area { width: 100%; min-height: 120px; }
-figure.chart figcaption { color: #566573; font-size: 12px; }
-.nochart { border: 1px dashed #aab7b8; border-radius: 6px; padding: 14px; color: #566573; }
-table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 13px; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #e5e7e9; }
-th { background: #f8f9f9; font-weight: 600; }
-td.num { font-variant-numeric: tabular-nums; }
-tr.hyp td { background: #fbfcfc; font-weight: 600; color: #34495e; }
-.small { color: #566573; font-size: 12px; }
-.surprise { color: #b03a2e; }
-.state-held { color: #1e8449; font-weight: 600; }
-.state-violated { color: #c0392b; font-weight: 700; }
-.state-inconclusive, .state-not-observed { color: #5d6d7e; font-weight: 600; }
-.notes { background: #fef9e7; border-left: 4px solid #f5b041; padding: 8px 12px; margin: 10px 0; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 8px 0; font-size: 13px; }
-dl.meta dt { color: #566573; }
-dl.meta dd { margin: 0; }
-code { font-size: 12px; background: #f4f6f7; padding: 1px 4px; border-radius: 3px; }
-footer { color: #7f8c8d; font-size: 12px; margin: 24px 0; }
-a { color: #1f618d; }
-""" + "".join(f".badge.v-{name} {{ background: {color}; }}\n" for name, color in BADGE_COLORS.items())
+def _css() -> str:
+    """The page's stylesheet (``page.css``), with one badge colour per verdict."""
+    return ((resources.files("chaoskit.report") / "page.css").read_text(encoding="utf-8")
+            + "".join(f".badge.v-{name} {{ background: {color}; }}\n" for name, color in BADGE_COLORS.items()))
 
 
 def render_html(report: Report) -> str:
@@ -106,7 +65,7 @@ def render_html(report: Report) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="chaoskit {_e(__version__)}">'
-            f"<title>{_e(report.verdict)}: {_e(report.title)}</title><style>{_CSS}</style></head>"
+            f"<title>{_e(report.verdict)}: {_e(report.title)}</title><style>{_css()}</style></head>"
             f"<body><main>{body}</main>{script}</body></html>\n")
 
 

@@ -50,6 +50,8 @@ def test_verdict_badge_reasons_and_times_are_shown(run_page):
     badges = [a for a in page.all("span") if "badge" in a.get("class", "")]
     assert any("v-FAILURE" in a["class"] for a in badges)
     assert f".badge.v-FAILURE {{ background: {BADGE_COLORS['FAILURE']}; }}" in text
+    # The badge's shape and the cards come from the inlined stylesheet, not only the colours.
+    assert ".badge { display: inline-block;" in text and "section.card {" in text
     visible = page.visible
     assert "FAILURE" in visible and "probe 'p99' violated" in visible
     assert "time to detect 3.0 s" in visible
