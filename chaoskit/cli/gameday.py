@@ -50,13 +50,11 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
       chaoskit gameday experiments/gameday.yaml --now --journal-dir out/ --continue-on-error
     """
     import dataclasses
-    import time
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from chaoskit.cli.report import write_report
     from chaoskit.run.wiring import run_experiment
-    from chaoskit.schedule.gameday import EntryResult, load_gameday, next_fire, run_gameday
+    from chaoskit.schedule.gameday import EntryResult, load_gameday, run_gameday
 
     overrides = parse_vars(variables)
     day = load_gameday(file)
@@ -66,9 +64,7 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
                                                 {**day.variables, **entry.variables, **overrides}, toxiproxy_url)
               for entry in day.entries}
     if day.schedule and not now:
-        fire = next_fire(day.schedule, datetime.now().astimezone())
-        click.echo(f"{day.title}: waiting for {fire.isoformat()} ({day.schedule})", err=True)
-        time.sleep(max(0.0, (fire - datetime.now().astimezone()).total_seconds()))
+        _wait_for(day.title, day.schedule)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(journal_dir or Path("journals") / f"gameday-{stamp}")
 
@@ -85,14 +81,33 @@ def gameday(file: str, variables: tuple[str, ...], now: bool, journal_dir: str |
 
     secrets = frozenset().union(*(experiment.secrets for experiment in loaded.values()))
     outcome, journal = run_gameday(day, out_dir, run_entry, on_result=show, secrets=secrets)
-    _verdict_table(day.title, outcome.results)
+    _summarize(day.title, outcome, journal, out_dir)
+    sys.exit(outcome.exit_code)
+
+
+def _wait_for(title: str, schedule: str) -> None:
+    """Sleep until the game day's cron schedule next fires."""
+    import time
+    from datetime import datetime
+
+    from chaoskit.schedule.gameday import next_fire
+
+    fire = next_fire(schedule, datetime.now().astimezone())
+    click.echo(f"{title}: waiting for {fire.isoformat()} ({schedule})", err=True)
+    time.sleep(max(0.0, (fire - datetime.now().astimezone()).total_seconds()))
+
+
+def _summarize(title: str, outcome: Any, journal: Any, out_dir: Any) -> None:
+    """The verdict table, the HTML and JUnit reports, and the tally with its surprises."""
+    from chaoskit.cli.report import write_report
+
+    _verdict_table(title, outcome.results)
     _, html = write_report([journal], "html")
     write_report([journal], "junit", out_dir / "junit.xml")
     click.echo(f"game day: {outcome.tally} (worst verdict {outcome.verdict.name})")
     for surprise in outcome.surprises:
         click.echo(f"  surprise: {surprise.describe()}")
     click.echo(f"report: {html}  (journal: {journal}, JUnit: {out_dir / 'junit.xml'})")
-    sys.exit(outcome.exit_code)
 
 
 def _verdict_table(title: str, results: Any) -> None:
