@@ -14,13 +14,11 @@ claims: then every claimant is refused, since nothing says which one is meant).
 A broken plugin costs its own types only.
 
 Layer 0 (beside ``errors`` and ``log``): it knows no fault or probe, so any
-layer can discover its own kind of plugin, each caller checking what it loads.
-Reading installed metadata and importing plugin code take tens of
-milliseconds; callers discover on first use and cache the result
-(:func:`chaoskit.faults.catalogue.catalogue`).
-
-``chaoskit.probes`` (:func:`probe_types`) is experimental: probes have no
-plugin contract yet, so only discovery exists and nothing runs plugin probes.
+layer can discover its own kind of plugin, each caller checking what it loads:
+faults (:func:`chaoskit.faults.catalogue.catalogue`) and probes
+(:func:`chaoskit.adapters.probe_plugins.probe_catalogue`). Reading installed
+metadata and importing plugin code take tens of milliseconds; callers
+discover on first use and cache the result.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # importlib.metadata costs about 10 ms: imported by discover(), not here
     from importlib.metadata import EntryPoint
 
-__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover", "probe_types"]
+__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover"]
 
 FAULT_GROUP = "chaoskit.faults"
 PROBE_GROUP = "chaoskit.probes"
@@ -120,15 +118,3 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "(no message)"
 
-
-def probe_types(reserved: Collection[str], entry_points: Iterable[EntryPoint] | None = None) -> Discovery:
-    """Experimental: the probe types registered under ``chaoskit.probes``, each a class.
-
-    ``reserved``: chaoskit's own probe types. Nothing validates or runs plugin
-    probes yet; this is the discovery their wiring will start from.
-    """
-    return discover(PROBE_GROUP, _is_class, reserved, entry_points)
-
-
-def _is_class(name: str, loaded: Any) -> str | None:
-    return None if isinstance(loaded, type) else f"{name} names {loaded!r}, not a class"
