@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chaoskit.adapters.probe_plugins import ProbeCatalogue, build_probe, plugin_call, probe_catalogue
+from chaoskit.adapters import probe_plugins
+from chaoskit.adapters.probe_plugins import ProbeCatalogue, build_probe, plugin_call
 from chaoskit.errors import BackendError, ChaoskitError
 from chaoskit.log import get_logger
 from chaoskit.measure.readings import Reading
@@ -33,7 +34,7 @@ class PluginPoller:
 
     def __init__(self, spec: PluginProbeSpec, catalogue: ProbeCatalogue | None = None,
                  wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic):
-        found = catalogue or probe_catalogue()
+        found = catalogue or probe_plugins.probe_catalogue()
         self.probe = spec
         self.origin = found.origins.get(spec.type, "?")
         self.plugin = build_probe(spec, found)
