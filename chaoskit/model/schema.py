@@ -257,8 +257,11 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                     "type": "object",
                     "additionalProperties": {"anyOf": [
                         {"type": ["string", "number", "boolean", "null"]},
-                        obj({"secret": {"const": True}, "default": {"type": ["string", "number", "boolean", "null"]}},
-                            ["secret"]),
+                        obj({"secret": {"const": True},
+                             "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                                     "description": "read from this environment variable when it is set"},
+                             "default": {"type": ["string", "number", "boolean", "null"]}},
+                            anyOf=[{"required": ["secret"]}, {"required": ["env"]}]),
                     ]},
                 },
                 "environment": environment,
