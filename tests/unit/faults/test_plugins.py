@@ -196,6 +196,6 @@ def test_plugins_page_quotes_the_example_package_verbatim():
                 if not (path.suffix == ".yaml" and line.startswith("#")))
         for path in sorted(package.rglob("*")) if path.suffix in {".py", ".toml", ".yaml"})
     blocks = re.findall(r"```(?:python|toml|yaml)\n(.*?)```", (ROOT / "docs" / "plugins.md").read_text(), re.DOTALL)
-    assert len(blocks) == 6
+    assert len(blocks) == 11
     for block in blocks:
         assert block in sources, block
