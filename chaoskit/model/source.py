@@ -20,10 +20,9 @@ string that is exactly ``${name}`` takes the value with its type (so
 is a literal ``${``. Values come from the file's ``variables:`` block,
 overridden by the CLI's ``--var k=v`` (parsed as YAML scalars). A variable
 declared ``{secret: true, default: ...}`` (``default`` optional) is a secret;
-``${env:NAME}`` reads the environment and is always one. A variable declared
-``{env: NAME, default: ...}`` takes the environment variable's value when it
-is set, else its default; it is a secret only with ``secret: true`` (a path,
-a host name: values a problem should be able to show). Values substituted
+``${env:NAME}`` reads the environment and is always one. ``{env: NAME,
+default: ...}`` is ``NAME``'s value when set, else the default: a secret only
+with ``secret: true`` too (paths, hosts: values a problem should show). Values substituted
 into a ``cmd:`` string (run with ``sh -c``) are shell-quoted. Both rules:
 :mod:`chaoskit.model.secrets`.
 """
@@ -241,15 +240,13 @@ class _Walker:
         return merged
 
     def declared(self, name: str, item: Located) -> Any:
-        """``{secret: true, env: NAME, default: VALUE}`` (``secret`` or ``env`` at least): the environment's
-        value when ``env`` names one that is set, else the default (None: must be given with --var); the name
-        noted secret with ``secret: true``. ``_UNDEFINED`` once a problem is reported."""
+        """``{secret: true, env: NAME, default: VALUE}`` (secret or env at least): ``NAME``'s value when set, else
+        the default (None: must be given with --var); ``_UNDEFINED`` once a problem is reported."""
         entries: dict[str, Located] = item.value
         before = len(self.problems)
         for key, entry in entries.items():
             if key not in ("secret", "env", "default"):
-                self.problem(entry.line, entry.path, "unknown key; a variable's mapping takes secret: true, "
-                                                     "env: NAME and default")
+                self.problem(entry.line, entry.path, "unknown key; a variable's mapping takes secret, env and default")
         flag, env = entries.get("secret"), entries.get("env")
         if (flag is None and env is None) or (flag is not None and flag.value is not True):
             self.problem(flag.line if flag else item.line, f"{item.path}.secret",
@@ -263,10 +260,10 @@ class _Walker:
             self.secret_names.add(name)  # even when malformed: a value given with --var is still kept out of sinks
         if len(self.problems) != before:
             return _UNDEFINED
+        if env is not None and env.value in self.environ:
+            return _core_scalar(self.environ[env.value], default=self.environ[env.value])
         if env is not None:
-            self.env_names[name] = env.value
-            if env.value in self.environ:
-                return _core_scalar(self.environ[env.value], default=self.environ[env.value])
+            self.env_names[name] = env.value  # named if there is no default either
         return default.value if default is not None else None
 
     def walk(self, node: yaml.Node, path: str, line: int, depth: int) -> Located:
