@@ -23,6 +23,7 @@ discover on first use and cache the result.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # importlib.metadata costs about 10 ms: imported by discover(), not here
     from importlib.metadata import EntryPoint
 
-__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover"]
+__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover", "subclass_check"]
 
 FAULT_GROUP = "chaoskit.faults"
 PROBE_GROUP = "chaoskit.probes"
@@ -118,3 +119,25 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "(no message)"
 
+
+def subclass_check(base: type, name_attribute: str, signature: type) -> Check:
+    """The check of a group whose entry points name concrete subclasses of ``base``: its ``name_attribute``
+    (``kind``, ``type``) the entry point's name, its ``signature`` a ``signature``."""
+
+    def check(name: str, loaded: Any) -> str | None:
+        if not (isinstance(loaded, type) and issubclass(loaded, base)):
+            return f"{name} names {loaded!r}, not a subclass of {_dotted(base)}"
+        if inspect.isabstract(loaded):
+            return f"{loaded.__name__} does not implement {', '.join(sorted(loaded.__abstractmethods__))}"
+        declared = getattr(loaded, name_attribute, None)
+        if declared != name:
+            return f"{loaded.__name__}.{name_attribute} is {declared!r}: it must be the entry point's name"
+        if not isinstance(getattr(loaded, "signature", None), signature):
+            return f"{loaded.__name__}.signature is not a {_dotted(signature)}"
+        return None
+
+    return check
+
+
+def _dotted(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

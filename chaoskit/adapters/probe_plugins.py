@@ -23,7 +23,6 @@ out with a one-line ``plugin.refused`` warning.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from chaoskit.log import get_logger
 from chaoskit.model.params import Params
 from chaoskit.model.plugin_probe import PluginProbeSpec, ProbeSignature
 from chaoskit.model.probes import PROBE_TYPES
-from chaoskit.plugins import PROBE_GROUP, Discovery, discover
+from chaoskit.plugins import PROBE_GROUP, Discovery, discover, subclass_check
 
 __all__ = ["PluginProbe", "ProbeCatalogue", "assemble", "build_probe", "plugin_call", "probe_catalogue",
            "probe_signatures"]
@@ -92,19 +91,14 @@ def probe_catalogue() -> ProbeCatalogue:
     return found
 
 
+_subclass_problem = subclass_check(PluginProbe, "type", ProbeSignature)
+
+
 def _probe_problem(name: str, loaded: Any) -> str | None:
     """What keeps ``loaded`` (an entry point's object) from being the probe type ``name``, if anything."""
     if "." not in name:  # built-in probe types are single words: a plugin's is namespaced by its package
         return f"{name!r} is not namespaced: name it after the package, like acme.{name}"
-    if not (isinstance(loaded, type) and issubclass(loaded, PluginProbe)):
-        return f"{name} names {loaded!r}, not a subclass of chaoskit.adapters.probe_plugins.PluginProbe"
-    if inspect.isabstract(loaded):
-        return f"{loaded.__name__} does not implement {', '.join(sorted(loaded.__abstractmethods__))}"
-    if getattr(loaded, "type", None) != name:
-        return f"{loaded.__name__}.type is {getattr(loaded, 'type', None)!r}: it must be the entry point's name"
-    if not isinstance(getattr(loaded, "signature", None), ProbeSignature):
-        return f"{loaded.__name__}.signature is not a chaoskit.model.plugin_probe.ProbeSignature"
-    return None
+    return _subclass_problem(name, loaded)
 
 
 def probe_signatures() -> dict[str, ProbeSignature]:
