@@ -1,8 +1,9 @@
 """The run loop: preflight, warm-up, baseline, fault, revert, recovery. Phases and events, no policy.
 
 Policy lives elsewhere: whether the steady state held is judged by the
-probes' tolerances, and the verdict by :mod:`chaoskit.verdict`. This
-module only sequences, observes and records. Two invariants:
+probes' tolerances (observed and judged by :mod:`chaoskit.run.steady_state`,
+which this module tells when), and the verdict by :mod:`chaoskit.verdict`.
+This module only sequences, applies, reverts and records. Two invariants:
 
 * a fault is recorded in the ledger (fsync'd) before it is applied, and
   marked reverted only after its revert returned;
