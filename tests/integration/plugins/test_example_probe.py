@@ -4,6 +4,7 @@ server on 127.0.0.1, shown in a dry run and judged in a run against a real conta
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -150,3 +151,67 @@ def test_dry_run_shows_it_and_a_run_judges_a_real_container(tmp_path, run_contai
     assert record["type"] == "example.tcp_connect" and record["readings"]
     recovery = [o for o in data["observations"] if o["phase"] == "RECOVERY"]
     assert recovery and recovery[-1]["ok"], recovery
+
+
+ACME = '''
+from chaoskit.adapters.probe_plugins import PluginProbe
+from chaoskit.faults.base import Fault
+from chaoskit.model.params import FaultSignature, ParamSpec
+from chaoskit.model.plugin_probe import ProbeSignature
+
+
+class Flaky(PluginProbe):
+    type = "acme.flaky"
+    signature = ProbeSignature(params=(ParamSpec("fail_after", "int", default=2),), reading="pass_fail")
+    reads = 0
+
+    def describe(self):
+        return "a probe with a bug"
+
+    def read(self):
+        Flaky.reads += 1
+        if Flaky.reads > self.params["fail_after"]:
+            return {}["missing"]
+        return True
+
+
+class Nothing(Fault):
+    kind = "acme.nothing"
+    signature = FaultSignature(target="none")
+
+    def describe(self):
+        return "nothing at all"
+
+    def apply(self, backends):
+        pass
+
+    def revert(self, backends):
+        pass
+'''
+
+
+def test_a_plugin_probe_that_raises_ends_the_run_as_an_error_in_one_line(tmp_path):
+    """A probe plugin (installed beside chaoskit as a distribution) whose read() raises KeyError: exit 6, one line
+    naming the probe, its type and its distribution, no traceback; the fault it ran beside is still reverted."""
+    dist = tmp_path / "acme_probes-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-probes\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[chaoskit.probes]\nacme.flaky = acme_probes:Flaky\n"
+                                           "[chaoskit.faults]\nacme.nothing = acme_probes:Nothing\n")
+    (tmp_path / "acme_probes.py").write_text(ACME)
+    path = tmp_path / "flaky.yaml"
+    path.write_text("title: flaky\nphases: {warmup: 0s, baseline: 2s, fault: 2s, recovery: 2s}\n"
+                    "steady_state: {title: fine, probes: [{name: flaky one, type: acme.flaky}]}\n"
+                    "method: [{fault: acme.nothing}]\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", ""), str(ROOT)]),
+           "CHAOSKIT_LEDGER": str(tmp_path / "ledger.jsonl")}
+    result = subprocess.run([sys.executable, "-m", "chaoskit", "--log-format", "json", "run", str(path),
+                             "--journal", str(tmp_path / "j.json")], capture_output=True, text=True, timeout=60,
+                            env=env)
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert result.stdout.startswith("ERROR: flaky")
+    assert ("plugin probe 'flaky one' (acme.flaky, from acme-probes 1.0) failed: KeyError: 'missing'"
+            in result.stdout), result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    events = [e["event"] for e in json.loads((tmp_path / "j.json").read_text())["events"]]
+    assert "fault.applied" in events and "fault.reverted" in events
