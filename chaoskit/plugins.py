@@ -14,17 +14,16 @@ claims: then every claimant is refused, since nothing says which one is meant).
 A broken plugin costs its own types only.
 
 Layer 0 (beside ``errors`` and ``log``): it knows no fault or probe, so any
-layer can discover its own kind of plugin, each caller checking what it loads.
-Reading installed metadata and importing plugin code take tens of
-milliseconds; callers discover on first use and cache the result
-(:func:`chaoskit.faults.catalogue.catalogue`).
-
-``chaoskit.probes`` (:func:`probe_types`) is experimental: probes have no
-plugin contract yet, so only discovery exists and nothing runs plugin probes.
+layer can discover its own kind of plugin, each caller checking what it loads:
+faults (:func:`chaoskit.faults.catalogue.catalogue`) and probes
+(:func:`chaoskit.adapters.probe_plugins.probe_catalogue`). Reading installed
+metadata and importing plugin code take tens of milliseconds; callers
+discover on first use and cache the result.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # importlib.metadata costs about 10 ms: imported by discover(), not here
     from importlib.metadata import EntryPoint
 
-__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover", "probe_types"]
+__all__ = ["FAULT_GROUP", "PROBE_GROUP", "Discovery", "Plugin", "discover", "subclass_check"]
 
 FAULT_GROUP = "chaoskit.faults"
 PROBE_GROUP = "chaoskit.probes"
@@ -121,14 +120,24 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else "(no message)"
 
 
-def probe_types(reserved: Collection[str], entry_points: Iterable[EntryPoint] | None = None) -> Discovery:
-    """Experimental: the probe types registered under ``chaoskit.probes``, each a class.
+def subclass_check(base: type, name_attribute: str, signature: type) -> Check:
+    """The check of a group whose entry points name concrete subclasses of ``base``: its ``name_attribute``
+    (``kind``, ``type``) the entry point's name, its ``signature`` a ``signature``."""
 
-    ``reserved``: chaoskit's own probe types. Nothing validates or runs plugin
-    probes yet; this is the discovery their wiring will start from.
-    """
-    return discover(PROBE_GROUP, _is_class, reserved, entry_points)
+    def check(name: str, loaded: Any) -> str | None:
+        if not (isinstance(loaded, type) and issubclass(loaded, base)):
+            return f"{name} names {loaded!r}, not a subclass of {_dotted(base)}"
+        if inspect.isabstract(loaded):
+            return f"{loaded.__name__} does not implement {', '.join(sorted(loaded.__abstractmethods__))}"
+        declared = getattr(loaded, name_attribute, None)
+        if declared != name:
+            return f"{loaded.__name__}.{name_attribute} is {declared!r}: it must be the entry point's name"
+        if not isinstance(getattr(loaded, "signature", None), signature):
+            return f"{loaded.__name__}.signature is not a {_dotted(signature)}"
+        return None
+
+    return check
 
 
-def _is_class(name: str, loaded: Any) -> str | None:
-    return None if isinstance(loaded, type) else f"{name} names {loaded!r}, not a class"
+def _dotted(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -59,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     """Run an experiment file and return its verdict; faults are rolled back at teardown whatever happens."""
+    from chaoskit.adapters.probe_plugins import probe_signatures
     from chaoskit.faults.catalogue import signatures
     from chaoskit.log import hide
     from chaoskit.model.loader import load_experiment
@@ -70,7 +71,8 @@ def chaoskit_run(tmp_path: Path) -> Iterator[Callable[..., ChaosResult]]:
     run_ids: list[str] = []
 
     def run(path: str | Path, vars: Mapping[str, Any] | None = None, seed: int | None = None) -> ChaosResult:
-        experiment = load_experiment(path, variables=dict(vars or {}), fault_params=signatures())
+        experiment = load_experiment(path, variables=dict(vars or {}), fault_params=signatures(),
+                                     probe_params=probe_signatures())
         hide(experiment.secrets)
         journal = tmp_path / f"{Path(path).stem}.journal.json"
         outcome = run_experiment(experiment, journal, seed=seed, ledger_path=str(ledger.path))

@@ -1,7 +1,7 @@
 """The ``chaoskit`` command: parse, configure logging, call the library, map errors to exit codes.
 
 One module per command group (``run`` and ``rollback``, ``validate``,
-``faults`` and ``targets``, ``doctor``, ``gameday``, ``monkey``, ``report``);
+``faults``, ``probes`` and ``targets``, ``doctor``, ``gameday``, ``monkey``, ``report``);
 the exit codes live in :mod:`chaoskit.cli.exits`, the shared options and the
 error handling in :mod:`chaoskit.cli.common`. The library is imported inside
 the commands, so ``chaoskit --help`` costs click and nothing else.
@@ -63,6 +63,6 @@ def main(log_format: str | None, verbose: int) -> None:
 
 
 # The modules stay importable under their names (chaoskit.cli.report is the module, not the command).
-for _command in (run.run, validate.validate, listing.faults, listing.targets, run.rollback, gameday.gameday,
+for _command in (run.run, validate.validate, listing.faults, listing.probes, listing.targets, run.rollback, gameday.gameday,
                  monkey.monkey, report.report, doctor.doctor, halt.halt):
     main.add_command(_command)

@@ -126,13 +126,14 @@ def parse_duration_option(ctx: click.Context, param: click.Parameter, value: str
 
 
 def load_experiment(path: str, variables: dict[str, Any], toxiproxy_url: str | None = None) -> Experiment:
-    """Load and validate one experiment file against the fault catalogue (ExperimentInvalid if it is not); its
-    secrets are hidden from the logs from now on."""
+    """Load and validate one experiment file against the fault catalogue and the plugins' probes
+    (ExperimentInvalid if it is not); its secrets are hidden from the logs from now on."""
+    from chaoskit.adapters.probe_plugins import probe_signatures
     from chaoskit.faults.catalogue import signatures
     from chaoskit.log import hide
     from chaoskit.model.loader import load_experiment as load
 
-    experiment = load(path, variables=variables, fault_params=signatures())
+    experiment = load(path, variables=variables, fault_params=signatures(), probe_params=probe_signatures())
     hide(experiment.secrets)
     return with_toxiproxy(experiment, toxiproxy_url)
 

@@ -1,4 +1,4 @@
-"""``chaoskit faults`` and ``chaoskit targets``: what can be injected, and into what."""
+"""``chaoskit faults``, ``chaoskit probes`` and ``chaoskit targets``: what can be injected, observed, and into what."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from chaoskit.cli.common import DOCKER_HOST_OPTION, JSON_OPTION, echo_json, handle_errors
 from chaoskit.cli.exits import ExitCode
 
-__all__ = ["faults", "targets"]
+__all__ = ["faults", "probes", "targets"]
 
 _TARGET_TEXT = {"required": "target: required", "optional": "target: optional (host without)", "none": "no target"}
 
@@ -45,6 +45,43 @@ def faults(as_json: bool) -> None:
             click.echo(f"    - {spec.describe()}")
         for group in sig.one_of:
             click.echo(f"    (exactly one of: {', '.join(group)})")
+
+
+@click.command()
+@JSON_OPTION
+def probes(as_json: bool) -> None:
+    """List the probe types a steady state may use: built in, and from installed plugins.
+
+    A plugin's probe (a package registering an entry point under
+    chaoskit.probes) is shown with its parameters and what one reading is;
+    a plugin that cannot be used is named in a plugin.refused warning on stderr.
+
+    \b
+    Examples:
+      chaoskit probes
+      chaoskit probes --json | jq '.[] | select(.origin != "built-in") | .type'
+    """
+    from chaoskit.adapters.probe_plugins import probe_catalogue
+    from chaoskit.model.probe_loader import PROBE_KEYS
+
+    found = probe_catalogue()  # a refused plugin is logged (plugin.refused) on stderr, once
+    listed = [{"type": kind, "origin": "built-in", "reading": None, "doc": "", "params": (),
+               "keys": keys, "required": required} for kind, (keys, required) in PROBE_KEYS.items()]
+    listed += [{"type": kind, "origin": found.origins[kind], "reading": cls.signature.reading,
+                "doc": cls.signature.doc, "params": cls.signature.params, "secret": cls.signature.secret}
+               for kind, cls in found.probes.items()]
+    if as_json:
+        echo_json(listed)
+        return
+    for entry in listed:
+        if entry["reading"] is None:
+            keys = ", ".join(f"{k} (required)" if k in entry["required"] else k for k in (*entry["keys"], "tolerance"))
+            click.echo(f"{entry['type']}  (built-in)  keys: {keys}")
+            continue
+        click.echo(f"{entry['type']}  [reading: {entry['reading']}]  ({entry['origin']})")
+        click.echo(f"    {entry['doc']}")
+        for spec in entry["params"]:
+            click.echo(f"    - {spec.describe()}" + (" (secret)" if spec.name in entry["secret"] else ""))
 
 
 @click.command()

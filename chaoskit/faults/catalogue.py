@@ -13,7 +13,6 @@ is validated, recorded, planned and rolled back like a built-in one.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +21,7 @@ from typing import Any
 from chaoskit.errors import ChaoskitError
 from chaoskit.log import get_logger
 from chaoskit.model.params import FaultSignature
-from chaoskit.plugins import FAULT_GROUP, Discovery, discover
+from chaoskit.plugins import FAULT_GROUP, Discovery, discover, subclass_check
 
 from .base import Fault, TargetRef
 from .container import ContainerDisconnect, ContainerKill, ContainerPause, ContainerRestart, ContainerStop
@@ -70,18 +69,8 @@ def catalogue() -> Catalogue:
     return found
 
 
-def _fault_problem(name: str, loaded: Any) -> str | None:
-    """What keeps ``loaded`` (an entry point's object) from being the fault ``name``, if anything."""
-    if not (isinstance(loaded, type) and issubclass(loaded, Fault)):
-        return f"{name} names {loaded!r}, not a subclass of chaoskit.faults.base.Fault"
-    if inspect.isabstract(loaded):
-        missing = ", ".join(sorted(loaded.__abstractmethods__))
-        return f"{loaded.__name__} does not implement {missing}"
-    if getattr(loaded, "kind", None) != name:
-        return f"{loaded.__name__}.kind is {getattr(loaded, 'kind', None)!r}: it must be the entry point's name"
-    if not isinstance(getattr(loaded, "signature", None), FaultSignature):
-        return f"{loaded.__name__}.signature is not a chaoskit.model.params.FaultSignature"
-    return None
+# What keeps an entry point's object from being the fault it names, if anything.
+_fault_problem = subclass_check(Fault, "kind", FaultSignature)
 
 
 def signatures() -> dict[str, FaultSignature]:

@@ -1,4 +1,5 @@
-"""A Prometheus probe's readings judged before, during and after a fault, as the load's metrics are (pure).
+"""Readings judged before, during and after a fault, as the load's metrics are (pure): a Prometheus probe's, and
+a plugin probe's numbers.
 
 A :class:`Reading` is one poll of the probe's query: the value of each series
 at that moment (a scalar is the one series ``scalar``). Each series is judged
@@ -37,6 +38,7 @@ from chaoskit.measure.buckets import Bucket
 from chaoskit.measure.detection import Clock, Limit, baseline_band, limit_for
 from chaoskit.measure.judge import MetricJudgement, WindowJudgement, judge_values, per_second
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Worse
+from chaoskit.model.plugin_probe import PluginProbeSpec
 from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance, absolute_part
 from chaoskit.verdict import Phase, ProbeResult
@@ -45,6 +47,8 @@ __all__ = ["SCALAR", "Reading", "judge_readings", "limits_for", "reading_result"
            "series_of", "time_to_detect", "time_to_recover"]
 
 SCALAR = "scalar"  # the series name of a query that gives a scalar
+# A probe read into readings: a PromQL query, or a plugin's probe of numbers (its one series: value).
+ReadProbe = PrometheusProbe | PluginProbeSpec
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,10 @@ def _worse(tolerance: Tolerance) -> Worse:
     return "higher" if upper else "lower"
 
 
-def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Reading], window: Sequence[Reading],
+def judge_readings(probe: ReadProbe, phase: str, baseline: Sequence[Reading], window: Sequence[Reading],
                    confidence: float = DEFAULT_CONFIDENCE) -> WindowJudgement:
     """Judge ``probe`` over ``window`` (the ``baseline`` window itself when ``phase`` is baseline)."""
+    assert probe.tolerance is not None, "a pass/fail reading is not judged per window"
     tolerance = absolute_part(probe.tolerance) if phase == "baseline" else probe.tolerance
     if tolerance is None:  # only relative parts: the baseline holds against itself
         return WindowJudgement.of(probe.name, phase, (), f"{len(window)} readings")
@@ -114,13 +119,14 @@ def judge_readings(probe: PrometheusProbe, phase: str, baseline: Sequence[Readin
         checks.append(judge_values(series, tolerance, base, per_second(_as_buckets(window), series), confidence,
                                    compared=compared))
     if not checks:
-        checks.append(MetricJudgement(probe.query, "inconclusive",
+        what = probe.query if isinstance(probe, PrometheusProbe) else "value"
+        checks.append(MetricJudgement(what, "inconclusive",
                                       f"no readings in the {phase} window{why or ' (the query gave no series)'}",
                                       None, None))
     return WindowJudgement.of(probe.name, phase, checks, f"{len(window)} readings")
 
 
-def limits_for(probe: PrometheusProbe, baseline: Sequence[Reading]) -> dict[str, Limit]:
+def limits_for(probe: ReadProbe, baseline: Sequence[Reading]) -> dict[str, Limit]:
     """Per-reading limits of each series; relative ones only for series the baseline has readings of."""
     limits = {}
     for series in series_of(baseline):
@@ -138,7 +144,7 @@ def _limit(limits: Mapping[str, Limit], series: str) -> Limit:
     return Limit(series, shared.high, shared.low)
 
 
-def reading_result(probe: PrometheusProbe, reading: Reading, limits: Mapping[str, Limit], phase: Phase,
+def reading_result(probe: ReadProbe, reading: Reading, limits: Mapping[str, Limit], phase: Phase,
                    t: float, hypothesis: str) -> ProbeResult:
     """One reading as a detection observation: it flags a violation early; the window's judgement decides."""
     if reading.error or not reading.values:
@@ -154,7 +160,7 @@ def reading_result(probe: PrometheusProbe, reading: Reading, limits: Mapping[str
                        detection=True)
 
 
-def time_to_detect(probe: PrometheusProbe, baseline: Sequence[Reading], readings: Sequence[Reading],
+def time_to_detect(probe: ReadProbe, baseline: Sequence[Reading], readings: Sequence[Reading],
                    applied_at: float, consecutive: int = 1, clock: Clock = "wall") -> float | None:
     """Seconds from ``applied_at`` to the first reading (``consecutive`` in a row) of any series beyond its limit."""
     limits = limits_for(probe, baseline)
@@ -163,7 +169,7 @@ def time_to_detect(probe: PrometheusProbe, baseline: Sequence[Reading], readings
     return min((f for f in found if f is not None), default=None)
 
 
-def time_to_recover(probe: PrometheusProbe, baseline: Sequence[Reading], readings: Sequence[Reading],
+def time_to_recover(probe: ReadProbe, baseline: Sequence[Reading], readings: Sequence[Reading],
                     reverted_at: float, hold: int = 5, clock: Clock = "wall") -> float | None:
     """Seconds from ``reverted_at`` until every series the baseline had was back in its band for ``hold`` readings."""
     worse = _worse(probe.tolerance)

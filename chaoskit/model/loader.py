@@ -14,6 +14,8 @@ built from an invalid file, so an invalid file applies no fault.
 ``fault_params`` maps each fault type to its :class:`FaultSignature` (or a bare
 list of ParamSpecs); without it, fault types and parameters are checked only
 for shape (what ``chaoskit validate`` does before the catalogue is wired in).
+``probe_params`` maps each plugin probe type to its :class:`ProbeSignature`;
+without it, only the built-in probe types are known.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from chaoskit.model.experiment import (
 )
 from chaoskit.model.load_loader import LoadChecker
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
+from chaoskit.model.plugin_probe import ProbeSignature
 from chaoskit.model.probe_loader import ProbeChecker
 from chaoskit.model.probes import Hypothesis
 from chaoskit.model.source import Located, read_source
@@ -79,6 +82,7 @@ def load_experiment(
     *,
     variables: Mapping[str, Any] | None = None,
     fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None,
+    probe_params: Mapping[str, ProbeSignature] | None = None,
 ) -> Experiment:
     """Read, substitute, validate and build; ``ExperimentInvalid`` lists every problem."""
     source = fspath(path)
@@ -86,7 +90,8 @@ def load_experiment(
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExperimentInvalid([Problem(source, None, "", f"cannot read the file: {exc}")]) from exc
-    return parse_experiment(text, source=source, variables=variables, fault_params=fault_params)
+    return parse_experiment(text, source=source, variables=variables, fault_params=fault_params,
+                            probe_params=probe_params)
 
 
 def parse_experiment(
@@ -95,12 +100,15 @@ def parse_experiment(
     source: str = "<string>",
     variables: Mapping[str, Any] | None = None,
     fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None,
+    probe_params: Mapping[str, ProbeSignature] | None = None,
 ) -> Experiment:
     """Like :func:`load_experiment`, from text (``source`` names it in problems)."""
     secrets: set[str] = set()
     root, resolved, problems = read_source(text, source, variables, secrets=secrets)
-    checker = ExperimentChecker(source, problems, None if fault_params is None else param_table(fault_params))
+    checker = ExperimentChecker(source, problems, None if fault_params is None else param_table(fault_params),
+                                probe_params)
     experiment = checker.experiment(root, resolved) if root is not None else None
+    secrets |= checker.secrets  # plugin probes' parameters declared secret
     if checker.problems or experiment is None:
         # A message shows what a value became: not a secret that was substituted into it.
         shown = [replace(p, message=redact(p.message, frozenset(secrets))) for p in checker.problems]
@@ -111,8 +119,9 @@ def parse_experiment(
 class ExperimentChecker(LoadChecker, ProbeChecker):
     """The checker for a whole experiment; ``faults`` (fault type -> signature) checks steps, None their shape only."""
 
-    def __init__(self, source: str, problems: list[Problem], faults: dict[str, FaultSignature] | None):
-        super().__init__(source, problems)
+    def __init__(self, source: str, problems: list[Problem], faults: dict[str, FaultSignature] | None,
+                 probe_types: Mapping[str, ProbeSignature] | None = None):
+        super().__init__(source, problems, probe_types)
         self.faults = faults
 
     # -- the experiment ----------------------------------------------------------------

@@ -1,14 +1,23 @@
-"""The steady-state hypothesis: its probes, their checks and the tolerances that judge them."""
+"""The steady-state hypothesis: its probes, their checks and the tolerances that judge them.
+
+Built-in probe types are checked here (and ``prometheus``, ``writes.*`` in their
+own modules); a plugin's probe type is checked against the
+:class:`~chaoskit.model.plugin_probe.ProbeSignature` the caller passes in
+(``probe_types``: the model imports no plugin), its parameters exactly as a
+fault step's are.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import cast
 
+from chaoskit.errors import Problem
 from chaoskit.model.checker import describe_kind, suggest
 from chaoskit.model.load import LoadSpec
 from chaoskit.model.params import PROXY_NAME_PATTERN, ParamSpec
-from chaoskit.model.prometheus_probe import PROMETHEUS_KEYS, prometheus_probe
+from chaoskit.model.plugin_probe import PLUGIN_PROBE_KEYS, PluginProbeSpec, ProbeSignature
+from chaoskit.model.prometheus_probe import PROMETHEUS_KEYS, prometheus_probe, reading_tolerance
 from chaoskit.model.probes import (
     LATENCY_METRICS,
     LOAD_METRICS,
@@ -22,7 +31,7 @@ from chaoskit.model.probes import (
     Probe,
     ToxiproxyProbe,
 )
-from chaoskit.model.source import Located
+from chaoskit.model.source import MIN_SECRET, Located
 from chaoskit.model.tolerance import Check, Equals, InRange, JsonPath, valid_json_path
 from chaoskit.model.tolerance_loader import TOLERANCE_KEYS
 from chaoskit.model.write_probe_loader import WRITE_PROBE_KEYS, WriteProbeChecker
@@ -57,7 +66,17 @@ PROBE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 class ProbeChecker(WriteProbeChecker):
-    """The checker, taught ``steady_state:``: its probes and their tolerances."""
+    """The checker, taught ``steady_state:``: its probes and their tolerances.
+
+    ``probe_types``: the plugins' probe types (None: none known); ``secrets`` receives the values of their
+    parameters declared secret.
+    """
+
+    def __init__(self, source: str, problems: list[Problem],
+                 probe_types: Mapping[str, ProbeSignature] | None = None):
+        super().__init__(source, problems)
+        self.probe_types = probe_types
+        self.secrets: set[str] = set()
 
     def hypothesis(
         self, node: Located, project: str | None, has_load: bool, load: LoadSpec | None = None
@@ -98,10 +117,15 @@ class ProbeChecker(WriteProbeChecker):
             )
             return None
         kind = type_node.value
+        plugins = self.probe_types or {}
+        if isinstance(kind, str) and kind in plugins:
+            return self.plugin_probe(node, kind, plugins[kind])
         if kind not in PROBE_TYPES:
+            known = (*PROBE_TYPES, *sorted(plugins))
             self.problem(
                 type_node,
-                f"unknown probe type {kind!r}{suggest(str(kind), PROBE_TYPES)} (expected one of {', '.join(PROBE_TYPES)})",
+                f"unknown probe type {kind!r}{suggest(str(kind), known)} (expected one of {', '.join(known)}"
+                + ("; a plugin's probe type needs its package installed)" if "." in str(kind) else ")"),
             )
             return None
         if kind == "prometheus":  # its own module checks it whole (its tolerance takes numbers only)
@@ -149,6 +173,33 @@ class ProbeChecker(WriteProbeChecker):
             return ContainerProbe(name or f"container {target}", target, checks, every)  # type: ignore[arg-type]
         proxy = self.param_value(keys["proxy"], ParamSpec("proxy", "str", pattern=PROXY_NAME_PATTERN))
         return ToxiproxyProbe(name or f"toxiproxy {proxy}", proxy, checks, every)  # type: ignore[arg-type]
+
+    def plugin_probe(self, node: Located, kind: str, signature: ProbeSignature) -> PluginProbeSpec | None:
+        """A plugin's probe: its parameters checked against the plugin's signature, its tolerance by its reading."""
+        pass_fail = signature.reading == "pass_fail"
+        keys = self.mapping(node, PLUGIN_PROBE_KEYS if not pass_fail else tuple(k for k in PLUGIN_PROBE_KEYS
+                                                                               if k != "tolerance"),
+                            required=() if pass_fail else ("tolerance",))
+        if keys is None:
+            return None
+        before = self.count()
+        name = self.text(keys["name"]) if "name" in keys else None
+        every = self.duration(keys["every"], positive=True) if "every" in keys else None
+        _, params = self.target_and_params(node, keys, kind, signature.as_params, None, None)
+        tolerance = None
+        if "tolerance" in keys:
+            tolerance = reading_tolerance(self, keys["tolerance"], durations=signature.reading == "duration")
+        for secret in signature.secret:
+            value = params.get(secret)
+            if value is not None and len(str(value)) < MIN_SECRET:
+                self.problem(keys.get("params", node), f"{kind}: a secret ({secret}) of fewer than {MIN_SECRET} "
+                             "characters would be masked wherever those characters occur; give a real one",
+                             path=node.child_path(f"params.{secret}"))
+            elif value is not None:
+                self.secrets.add(str(value))
+        if self.count() != before or (tolerance is None and not pass_fail):
+            return None
+        return PluginProbeSpec(name or kind, kind, params, signature.reading, tolerance, every)  # type: ignore[arg-type]
 
     def load_probe(self, keys: dict[str, Located], type_node: Located, name: str | None,
                    has_load: bool) -> LoadProbe | None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from chaoskit.model.checker import HTTP_METHODS
+from chaoskit.model.params import ParamSpec
+from chaoskit.model.plugin_probe import PLUGIN_PROBE_KEYS, ProbeSignature
 from chaoskit.model.probe_loader import PROBE_KEYS
-from chaoskit.model.probes import LOAD_METRICS
+from chaoskit.model.probes import LOAD_METRICS, PROBE_TYPES
 from chaoskit.model.prometheus_probe import TOLERANCE_KEYS as READING_TOLERANCE_KEYS
 
-__all__ = ["VARIABLE", "obj", "probe_defs", "probe_rules", "ref"]
+__all__ = ["PLUGIN_TYPE", "VARIABLE", "obj", "plugin_probe_rules", "probe_defs", "probe_rules", "probe_type", "ref"]
 
 VARIABLE = {"type": "string", "pattern": r"^\$\{[^}]+\}$"}
+# A plugin's probe type: namespaced by its package (acme.queue_depth).
+PLUGIN_TYPE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -110,11 +114,18 @@ def _write_probe_properties() -> dict[str, tuple[dict[str, Any], list[str]]]:
     }
 
 
-def _prometheus_properties() -> tuple[dict[str, Any], list[str]]:
-    """A ``prometheus`` probe: its tolerance holds for the query's scalar or for each series of its vector."""
-    number = {"anyOf": [{"type": "number"}, ref("variable")]}
+def _reading_tolerance(durations: bool = False) -> dict[str, Any]:
+    """The tolerance of readings (a Prometheus query's, a plugin's numbers); with ``durations``, 50ms is a bound."""
+    number = ref("duration") if durations else {"anyOf": [{"type": "number"}, ref("variable")]}
     ratio = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, ref("variable")]}
     bounds = {key: ratio if key.endswith("_ratio") else number for key in READING_TOLERANCE_KEYS}
+    return {"anyOf": [number, obj(bounds, minProperties=1)],
+            "description": "a number (the max), or bounds on each reading (min, max) and on its "
+                           "shift from the baseline (max_ratio, min_ratio, max_increase)"}
+
+
+def _prometheus_properties() -> tuple[dict[str, Any], list[str]]:
+    """A ``prometheus`` probe: its tolerance holds for the query's scalar or for each series of its vector."""
     return (
         {
             "url": {"type": "string", "pattern": "^(https?://|\\$\\{)",
@@ -122,12 +133,40 @@ def _prometheus_properties() -> tuple[dict[str, Any], list[str]]:
             "query": {"type": "string", "minLength": 1, "pattern": "\\S",
                       "description": "PromQL giving a scalar or an instant vector"},
             "timeout": ref("duration"),
-            "tolerance": {"anyOf": [number, obj(bounds, minProperties=1)],
-                          "description": "a number (the max), or bounds on each reading (min, max) and on its "
-                                         "shift from the baseline (max_ratio, min_ratio, max_increase)"},
+            "tolerance": _reading_tolerance(),
         },
         ["url", "query", "tolerance"],
     )
+
+
+def probe_type(probe_params: Mapping[str, ProbeSignature] | None) -> dict[str, Any]:
+    """A probe's ``type``: a built-in one or a plugin's (any namespaced name without the plugins' signatures)."""
+    if probe_params is None:
+        return {"anyOf": [{"enum": list(PROBE_TYPES)}, {"type": "string", "pattern": PLUGIN_TYPE}]}
+    return {"enum": [*PROBE_TYPES, *sorted(probe_params)]}
+
+
+def plugin_probe_rules(probe_params: Mapping[str, ProbeSignature] | None,
+                       param_schema: Callable[[ParamSpec], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plugin probes: each known type's parameters (``param_schema`` describes one), or any namespaced type's shape."""
+    common = {"name": {"type": "string"}, "type": {"type": "string"}, "every": ref("duration")}
+    if probe_params is None:
+        shape = {**common, "params": {"type": "object"}, "tolerance": {}}
+        assert set(shape) == set(PLUGIN_PROBE_KEYS)
+        return [{"if": {"properties": {"type": {"not": {"enum": list(PROBE_TYPES)}}}, "required": ["type"]},
+                 "then": {"properties": shape, "additionalProperties": False}}]
+    rules = []
+    for name, signature in sorted(probe_params.items()):
+        params = obj({p.name: param_schema(p) for p in signature.params},
+                     [p.name for p in signature.params if p.required])
+        props: dict[str, Any] = {**common, "params": params}
+        required = ["params"] if params.get("required") else []
+        if signature.reading != "pass_fail":
+            props["tolerance"] = _reading_tolerance(durations=signature.reading == "duration")
+            required.append("tolerance")
+        rules.append({"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                      "then": {"properties": props, "required": required, "additionalProperties": False}})
+    return rules
 
 
 def probe_rules() -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ type                 subjects observed                           default checks
 ``writes.readable``  value (acknowledged writes lost)            (a tolerance is required)
 ``writes.pending``   value (acknowledged writes still pending)   (a tolerance is required)
 ``prometheus``       value (each series of a PromQL query)       (a tolerance is required)
+a plugin's type      value (a number, or pass/fail)              (numbers: a tolerance is required)
 ===================  ==========================================  =========================
 
 Units: latencies in seconds, error rates as fractions (0.01 = 1 %), throughput in req/s.
@@ -20,7 +21,9 @@ writes through the run and times each until it shows where it should;
 ``writes.readable`` and ``writes.pending`` are checked once, after recovery,
 on the ids the load captured from its acknowledged writes (``capture:``).
 A ``prometheus`` probe (:mod:`chaoskit.model.prometheus_probe`) is polled
-into readings that are judged per window, like the load's metrics.
+into readings that are judged per window, like the load's metrics; so is a
+plugin's probe whose reading is a number
+(:mod:`chaoskit.model.plugin_probe`).
 Every value here is typed and checked when the file is loaded; the run takes
 them as they are.
 """
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.load import TlsSpec
+from chaoskit.model.plugin_probe import PluginProbeSpec
 from chaoskit.model.prometheus_probe import PrometheusProbe
 from chaoskit.model.tolerance import Check
 from chaoskit.targets.selector import Selector
@@ -49,6 +53,7 @@ __all__ = [
     "Hypothesis",
     "LoadProbe",
     "PendingProbe",
+    "PluginProbeSpec",
     "Probe",
     "PrometheusProbe",
     "ReadableProbe",
@@ -201,7 +206,8 @@ class PendingProbe:
 
 WriteProbe = VisibleProbe | ReadableProbe | PendingProbe
 AuditProbe = ReadableProbe | PendingProbe
-Probe = HttpProbe | CommandProbe | ContainerProbe | ToxiproxyProbe | LoadProbe | WriteProbe | PrometheusProbe
+Probe = (HttpProbe | CommandProbe | ContainerProbe | ToxiproxyProbe | LoadProbe | WriteProbe | PrometheusProbe
+         | PluginProbeSpec)
 
 
 @dataclass(frozen=True)

@@ -67,15 +67,23 @@ def prometheus_probe(checker: Checker, node: Located) -> PrometheusProbe | None:
     return PrometheusProbe(name or query, url, query, tolerance, every, timeout)
 
 
-def reading_tolerance(checker: Checker, node: Located) -> Tolerance | None:
-    """A bare number (``max``) or a mapping of :data:`TOLERANCE_KEYS`; None with the problems recorded."""
+def reading_tolerance(checker: Checker, node: Located, durations: bool = False) -> Tolerance | None:
+    """A bare number (``max``) or a mapping of :data:`TOLERANCE_KEYS`; None with the problems recorded.
+
+    ``durations``: readings are seconds, so ``min``, ``max`` and ``max_increase`` may be written ``50ms``.
+    """
+    def limit(child: Located, key: str) -> float | None:
+        if durations and not key.endswith("_ratio"):
+            return checker.duration(child)
+        return checker.number(child, above=0 if key.endswith("_ratio") else None)
+
     if not isinstance(node.value, dict):
-        if isinstance(node.value, (list, str)) or node.value is None:
+        if isinstance(node.value, list) or node.value is None or (isinstance(node.value, str) and not durations):
             checker.problem(node, f"expected a number (the max) or a mapping with {', '.join(TOLERANCE_KEYS)}; "
                                   f"got {describe_kind(node.value)}")
             return None
-        limit = checker.number(node)
-        return Threshold(max=limit) if limit is not None else None
+        bound = limit(node, "max")
+        return Threshold(max=bound) if bound is not None else None
     before = checker.count()
     keys = checker.mapping(node, TOLERANCE_KEYS)
     if keys is None or checker.count() != before:
@@ -83,7 +91,7 @@ def reading_tolerance(checker: Checker, node: Located) -> Tolerance | None:
     if not keys:
         checker.problem(node, f"expected at least one of {', '.join(TOLERANCE_KEYS)}")
         return None
-    values = {key: checker.number(child, above=0 if key.endswith("_ratio") else None) for key, child in keys.items()}
+    values = {key: limit(child, key) for key, child in keys.items()}
     if checker.count() != before:
         return None
     low, high = values.get("min"), values.get("max")

@@ -10,7 +10,8 @@ mapping); a test keeps it in sync. With a catalogue, each fault type's params
 are described too::
 
     python -m chaoskit.model.schema                      # print the published schema
-    python -m chaoskit.model.schema --catalogue chaoskit.faults:fault_params > my.schema.json
+    python -m chaoskit.model.schema --catalogue chaoskit.faults.catalogue:signatures \\
+        --probes chaoskit.adapters.probe_plugins:probe_signatures > my.schema.json
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from chaoskit.model.loader import (
 )
 from chaoskit.model.load_loader import REQUEST_KEYS
 from chaoskit.model.params import FaultSignature, ParamSpec, param_table
-from chaoskit.model.probe_schema import VARIABLE, obj, probe_defs, probe_rules, ref
-from chaoskit.model.probes import PROBE_TYPES
+from chaoskit.model.plugin_probe import ProbeSignature
+from chaoskit.model.probe_schema import VARIABLE, obj, plugin_probe_rules, probe_defs, probe_rules, probe_type, ref
 
 __all__ = ["SCHEMA_PATH", "experiment_schema", "write_schema"]
 
@@ -98,8 +99,10 @@ def _signature_rules(discriminator: str, signatures: Mapping[str, FaultSignature
     return rules
 
 
-def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None) -> dict[str, Any]:
-    """The schema; with ``fault_params``, each fault type's parameters are checked too."""
+def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[ParamSpec]] | None = None,
+                      probe_params: Mapping[str, ProbeSignature] | None = None) -> dict[str, Any]:
+    """The schema; with ``fault_params``, each fault type's parameters are checked too, and with ``probe_params``
+    each plugin probe type's."""
     number = {"anyOf": [{"type": "number"}, ref("variable")]}
     integer = {"anyOf": [{"type": "integer"}, ref("variable")]}
     tolerance_keys = {
@@ -171,8 +174,8 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
         "probe": {
             "type": "object",
             "required": ["type"],
-            "properties": {"type": {"enum": list(PROBE_TYPES)}},
-            "allOf": probe_rules(),
+            "properties": {"type": probe_type(probe_params)},
+            "allOf": [*probe_rules(), *plugin_probe_rules(probe_params, _param_schema)],
         },
         **probe_defs(),
         "request": obj(
@@ -254,8 +257,11 @@ def experiment_schema(fault_params: Mapping[str, FaultSignature | Sequence[Param
                     "type": "object",
                     "additionalProperties": {"anyOf": [
                         {"type": ["string", "number", "boolean", "null"]},
-                        obj({"secret": {"const": True}, "default": {"type": ["string", "number", "boolean", "null"]}},
-                            ["secret"]),
+                        obj({"secret": {"const": True},
+                             "env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                                     "description": "read from this environment variable when it is set"},
+                             "default": {"type": ["string", "number", "boolean", "null"]}},
+                            anyOf=[{"required": ["secret"]}, {"required": ["env"]}]),
                     ]},
                 },
                 "environment": environment,
@@ -305,18 +311,23 @@ def write_schema(
 def _main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m chaoskit.model.schema", description=__doc__.splitlines()[0])
     parser.add_argument("--catalogue", help="MODULE:ATTRIBUTE holding a mapping fault type -> FaultSignature")
+    parser.add_argument("--probes", help="MODULE:ATTRIBUTE holding a mapping plugin probe type -> ProbeSignature")
     parser.add_argument("--write", action="store_true", help=f"write {SCHEMA_PATH.name} instead of printing")
     args = parser.parse_args(argv)
-    fault_params = None
-    if args.catalogue:
-        module, _, attribute = args.catalogue.partition(":")
-        fault_params = getattr(importlib.import_module(module), attribute)
-        if callable(fault_params):
-            fault_params = fault_params()
+    fault_params, probe_params = _named(args.catalogue), _named(args.probes)
     if args.write:
         write_schema(SCHEMA_PATH, fault_params)
     else:
-        print(json.dumps(experiment_schema(fault_params), indent=2, ensure_ascii=False))
+        print(json.dumps(experiment_schema(fault_params, probe_params), indent=2, ensure_ascii=False))
+
+
+def _named(spec: str | None) -> Any:
+    """The object ``MODULE:ATTRIBUTE`` names (called, if it is a function); None for no ``spec``."""
+    if not spec:
+        return None
+    module, _, attribute = spec.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    return found() if callable(found) else found
 
 
 if __name__ == "__main__":

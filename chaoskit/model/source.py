@@ -20,7 +20,9 @@ string that is exactly ``${name}`` takes the value with its type (so
 is a literal ``${``. Values come from the file's ``variables:`` block,
 overridden by the CLI's ``--var k=v`` (parsed as YAML scalars). A variable
 declared ``{secret: true, default: ...}`` (``default`` optional) is a secret;
-``${env:NAME}`` reads the environment and is always one. Values substituted
+``${env:NAME}`` reads the environment and is always one. ``{env: NAME,
+default: ...}`` is ``NAME``'s value when set, else the default: a secret only
+with ``secret: true`` too (paths, hosts: values a problem should show). Values substituted
 into a ``cmd:`` string (run with ``sh -c``) are shell-quoted. Both rules:
 :mod:`chaoskit.model.secrets`.
 """
@@ -47,6 +49,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _VARIABLE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_DEPTH = 64  # an alias loop or absurd nesting is a problem, not a RecursionError
 _MAX_REPEATS = 10_000  # values walked again through an alias; a real file repeats a few dozen
 _MAX_INT = 2**63  # beyond any count, port or byte size; larger ones overflow float() later
@@ -177,7 +180,8 @@ class _Walker:
         self.problems = problems
         self.environ = environ
         self.secret_names: set[str] = set()
-        self.secrets: set[str] = set()  # values from the environment and of secret variables
+        self.secrets: set[str] = set()  # values from the environment (${env:NAME}) and of secret variables
+        self.env_names: dict[str, str] = {}  # variable -> the environment variable it is read from
         self.variables_in_force: dict[str, Any] | None = None  # None while reading the variables block
         self.variables_block: Located | None = None  # walked once, without substitution
         self._constructor = yaml.SafeLoader("")
@@ -203,7 +207,7 @@ class _Walker:
                             "expected a variable name of letters, digits, _ . - (not starting with a digit)",
                         )
                     elif isinstance(item.value, dict):
-                        declared[name] = self.declared_secret(name, item)
+                        declared[name] = self.declared(name, item)
                         if declared[name] is _UNDEFINED:
                             declared[name] = None
                             malformed.add(name)
@@ -225,7 +229,8 @@ class _Walker:
         for name, value in merged.items():
             if value is None and name not in overrides and name not in malformed:
                 line = next((i.line for k, i in block.value.items() if k == name), None) if node is not None else None
-                self.problem(line, f"variables.{name}", f"has no default; give it with --var {name}=VALUE")
+                env = f"set {self.env_names[name]} or " if name in self.env_names else ""
+                self.problem(line, f"variables.{name}", f"has no default; {env}give it with --var {name}=VALUE")
         for name in self.secret_names & merged.keys():
             if merged[name] is not None and len(str(merged[name])) < MIN_SECRET:
                 self.problem(None, f"variables.{name}", f"a secret of fewer than {MIN_SECRET} characters would be "
@@ -234,24 +239,31 @@ class _Walker:
                 self.secrets.add(str(merged[name]))
         return merged
 
-    def declared_secret(self, name: str, item: Located) -> Any:
-        """``{secret: true, default: VALUE}``: the default (None: must be given with --var), the name noted secret;
-        ``_UNDEFINED`` once a problem is reported."""
+    def declared(self, name: str, item: Located) -> Any:
+        """``{secret: true, env: NAME, default: VALUE}`` (secret or env at least): ``NAME``'s value when set, else
+        the default (None: must be given with --var); ``_UNDEFINED`` once a problem is reported."""
         entries: dict[str, Located] = item.value
         before = len(self.problems)
         for key, entry in entries.items():
-            if key not in ("secret", "default"):
-                self.problem(entry.line, entry.path, "unknown key; a variable's mapping takes secret: true and default")
-        flag = entries.get("secret")
-        if flag is None or flag.value is not True:
+            if key not in ("secret", "env", "default"):
+                self.problem(entry.line, entry.path, "unknown key; a variable's mapping takes secret, env and default")
+        flag, env = entries.get("secret"), entries.get("env")
+        if (flag is None and env is None) or (flag is not None and flag.value is not True):
             self.problem(flag.line if flag else item.line, f"{item.path}.secret",
-                         "expected secret: true (a plain variable is written as its default value)")
+                         "expected secret: true or env: NAME (a plain variable is written as its default value)")
+        if env is not None and not (isinstance(env.value, str) and _ENV_NAME.fullmatch(env.value)):
+            self.problem(env.line, env.path, f"expected the name of an environment variable; got {env.value!r}")
         default = entries.get("default")
         if default is not None and isinstance(default.value, (dict, list)):
             self.problem(default.line, default.path, "expected a scalar value (string, number, boolean) or null")
-        self.secret_names.add(name)  # even when malformed: a value given with --var is still kept out of sinks
+        if flag is not None:
+            self.secret_names.add(name)  # even when malformed: a value given with --var is still kept out of sinks
         if len(self.problems) != before:
             return _UNDEFINED
+        if env is not None and env.value in self.environ:
+            return _core_scalar(self.environ[env.value], default=self.environ[env.value])
+        if env is not None:
+            self.env_names[name] = env.value  # named if there is no default either
         return default.value if default is not None else None
 
     def walk(self, node: yaml.Node, path: str, line: int, depth: int) -> Located:

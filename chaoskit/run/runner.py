@@ -1,8 +1,9 @@
 """The run loop: preflight, warm-up, baseline, fault, revert, recovery. Phases and events, no policy.
 
 Policy lives elsewhere: whether the steady state held is judged by the
-probes' tolerances, and the verdict by :mod:`chaoskit.verdict`. This
-module only sequences, observes and records. Two invariants:
+probes' tolerances (observed and judged by :mod:`chaoskit.run.steady_state`,
+which this module tells when), and the verdict by :mod:`chaoskit.verdict`.
+This module only sequences, applies, reverts and records. Two invariants:
 
 * a fault is recorded in the ledger (fsync'd) before it is applied, and
   marked reverted only after its revert returned;
@@ -14,7 +15,6 @@ module only sequences, observes and records. Two invariants:
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,21 +25,21 @@ from chaoskit.errors import Aborted, ChaoskitError, RevertFailed
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
-from chaoskit.measure.buckets import Bucket
+from chaoskit.adapters.probe_plugins import ProbeCatalogue
 from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment, FaultStep
-from chaoskit.model.probes import LoadProbe, Probe, PrometheusProbe, WriteProbe
+from chaoskit.model.probes import PrometheusProbe
 from chaoskit.journal import RunJournal
 from chaoskit.run.acts import FaultAct, in_parallel
 from chaoskit.run.interrupts import signals_abort
-from chaoskit.run.judging import judge_second, judge_window, numeric_subjects, quoted
 from chaoskit.run.ledger import Ledger
 from chaoskit.run.observe import ProbeReading, observe, resolve
-from chaoskit.run.readings import QueryProbes
+from chaoskit.run.readings import ReadingProbes
 from chaoskit.run.rollbacks import play
+from chaoskit.run.steady_state import SteadyState
 from chaoskit.run.stops import Stop, StopWatch
 from chaoskit.run.write_probes import WriteProbes
-from chaoskit.verdict import Observations, Outcome, Phase, ProbeResult, decide
+from chaoskit.verdict import Observations, Outcome, decide
 
 __all__ = ["Runner", "PlannedFault"]
 
@@ -80,22 +80,16 @@ class Runner:
     build_fault: Callable[[str, Mapping[str, Any], TargetRef | None], Fault] = build
     observe_probe: Callable[..., ProbeReading] = observe
     prometheus_client: Callable[[PrometheusProbe], Any] | None = None  # None: a real client per probe
+    probe_plugins: ProbeCatalogue | None = None  # None: the installed plugins' probes
 
     def __post_init__(self) -> None:
         self._t0 = self.clock()
-        self._observations: list[ProbeResult] = []
-        # (phase, probe, numeric subjects) of each observation: what relative tolerances compare with.
-        self._subjects: list[tuple[str, str, dict[str, float]]] = []
-        self._baseline_subjects: dict[str, dict[str, Any]] = {}
         self._stop: Stop | None = None  # the stop condition that ended the fault phase
         # Load buckets before this (warm-up, ramp) are not judged for validity.
         self._measured_from = 0.0
-        # (start, end) of each judged phase on the run's clock: the windows load probes are judged over.
-        self._windows: dict[str, tuple[float, float]] = {}
-        self._comparisons: list[dict[str, Any]] = []
         self._rollbacks_played = False
-        self._stack = WriteProbes()  # the write audits, built by preflight
-        self._queries = QueryProbes()  # the Prometheus probes, built by preflight
+        self.steady = SteadyState(self.experiment, self.backends, self.journal, self.load, self._t0, self.elapsed,
+                                  self.observe_probe)
 
     def elapsed(self) -> float:
         return self.clock() - self._t0
@@ -108,12 +102,13 @@ class Runner:
         A run claims the ledger (clean, no other run in progress: decided under its lock); a dry run only checks.
         """
         self.ledger.claim(self.journal.run_id) if claim else self.ledger.require_clean()
-        self._queries = QueryProbes.prepare(self.experiment.steady_state, self.clock, self._t0, self.prometheus_client)
+        self.steady.readings = ReadingProbes.prepare(self.experiment.steady_state, self.clock, self._t0,
+                                                     self.prometheus_client, self.probe_plugins)
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
         self.seed = seed
         rng = random.Random(seed)
         project = self.experiment.environment.compose_project
-        self._stack = WriteProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
+        self.steady.writes = WriteProbes.prepare(self.experiment, self.backends, self.elapsed, self.probe_interval_s)
         for step in self.experiment.method:
             targets: list[TargetRef | None] = [None]
             if step.target is not None:
@@ -142,27 +137,24 @@ class Runner:
                 self._phase("warmup", self.experiment.phases.warmup, judge=False)
                 base_start = self._measured_from = self.elapsed()
                 self._phase("baseline", self.experiment.phases.baseline)
-                self._windows["baseline"] = (base_start, self.elapsed())
-                self._judge_window("baseline")
-                self._baseline_subjects = self._baseline_values()
-                if self._held_since(base_start):
+                self.steady.windows["baseline"] = (base_start, self.elapsed())
+                self.steady.judge_window("baseline")
+                if self.steady.held_since(base_start):
                     self._fault_phase()
                     revert_done_at = self._revert_all()
                     if self._stop is not None:
                         self.journal.event("run.harm_cut", **self._stop.cut(revert_done_at))
                     self._play_rollbacks()
                     self._recovery()
-                    self._windows["recovery"] = (revert_done_at, self.elapsed())
-                    self._audit()
+                    self.steady.windows["recovery"] = (revert_done_at, self.elapsed())
+                    self.steady.audit()
             except Aborted as exc:
                 aborted = str(exc)
             except ChaoskitError as exc:
                 error = str(exc)
                 log.error("run.error", error=error)
             finally:
-                self._stack.stop()
-                for event, fields in self._stack.summaries():
-                    self.journal.event(event, **fields)
+                self.steady.stop()
                 try:
                     revert_done_at = self._revert_all() if any(p.applied_at is not None and p.reverted_at is None
                                                                for p in self.planned) else revert_done_at
@@ -173,17 +165,17 @@ class Runner:
                 if self.load is not None:
                     self.load.stop()
                 # Judged once the load is stopped: every second of the windows is complete by then.
-                self._judge_window("fault")
-                self._judge_window("recovery")
+                self.steady.judge_window("fault")
+                self.steady.judge_window("recovery")
         facts = Observations(
-            results=tuple(self._observations), fault_applied_at=self._first_applied(),
+            results=tuple(self.steady.observations), fault_applied_at=self._first_applied(),
             reverted_at=revert_done_at, recovery_budget_s=self.experiment.phases.recovery, error=error,
             interrupted=aborted, stopped_by=self._stop.reason if self._stop else None,
             measurement_problems=self._measurement_problems(),
             time_to_detect_s=self._stop.time_to_detect_s if self._stop else None,
         )
         outcome = decide(facts)
-        prometheus = self._queries.record(self._windows, facts.fault_applied_at, revert_done_at)
+        prometheus = self.steady.readings.record(self.steady.windows, facts.fault_applied_at, revert_done_at)
         self.journal.finish(outcome, facts, load=self._load_record(), prometheus=prometheus or None)
         return outcome
 
@@ -192,7 +184,7 @@ class Runner:
         if self.load is None:
             return None
         record = self.load.journal(t0=self._t0)
-        record["comparisons"] = self._comparisons
+        record["comparisons"] = self.steady.comparisons
         return record
 
     def _phase(self, name: str, seconds: float, judge: bool = True, on_tick: Callable[[float], bool] | None = None,
@@ -206,117 +198,12 @@ class Runner:
         while (now := self.clock()) < end:
             if now >= next_round:
                 if judge:
-                    self._observe_all(name)
-                self.progress(name, self.elapsed(), self._latest_window())
+                    self.steady.observe_round(name, self.probe_interval_s)
+                self.progress(name, self.elapsed(), self.steady.latest_window())
                 next_round = now + self.probe_interval_s
             if on_tick is not None and on_tick(self.elapsed()):
                 break
             self.sleep(max(0.0, min(tick_s or self.probe_interval_s, next_round - self.clock(), end - self.clock())))
-
-    def _observe_all(self, phase: str) -> None:
-        t = self.elapsed()
-        for probe in self.experiment.steady_state.probes:
-            # While the baseline is being measured, a tolerance relative to it can only judge the
-            # observation against itself: the absolute parts (SLOs) are what the baseline must meet.
-            baseline = self._baseline_subjects.get(probe.name) if phase != "baseline" else None
-            if isinstance(probe, PrometheusProbe):  # judged per window, as a load probe (chaoskit.run.readings)
-                for result in self._queries.observe(probe, phase, t, self.probe_interval_s, self.experiment.steady_state.title):
-                    self._record(result)
-                continue
-            if isinstance(probe, LoadProbe):
-                judged = judge_second(probe, self._latest_window(), baseline, self_baseline=True)
-                if judged is None:
-                    continue
-                judgement, subjects = judged
-            else:
-                reading = self._observe(probe, phase, baseline)
-                if reading is None:
-                    continue
-                judgement, subjects = reading.judgement, dict(reading.subjects)
-            numeric = numeric_subjects(subjects)
-            self._subjects.append((phase, probe.name, numeric))
-            # A single-number probe (every load probe) quotes plain numbers in reasons.
-            value, base = quoted(numeric), quoted(baseline)
-            self._record(ProbeResult(probe=probe.name, phase=Phase(phase), t=t, ok=judgement.ok, value=value,
-                                     baseline=base, detail=judgement.reason,
-                                     hypothesis=self.experiment.steady_state.title,
-                                     inconclusive=judgement.inconclusive,
-                                     # The window decides these phases for load probes (chaoskit.run.judging).
-                                     detection=isinstance(probe, LoadProbe) and phase in ("baseline", "fault")))
-
-    def _observe(self, probe: Probe, phase: str, baseline: dict[str, Any] | None) -> ProbeReading | None:
-        """One probe's reading this round; a sampled one (write visibility) may have none yet, an audit never."""
-        if isinstance(probe, WriteProbe):
-            return self._stack.observe(probe, baseline, self_baseline=phase == "baseline")
-        return self.observe_probe(probe, self.backends, self.experiment.environment.compose_project, baseline,
-                                  self_baseline=phase == "baseline")
-
-    def _audit(self) -> None:
-        """Checks made once, after recovery, with the load stopped so every acknowledged write is in
-        (writes readable, writes pending)."""
-        if not self._stack.audits:
-            return
-        if self.load is not None:
-            self.load.stop()
-        for audit in self._stack.audits:
-            captured = self.load.captured(audit.request) if self.load is not None else []
-            reading, result = audit.run(captured)
-            self.journal.event(audit.event, probe=audit.probe.name, request=audit.request, **result.to_dict())
-            log.info(audit.event, probe=audit.probe.name, **result.counts())
-            self._record(ProbeResult(probe=audit.probe.name, phase=Phase.AUDIT, t=self.elapsed(),
-                                     ok=reading.judgement.ok, value=reading.subjects["value"],
-                                     detail=reading.judgement.reason, hypothesis=self.experiment.steady_state.title,
-                                     inconclusive=reading.judgement.inconclusive))
-
-    def _record(self, result: ProbeResult) -> None:
-        self._observations.append(result)
-        if not result.ok and not result.inconclusive:
-            log.warning("hypothesis.violated", phase=result.phase.value, probe=result.probe, reason=result.detail)
-        self.journal.observation(result)
-
-    def _latest_window(self) -> WindowStats | None:
-        return self.load.latest_window() if self.load is not None else None
-
-    def _held_since(self, start: float) -> bool:
-        judged = [o for o in self._observations if o.t >= start and not o.inconclusive and not o.detection]
-        return bool(judged) and all(o.ok for o in judged)
-
-    def _judge_window(self, phase: str) -> None:
-        """Judge every load and Prometheus probe over the phase's whole window (chaoskit.run.judging, .readings).
-
-        The baseline and fault judgements are decisive observations; the
-        recovery's comparison only goes to the journal, for the report.
-        """
-        if phase not in self._windows or (phase != "baseline" and "fault" not in self._windows):
-            return
-        for result in self._queries.judge(phase, self._windows, self.experiment.steady_state.title):
-            self._record(result)
-        if self.load is None:
-            return
-        baseline = self._buckets_in("baseline")
-        window = self._buckets_in(phase)
-        end = self._windows[phase][1]
-        for probe in self.experiment.steady_state.probes:
-            if not isinstance(probe, LoadProbe):
-                continue
-            judged = judge_window(probe, phase, baseline, window)
-            self._comparisons.extend(judged.comparisons())
-            if phase != "recovery":
-                self._record(judged.as_result(end, self.experiment.steady_state.title))
-
-    def _buckets_in(self, phase: str) -> list[Bucket]:
-        """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
-        start, end = (self._t0 + t for t in self._windows[phase])
-        return self.load.seconds_between(start, end)
-
-    def _baseline_values(self) -> dict[str, dict[str, Any]]:
-        """Median of each probe's numeric subjects over the baseline: what relative tolerances compare with."""
-        values: dict[str, dict[str, list[float]]] = {}
-        for phase, probe, numeric in self._subjects:
-            if phase == "baseline":
-                for subject, value in numeric.items():
-                    values.setdefault(probe, {}).setdefault(subject, []).append(value)
-        return {probe: {s: statistics.median(v) for s, v in subjects.items()} for probe, subjects in values.items()}
 
     # -- fault, revert, recovery ---------------------------------------------
 
@@ -333,7 +220,7 @@ class Runner:
                 elif (planned.reverted_at is None and planned.applied_at is not None and step.duration is not None
                       and offset >= step.start + step.duration):
                     self._revert(planned)
-            self._stop = stops.check(self.load.trailing if self.load is not None else None, self._observations,
+            self._stop = stops.check(self.load.trailing if self.load is not None else None, self.steady.observations,
                                      self.elapsed(), self._first_applied())
             if self._stop is not None:
                 self.journal.event("run.stopped", **self._stop.fields())
@@ -343,7 +230,7 @@ class Runner:
         tick(self.elapsed())  # faults at offset 0 go in before the first observation
         # Ticks every tenth: stop conditions read tenths of a second, and faults start and end on time.
         self._phase("fault", self.experiment.phases.fault, on_tick=tick, tick_s=FAULT_TICK_S)
-        self._windows["fault"] = (start, self.elapsed())
+        self.steady.windows["fault"] = (start, self.elapsed())
 
     def _first_applied(self) -> float | None:
         return min((p.applied_at for p in self.planned if p.applied_at is not None), default=None)
@@ -398,20 +285,15 @@ class Runner:
         start = self.elapsed()
 
         def tick(now: float) -> bool:
-            last_round = self._last_round("recovery")
+            last_round = self.steady.last_round("recovery")
             # A sampled probe (write visibility) holds once a measurement started in recovery held.
-            if last_round and all(o.ok for o in last_round) and self._stack.held_since(start):
+            if last_round and all(o.ok for o in last_round) and self.steady.writes.held_since(start):
                 streak.append(last_round[0].t)
             else:
                 streak.clear()
             return len(streak) >= SETTLE_OBSERVATIONS
 
         self._phase("recovery", self.experiment.phases.recovery, on_tick=tick)
-
-    def _last_round(self, phase: str) -> list[ProbeResult]:
-        """The observations of the latest round in ``phase`` (every probe is observed at one time)."""
-        in_phase = [o for o in self._observations if o.phase.value == phase]
-        return [o for o in in_phase if o.t == in_phase[-1].t] if in_phase else []
 
     def _measurement_problems(self) -> tuple[str, ...]:
         if self.load is None:

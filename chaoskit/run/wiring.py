@@ -107,9 +107,13 @@ def _parts(tolerance: Tolerance) -> list[Tolerance]:
 
 
 def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path: str | None = None) -> list[str]:
-    """A dry run: preflight (ledger, backends, targets) and the faults it would apply; nothing is applied."""
+    """A dry run: preflight (ledger, backends, targets, probes) and the faults it would apply; nothing is applied."""
     runner = _runner(experiment, None, seed, ledger_path)  # a dry run writes no journal
-    runner.preflight(claim=False)
+    try:
+        runner.preflight(claim=False)
+        probes = runner.steady.readings.describe()
+    finally:
+        runner.steady.readings.close()
     lines = [f"plan: {experiment.title} (seed {runner.seed})"]
     phases = experiment.phases
     lines.append(f"phases: warmup {phases.warmup:g}s, baseline {phases.baseline:g}s, fault {phases.fault:g}s, "
@@ -117,6 +121,8 @@ def plan_experiment(experiment: Experiment, seed: int | None = None, ledger_path
     for planned in runner.planned:
         end = f"for {planned.step.duration:g}s" if planned.step.duration is not None else "until the fault phase ends"
         lines.append(f"  at +{planned.step.start:g}s {end}: {planned.fault.describe()}")
+    if probes:
+        lines += ["plugin probes (each prepared):", *probes]
     return lines + blast_radius(runner)
 
 
