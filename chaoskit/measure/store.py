@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from chaoskit.measure.buckets import SLICE_S, Bucket, Slice
 
-__all__ = ["BucketDicts", "BucketStore"]
+__all__ = ["BucketDicts", "BucketStore", "Seconds"]
 
 
 class BucketStore:
@@ -82,13 +82,22 @@ class BucketStore:
             recent = list(self._recent)
         return tuple(recent[-count:]) if count > 0 else ()
 
-    def overlapping(self, start: float, end: float) -> list[Bucket]:
-        """Every bucket that overlaps [start, end) on the ``mono`` clock, spilled ones read back."""
+    def seconds(self, start: float, end: float) -> Seconds:
+        """The whole seconds inside [start, end) on the ``mono`` clock (those it overlaps if none is whole).
+
+        Found by the index alone; each is read back when the result is iterated,
+        so a window of any length costs nothing until it is read, one second at a time.
+        """
+        eps = 1e-6  # bucket edges are sums of floats
         with self._changed:
-            recent = [b for b in self._recent if b.end_mono > start and b.start_mono < end]
-            spilled = [i for i in range(bisect.bisect_right(self._spilled_end, start), len(self._spilled_at))
-                       if self._spilled_start[i] < end] if self._spilled_at else []
-            return [self._read(i) for i in spilled] + recent
+            recent = [b for b in self._recent if b.start_mono >= start - eps and b.end_mono <= end + eps]
+            first = bisect.bisect_left(self._spilled_start, start - eps)
+            spilled = range(first, max(first, bisect.bisect_right(self._spilled_end, end + eps)))
+            if not spilled and not recent:  # no whole second: the ones it overlaps
+                recent = [b for b in self._recent if b.end_mono > start and b.start_mono < end]
+                first = bisect.bisect_right(self._spilled_end, start)
+                spilled = range(first, max(first, bisect.bisect_left(self._spilled_start, end)))
+        return Seconds(self, spilled, tuple(recent))
 
     def snapshot(self) -> tuple[Bucket, ...]:
         """Every completed bucket (spilled ones read back: for whole-load summaries, not for live reading)."""
@@ -121,9 +130,6 @@ class BucketStore:
         since = pieces[-1].end_mono - span_s - 1e-6
         return [p for p in pieces if p.start_mono >= since]
 
-    def _read(self, i: int) -> Bucket:
-        return Bucket.from_dict(self._line(i))
-
     def _line(self, i: int) -> dict[str, Any]:
         assert self._spill is not None
         self._spill.seek(self._spilled_at[i])
@@ -139,6 +145,26 @@ class BucketStore:
     def wake_all(self) -> None:
         with self._changed:
             self._changed.notify_all()
+
+
+class Seconds:
+    """A span of a store's seconds, in order: spilled ones are read back each time it is iterated, never held together."""
+
+    def __init__(self, store: BucketStore, spilled: range, recent: tuple[Bucket, ...]):
+        self._store, self._spilled, self._recent = store, spilled, recent
+
+    def __iter__(self) -> Iterator[Bucket]:
+        for i in self._spilled:
+            with self._store._changed:  # noqa: SLF001 - the store's lock guards its spill file's position
+                data = self._store._line(i)  # noqa: SLF001
+            yield Bucket.from_dict(data)
+        yield from self._recent
+
+    def __len__(self) -> int:
+        return len(self._spilled) + len(self._recent)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
 
 
 class BucketDicts(list):  # type: ignore[type-arg]
