@@ -33,8 +33,12 @@ MATERIALIZE_LIMIT = 1 << 20
 
 
 def pairwise_order_statistics(fault: Sequence[float], baseline: Sequence[float], ranks: Sequence[int],
-                              limit: int = MATERIALIZE_LIMIT) -> list[float]:
-    """The differences ``fault_i - baseline_j`` of the given 0-based ``ranks`` in ascending order."""
+                              limit: int | None = None) -> list[float]:
+    """The differences ``fault_i - baseline_j`` of the given 0-based ``ranks`` in ascending order.
+
+    ``limit``: how many differences may be formed at once (:data:`MATERIALIZE_LIMIT` by default).
+    """
+    limit = MATERIALIZE_LIMIT if limit is None else max(1, limit)
     x = np.sort(np.asarray(fault, float))
     y = np.sort(np.asarray(baseline, float))[::-1]
     total = len(x) * len(y)
