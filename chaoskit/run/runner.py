@@ -25,7 +25,7 @@ from chaoskit.errors import Aborted, ChaoskitError, RevertFailed
 from chaoskit.faults.base import Fault, TargetRef
 from chaoskit.faults.catalogue import build
 from chaoskit.log import get_logger
-from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.store import Seconds
 from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment, FaultStep
 from chaoskit.model.probes import LoadProbe, Probe, PrometheusProbe, WriteProbe
@@ -304,7 +304,7 @@ class Runner:
             if phase != "recovery":
                 self._record(judged.as_result(end, self.experiment.steady_state.title))
 
-    def _buckets_in(self, phase: str) -> list[Bucket]:
+    def _buckets_in(self, phase: str) -> Seconds:
         """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
         start, end = (self._t0 + t for t in self._windows[phase])
         return self.load.seconds_between(start, end)
