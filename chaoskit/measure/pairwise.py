@@ -4,7 +4,7 @@ The Hodges-Lehmann shift and its interval (:mod:`chaoskit.measure.stats`)
 are order statistics of every difference ``fault_i - baseline_j``. Formed
 and sorted, those take O(m*n) memory: a day-long fault window (86,400
 seconds) against an hour's baseline would be 311 million differences,
-2.5 GB. Past :data:`MATERIALIZE_LIMIT` differences they are selected
+2.5 GB. Past :data:`MATERIALIZE_LIMIT` (131,072) differences they are selected
 instead, exactly, in O(m + n) memory:
 
 with ``x`` sorted up and ``y`` sorted down, the differences form a matrix
@@ -28,8 +28,9 @@ import numpy as np
 
 __all__ = ["MATERIALIZE_LIMIT", "pairwise_order_statistics"]
 
-# Up to this many differences (8 MB of floats) they are simply formed and partitioned.
-MATERIALIZE_LIMIT = 1 << 20
+# Up to this many differences (1 MiB of floats) they are simply formed and partitioned; a selection
+# gathers its last candidates once this few remain (a few MiB of temporaries at most).
+MATERIALIZE_LIMIT = 1 << 17
 
 
 def pairwise_order_statistics(fault: Sequence[float], baseline: Sequence[float], ranks: Sequence[int],

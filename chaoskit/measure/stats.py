@@ -17,7 +17,7 @@ comparison is rank-based, as Kayenta's canary judge does:
 
 The estimate and the interval's ends are read from the differences by
 :func:`chaoskit.measure.pairwise.pairwise_order_statistics`, which selects
-them without forming all m*n past a million: a day of seconds against an
+them without forming all m*n past 131,072 of them: a day of seconds against an
 hour's baseline is judged exactly, in memory proportional to m + n.
 
 :func:`decide_shift` turns the interval into a decision against a tolerated

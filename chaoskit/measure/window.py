@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, Slice, histogram_figures, new_histogram
+from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, Slice, add_histogram, histogram_figures, new_histogram
 
 __all__ = ["WindowStats", "WindowTally", "merge_histograms", "select", "seconds_of", "summarize", "summarize_slices", "tally"]
 
@@ -200,10 +200,10 @@ def _merged(merged: HdrHistogram | None, hist: HdrHistogram) -> HdrHistogram:
     if merged is None or hist.highest_trackable_value > merged.highest_trackable_value:
         wider = new_histogram(hist.highest_trackable_value)
         if merged is not None:
-            wider.add(merged)
+            add_histogram(wider, merged)
         merged = wider
     if hist.get_total_count():
-        merged.add(hist)
+        add_histogram(merged, hist)
     return merged
 
 
