@@ -7,7 +7,9 @@ latest ``keep_s`` seconds as they are (what the live run loop and the phase
 windows read) and spills older ones to an unlinked temporary file, in their
 journal encoding, one line each, with an in-memory index of their start
 times (16 bytes a second). Nothing is summarised away: a window that reaches
-back reads every spilled second of its span, with every request in it.
+back reads every spilled second of its span, with every request in it, one
+second at a time as it is iterated (:class:`Seconds`), so judging a window of
+any length never holds its seconds together.
 
 Tenths (:class:`~chaoskit.measure.buckets.Slice`) are only for live
 detection: the latest ``slices_s`` seconds of them are kept, older ones dropped.
@@ -23,7 +25,7 @@ import tempfile
 import threading
 from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from chaoskit.measure.buckets import SLICE_S, Bucket, Slice
@@ -97,7 +99,7 @@ class BucketStore:
                 recent = [b for b in self._recent if b.end_mono > start and b.start_mono < end]
                 first = bisect.bisect_right(self._spilled_end, start)
                 spilled = range(first, max(first, bisect.bisect_left(self._spilled_start, end)))
-        return Seconds(self, spilled, tuple(recent))
+        return Seconds(self._read, spilled, tuple(recent))
 
     def snapshot(self) -> tuple[Bucket, ...]:
         """Every completed bucket (spilled ones read back: for whole-load summaries, not for live reading)."""
@@ -130,6 +132,12 @@ class BucketStore:
         since = pieces[-1].end_mono - span_s - 1e-6
         return [p for p in pieces if p.start_mono >= since]
 
+    def _read(self, i: int) -> Bucket:
+        """The ``i``-th spilled second, read back (any thread)."""
+        with self._changed:
+            data = self._line(i)
+        return Bucket.from_dict(data)
+
     def _line(self, i: int) -> dict[str, Any]:
         assert self._spill is not None
         self._spill.seek(self._spilled_at[i])
@@ -150,14 +158,11 @@ class BucketStore:
 class Seconds:
     """A span of a store's seconds, in order: spilled ones are read back each time it is iterated, never held together."""
 
-    def __init__(self, store: BucketStore, spilled: range, recent: tuple[Bucket, ...]):
-        self._store, self._spilled, self._recent = store, spilled, recent
+    def __init__(self, read: Callable[[int], Bucket], spilled: range, recent: tuple[Bucket, ...]):
+        self._read, self._spilled, self._recent = read, spilled, recent
 
     def __iter__(self) -> Iterator[Bucket]:
-        for i in self._spilled:
-            with self._store._changed:  # noqa: SLF001 - the store's lock guards its spill file's position
-                data = self._store._line(i)  # noqa: SLF001
-            yield Bucket.from_dict(data)
+        yield from map(self._read, self._spilled)
         yield from self._recent
 
     def __len__(self) -> int:
