@@ -15,9 +15,13 @@ module                 what it is for
 ``outcomes``           what became of each request, captured values
 ``tuning``             while generators run: GIL, heap, real-time, CPUs awake
 ``buckets``            one second of load: HDR histograms and counts, JSON
-``window``             a span of buckets summarised (merged histograms)
+``recorder``           the second being recorded (the generator's thread only)
+``store``              completed seconds: the latest in memory, older ones spilled
+``window``             a span of buckets summarised (merged histograms), or tallied
 ``validity``           did the generator keep up? (pure)
 ``stats``              Mann-Whitney U, Hodges-Lehmann shift and interval (pure)
+``intervals``          a window's quantile and error-rate intervals (pure)
+``pairwise``           order statistics of m*n differences in O(m+n) memory (pure)
 ``judge``              a metric of a fault window against its tolerance (pure)
 ``detection``          time to detect, time to recover (pure)
 ``readings``           a Prometheus probe's readings judged per window (pure)
@@ -37,7 +41,7 @@ from chaoskit.measure.judge import MetricJudgement, judge_metric, per_second
 from chaoskit.measure.loadgen import LoadGenerator, LoadGeneratorFailed
 from chaoskit.measure.stats import ShiftEstimate, compare, decide_shift
 from chaoskit.measure.validity import Validity, ValidityLimits, assess_validity
-from chaoskit.measure.window import WindowStats, select, summarize
+from chaoskit.measure.window import WindowStats, WindowTally, select, summarize, tally
 
 __all__ = [
     "ArrivalSchedule",
@@ -50,6 +54,7 @@ __all__ = [
     "Validity",
     "ValidityLimits",
     "WindowStats",
+    "WindowTally",
     "assess_validity",
     "baseline_band",
     "compare",
@@ -59,6 +64,7 @@ __all__ = [
     "per_second",
     "select",
     "summarize",
+    "tally",
     "time_to_detect",
     "time_to_recover",
 ]

@@ -30,18 +30,18 @@ from __future__ import annotations
 import math
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket
 from chaoskit.measure.intervals import Interval, component_confidence, difference, proportion_interval, quantile_interval
 from chaoskit.measure.stats import DEFAULT_CONFIDENCE, Decision, ShiftEstimate, Worse, compare, decide_shift
-from chaoskit.measure.window import merge_histograms, summarize
+from chaoskit.measure.window import WindowTally, tally
 from chaoskit.model.tolerance import AllOf, Relative, Threshold, Tolerance
 from chaoskit.verdict import Phase, ProbeResult
 
-__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "WindowJudgement", "judge_metric", "judge_values", "per_second"]
+__all__ = ["MetricJudgement", "WORSE_WHEN_LOWER", "WindowJudgement", "judge_metric", "judge_values", "per_second", "tallied"]
 
 # Metrics where less is worse; for every other metric (latency, errors) more is worse.
 WORSE_WHEN_LOWER = frozenset({"throughput", "achieved_rate"})
@@ -141,35 +141,43 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def window_interval(metric: str, buckets: Sequence[Bucket], confidence: float) -> Interval | None:
+def window_interval(metric: str, window: WindowTally, confidence: float) -> Interval | None:
     """The interval of the window's value of ``metric`` over its requests; None for metrics without one."""
-    if not buckets:
+    if not window.buckets:
         return None
+    stats = window.stats
     if metric in LATENCY_QUANTILES:
-        hist = merge_histograms(b.latency for b in buckets)
-        overflow = sum(b.overflow for b in buckets)
-        return quantile_interval(hist, LATENCY_QUANTILES[metric] / 100, confidence, overflow) if hist else None
+        hist = window.latency
+        return quantile_interval(hist, LATENCY_QUANTILES[metric] / 100, confidence, stats.overflow) if hist else None
     if metric == "error_rate":
-        done = sum(b.completed for b in buckets)
-        return proportion_interval(sum(b.failed + b.timed_out for b in buckets), done, confidence)
+        return proportion_interval(stats.failed + stats.timed_out, stats.completed, confidence)
     return None
 
 
-def judge_metric(metric: str, tolerance: Tolerance, baseline: Sequence[Bucket], fault: Sequence[Bucket],
-                 confidence: float = DEFAULT_CONFIDENCE, compared: bool = True) -> MetricJudgement:
-    """Judge ``metric`` over the ``fault`` buckets against ``tolerance`` (baseline: the ``baseline`` buckets).
+def tallied(window: WindowTally | Iterable[Bucket], metric: str) -> WindowTally:
+    """``window`` as a tally holding ``metric``: buckets are read once, one at a time (a day's window included)."""
+    return window if isinstance(window, WindowTally) else tally(window, (metric,))
 
-    ``compared=False`` skips the comparisons with the baseline (a window judged
-    against itself), which only absolute tolerances can do without.
+
+def judge_metric(metric: str, tolerance: Tolerance, baseline: WindowTally | Iterable[Bucket],
+                 fault: WindowTally | Iterable[Bucket], confidence: float = DEFAULT_CONFIDENCE,
+                 compared: bool = True) -> MetricJudgement:
+    """Judge ``metric`` over the ``fault`` window against ``tolerance`` (baseline: the ``baseline`` window).
+
+    Either window is a :class:`~chaoskit.measure.window.WindowTally` or its
+    buckets, which are then read once. ``compared=False`` skips the comparisons
+    with the baseline (a window judged against itself), which only absolute
+    tolerances can do without.
     """
+    base, hit = tallied(baseline, metric), tallied(fault, metric)
     half = component_confidence(confidence)
-    fault_half, base_half = window_interval(metric, fault, half), window_interval(metric, baseline, half)
+    fault_half, base_half = window_interval(metric, hit, half), window_interval(metric, base, half)
     window = _Window(
         metric, confidence,
-        fault_value=summarize(fault).metric(metric) if fault else None,
-        baseline_value=summarize(baseline).metric(metric) if baseline else None,
-        shift=_shift(per_second(baseline, metric), per_second(fault, metric), confidence, compared),
-        fault_interval=window_interval(metric, fault, confidence),
+        fault_value=hit.stats.metric(metric) if hit.buckets else None,
+        baseline_value=base.stats.metric(metric) if base.buckets else None,
+        shift=_shift(base.values(metric), hit.values(metric), confidence, compared),
+        fault_interval=window_interval(metric, hit, confidence),
         difference=difference(fault_half, base_half, confidence) if compared and fault_half and base_half else None,
     )
     return window.judge(tolerance)
@@ -191,7 +199,7 @@ def judge_values(metric: str, tolerance: Tolerance, baseline: Sequence[float], f
 
 
 def _shift(baseline: Sequence[float], fault: Sequence[float], confidence: float, compared: bool) -> ShiftEstimate | None:
-    return compare(baseline, fault, confidence) if compared and baseline and fault else None
+    return compare(baseline, fault, confidence) if compared and len(baseline) and len(fault) else None
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,9 @@ from chaoskit.measure.tuning import (
     tune_process,
     untune_process,
 )
-from chaoskit.measure.store import BucketDicts, BucketStore
+from chaoskit.measure.store import BucketDicts, BucketStore, Seconds
 from chaoskit.measure.validity import ValidityLimits, assess_validity
-from chaoskit.measure.window import WindowStats, seconds_of, summarize, summarize_slices
+from chaoskit.measure.window import WindowStats, summarize, summarize_slices
 from chaoskit.model.load import LoadSpec
 
 __all__ = ["LoadGenerator", "LoadGeneratorFailed"]
@@ -239,9 +239,12 @@ class LoadGenerator:
         """Every completed per-second bucket so far (a snapshot; spilled seconds are read back: not for live use)."""
         return self._store.snapshot()
 
-    def seconds_between(self, start: float, end: float) -> list[Bucket]:
-        """The whole seconds inside [start, end) on the ``mono`` clock (those it overlaps if none is whole)."""
-        return seconds_of(self._store.overlapping(start, end), start, end)
+    def seconds_between(self, start: float, end: float) -> Seconds:
+        """The whole seconds inside [start, end) on the ``mono`` clock (those it overlaps if none is whole).
+
+        Read back a second at a time as they are iterated: a window of any length is judged in bounded memory.
+        """
+        return self._store.seconds(start, end)
 
     def seconds_from(self, start: float) -> Iterator[Bucket]:
         """The completed seconds starting at or after ``start`` (``mono`` clock), read one at a time."""

@@ -7,7 +7,9 @@ latest ``keep_s`` seconds as they are (what the live run loop and the phase
 windows read) and spills older ones to an unlinked temporary file, in their
 journal encoding, one line each, with an in-memory index of their start
 times (16 bytes a second). Nothing is summarised away: a window that reaches
-back reads every spilled second of its span, with every request in it.
+back reads every spilled second of its span, with every request in it, one
+second at a time as it is iterated (:class:`Seconds`), so judging a window of
+any length never holds its seconds together.
 
 Tenths (:class:`~chaoskit.measure.buckets.Slice`) are only for live
 detection: the latest ``slices_s`` seconds of them are kept, older ones dropped.
@@ -23,12 +25,12 @@ import tempfile
 import threading
 from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from chaoskit.measure.buckets import SLICE_S, Bucket, Slice
 
-__all__ = ["BucketDicts", "BucketStore"]
+__all__ = ["BucketDicts", "BucketStore", "Seconds"]
 
 
 class BucketStore:
@@ -82,13 +84,22 @@ class BucketStore:
             recent = list(self._recent)
         return tuple(recent[-count:]) if count > 0 else ()
 
-    def overlapping(self, start: float, end: float) -> list[Bucket]:
-        """Every bucket that overlaps [start, end) on the ``mono`` clock, spilled ones read back."""
+    def seconds(self, start: float, end: float) -> Seconds:
+        """The whole seconds inside [start, end) on the ``mono`` clock (those it overlaps if none is whole).
+
+        Found by the index alone; each is read back when the result is iterated,
+        so a window of any length costs nothing until it is read, one second at a time.
+        """
+        eps = 1e-6  # bucket edges are sums of floats
         with self._changed:
-            recent = [b for b in self._recent if b.end_mono > start and b.start_mono < end]
-            spilled = [i for i in range(bisect.bisect_right(self._spilled_end, start), len(self._spilled_at))
-                       if self._spilled_start[i] < end] if self._spilled_at else []
-            return [self._read(i) for i in spilled] + recent
+            recent = [b for b in self._recent if b.start_mono >= start - eps and b.end_mono <= end + eps]
+            first = bisect.bisect_left(self._spilled_start, start - eps)
+            spilled = range(first, max(first, bisect.bisect_right(self._spilled_end, end + eps)))
+            if not spilled and not recent:  # no whole second: the ones it overlaps
+                recent = [b for b in self._recent if b.end_mono > start and b.start_mono < end]
+                first = bisect.bisect_right(self._spilled_end, start)
+                spilled = range(first, max(first, bisect.bisect_left(self._spilled_start, end)))
+        return Seconds(self._read, spilled, tuple(recent))
 
     def snapshot(self) -> tuple[Bucket, ...]:
         """Every completed bucket (spilled ones read back: for whole-load summaries, not for live reading)."""
@@ -122,7 +133,10 @@ class BucketStore:
         return [p for p in pieces if p.start_mono >= since]
 
     def _read(self, i: int) -> Bucket:
-        return Bucket.from_dict(self._line(i))
+        """The ``i``-th spilled second, read back (any thread)."""
+        with self._changed:
+            data = self._line(i)
+        return Bucket.from_dict(data)
 
     def _line(self, i: int) -> dict[str, Any]:
         assert self._spill is not None
@@ -139,6 +153,23 @@ class BucketStore:
     def wake_all(self) -> None:
         with self._changed:
             self._changed.notify_all()
+
+
+class Seconds:
+    """A span of a store's seconds, in order: spilled ones are read back each time it is iterated, never held together."""
+
+    def __init__(self, read: Callable[[int], Bucket], spilled: range, recent: tuple[Bucket, ...]):
+        self._read, self._spilled, self._recent = read, spilled, recent
+
+    def __iter__(self) -> Iterator[Bucket]:
+        yield from map(self._read, self._spilled)
+        yield from self._recent
+
+    def __len__(self) -> int:
+        return len(self._spilled) + len(self._recent)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
 
 
 class BucketDicts(list):  # type: ignore[type-arg]

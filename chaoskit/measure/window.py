@@ -7,15 +7,17 @@ seconds, error rates as fractions (0.01 = 1 %), rates in requests per second.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, Slice, histogram_figures, new_histogram
+from chaoskit.measure.buckets import LATENCY_QUANTILES, Bucket, Slice, add_histogram, histogram_figures, new_histogram
 
-__all__ = ["WindowStats", "merge_histograms", "select", "seconds_of", "summarize", "summarize_slices"]
+__all__ = ["WindowStats", "WindowTally", "merge_histograms", "select", "seconds_of", "summarize", "summarize_slices", "tally"]
 
 
 def merge_histograms(hists: Iterable[HdrHistogram]) -> HdrHistogram | None:
@@ -122,6 +124,51 @@ def summarize(buckets: Iterable[Bucket]) -> WindowStats:
 
     An iterator is read once and not kept: a day of spilled seconds summarises in bounded memory.
     """
+    return _summary(buckets)[0]
+
+
+@dataclass(frozen=True, eq=False)
+class WindowTally:
+    """A window read once, for judging: its summary, its merged latency histogram, each metric's per-second values.
+
+    What a judgement needs from however many seconds: the histogram's size does
+    not grow with the window, and a metric's per-second values take 8 bytes a second.
+    """
+
+    stats: WindowStats
+    latency: HdrHistogram | None  # every latency of the window; None for an empty window
+    per_second: Mapping[str, np.ndarray]  # per metric tallied: the value of each second that has one, in order
+
+    @property
+    def buckets(self) -> int:
+        return self.stats.buckets
+
+    def values(self, metric: str) -> np.ndarray:
+        """The per-second values of ``metric`` (seconds without one left out)."""
+        if metric not in self.per_second:
+            raise ValueError(f"{metric!r} was not tallied (tallied: {', '.join(self.per_second) or 'none'})")
+        return self.per_second[metric]
+
+
+def tally(buckets: Iterable[Bucket], metrics: Iterable[str]) -> WindowTally:
+    """Read a span of buckets (in order) once into a :class:`WindowTally` of ``metrics``; no bucket is kept."""
+    columns = {metric: array("d") for metric in metrics}
+
+    def noted() -> Iterator[Bucket]:
+        for bucket in buckets:
+            for metric, column in columns.items():
+                value = bucket.metric(metric)
+                if value is not None:
+                    column.append(value)
+            yield bucket
+
+    stats, latency = _summary(noted())
+    return WindowTally(stats, latency, {metric: np.frombuffer(column, dtype=np.float64)
+                                        for metric, column in columns.items()})
+
+
+def _summary(buckets: Iterable[Bucket]) -> tuple[WindowStats, HdrHistogram | None]:
+    """The window's summary and its merged latency histogram (None for an empty span), in one pass."""
     latency = lag = first = last = None
     errors: dict[str, int] = {}
     count = target = sent = succeeded = failed = timed_out = overflow = 0
@@ -137,7 +184,7 @@ def summarize(buckets: Iterable[Bucket]) -> WindowStats:
         failed, timed_out, overflow = failed + bucket.failed, timed_out + bucket.timed_out, overflow + bucket.overflow
         seconds, cpu_s, stolen = seconds + bucket.duration_s, cpu_s + bucket.cpu_s, stolen + bucket.steal * bucket.duration_s
     if first is None or last is None or latency is None or lag is None:
-        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0)
+        return WindowStats(start=0.0, end=0.0, seconds=0.0, buckets=0), None
     has_lag = lag.get_total_count() > 0
     return WindowStats(
         start=first.start, end=last.end, seconds=seconds, buckets=count, target=target, sent=sent,
@@ -145,7 +192,7 @@ def summarize(buckets: Iterable[Bucket]) -> WindowStats:
         lag_p99=lag.get_value_at_percentile(99.0) / 1e6 if has_lag else None,
         lag_max=lag.get_max_value() / 1e6 if has_lag else None,
         cpu_s=cpu_s, steal=stolen / seconds if seconds > 0 else 0.0, errors=errors, **_quantiles(latency, last),
-    )
+    ), latency
 
 
 def _merged(merged: HdrHistogram | None, hist: HdrHistogram) -> HdrHistogram:
@@ -153,10 +200,10 @@ def _merged(merged: HdrHistogram | None, hist: HdrHistogram) -> HdrHistogram:
     if merged is None or hist.highest_trackable_value > merged.highest_trackable_value:
         wider = new_histogram(hist.highest_trackable_value)
         if merged is not None:
-            wider.add(merged)
+            add_histogram(wider, merged)
         merged = wider
     if hist.get_total_count():
-        merged.add(hist)
+        add_histogram(merged, hist)
     return merged
 
 

@@ -20,28 +20,36 @@ verdict comes from the whole window:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chaoskit.measure.buckets import Bucket
-from chaoskit.measure.judge import WindowJudgement, judge_metric
-from chaoskit.measure.window import WindowStats
+from chaoskit.measure.judge import WindowJudgement, judge_metric, tallied
+from chaoskit.measure.window import WindowStats, WindowTally
 from chaoskit.model.probes import LoadProbe
 from chaoskit.model.tolerance import Judgement, absolute_part, evaluate_checks
 
 __all__ = ["WindowJudgement", "absolute_part", "judge_second", "judge_window", "numeric_subjects", "quoted"]
 
 
-def judge_window(probe: LoadProbe, phase: str, baseline: Sequence[Bucket], window: Sequence[Bucket]) -> WindowJudgement:
-    """Judge ``probe`` over ``window`` (the ``baseline`` window itself when ``phase`` is baseline)."""
+def judge_window(probe: LoadProbe, phase: str, baseline: WindowTally | Iterable[Bucket],
+                 window: WindowTally | Iterable[Bucket]) -> WindowJudgement:
+    """Judge ``probe`` over ``window`` (the ``baseline`` window itself when ``phase`` is baseline).
+
+    Each window is read once, a second at a time, into a tally (merged
+    histograms, counts, the metric's per-second values) that every check
+    reads: judging a day-long window takes about as much memory as a minute's.
+    """
+    base = tallied(baseline, probe.metric)
+    judged = base if window is baseline else tallied(window, probe.metric)
     checks = []
     for check in probe.checks:
         tolerance = absolute_part(check.tolerance) if phase == "baseline" else check.tolerance
         if tolerance is None:
             continue
         # Against itself the baseline's comparison would say nothing: no interval for it.
-        checks.append(judge_metric(probe.metric, tolerance, baseline, window, compared=phase != "baseline"))
-    return WindowJudgement.of(probe.name, phase, checks, f"{len(window)} s")
+        checks.append(judge_metric(probe.metric, tolerance, base, judged, compared=phase != "baseline"))
+    return WindowJudgement.of(probe.name, phase, checks, f"{judged.buckets} s")
 
 
 def judge_second(probe: LoadProbe, window: WindowStats | None, baseline: Mapping[str, Any] | None, *,

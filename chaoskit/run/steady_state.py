@@ -25,7 +25,7 @@ from typing import Any
 
 from chaoskit.adapters.backends import Backends
 from chaoskit.log import get_logger
-from chaoskit.measure.buckets import Bucket
+from chaoskit.measure.store import Seconds
 from chaoskit.measure.window import WindowStats
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.probes import LoadProbe, Probe, WriteProbe
@@ -134,7 +134,7 @@ class SteadyState:
                 if phase != "recovery":
                     self.record(judged.as_result(self.windows[phase][1], self.title))
 
-    def _buckets_in(self, phase: str) -> list[Bucket]:
+    def _buckets_in(self, phase: str) -> Seconds:
         """The whole seconds of load inside the phase's window (the seconds it overlaps if it has none)."""
         start, end = (self.t0 + t for t in self.windows[phase])
         return self.load.seconds_between(start, end)

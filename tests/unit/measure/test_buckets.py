@@ -7,9 +7,10 @@ import json
 import random
 
 import pytest
+from hdrh.histogram import HdrHistogram
 
 from chaoskit.measure.arrivals import ArrivalSchedule
-from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, new_histogram, record_many
+from chaoskit.measure.buckets import FAILED, OK, TIMED_OUT, Bucket, add_histogram, new_histogram, record_many
 from chaoskit.measure.recorder import BucketRecorder
 from chaoskit.measure.store import BucketStore
 
@@ -153,3 +154,25 @@ def test_each_second_is_published_in_tenths_too():
     last = store.slices(0.15)
     assert len(last) == 2 and last[-1].duration_s == pytest.approx(0.05)  # the load's end closes a short tenth
     assert store.latest(1)[0].duration_s == pytest.approx(0.15)
+
+
+def test_add_histogram_is_hdrh_add_across_word_sizes():
+    """A second read back (64-bit counters) added to a merged one (32-bit): hdrh's counts and figures, vectorised."""
+    values = [0.0042, 0.005, 0.0051, 0.2, 1.7, 0.00001]
+    recorded = new_histogram(20_000_000)
+    record_many(recorded, values)
+    decoded = HdrHistogram.decode(recorded.encode())
+    assert decoded.word_size == 8  # what makes hdrh's own add fall back to Python
+    fast, slow = new_histogram(20_000_000), new_histogram(20_000_000)
+    for merged in (fast, slow):
+        record_many(merged, [0.003, 0.9])
+    add_histogram(fast, decoded)
+    slow.add(decoded)
+    assert list(fast.counts) == list(slow.counts) and fast.get_total_count() == slow.get_total_count() == 8
+    assert (fast.get_min_value(), fast.get_max_value(), fast.get_mean_value()) == (
+        slow.get_min_value(), slow.get_max_value(), slow.get_mean_value())
+    assert [fast.get_value_at_percentile(p) for p in (50, 99, 100)] == [slow.get_value_at_percentile(p) for p in (50, 99, 100)]
+    other = new_histogram(60_000_000)  # another layout: hdrh's path
+    record_many(other, [0.5])
+    add_histogram(other, decoded)
+    assert other.get_total_count() == 7

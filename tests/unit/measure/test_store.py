@@ -8,7 +8,7 @@ import pytest
 
 from chaoskit.journal import JournalFile
 from chaoskit.measure.store import BucketDicts, BucketStore
-from chaoskit.measure.window import summarize
+from chaoskit.measure.window import seconds_of, summarize
 from tests.unit.measure.factory import MONO0, steady
 
 
@@ -24,8 +24,8 @@ def test_older_seconds_are_spilled_and_read_back_whole():
     """Beyond keep_s, seconds leave memory but a window over them sees every request they held."""
     store, seconds = filled(12, keep_s=4)
     assert len(store) == 12 and [b.index for b in store.latest(10)] == [8, 9, 10, 11]
-    back = store.overlapping(MONO0 + 2, MONO0 + 9)
-    assert [b.index for b in back] == list(range(2, 9))
+    back = store.seconds(MONO0 + 2, MONO0 + 9)
+    assert len(back) == 7 and [b.index for b in back] == list(range(2, 9))
     for got, want in zip(back, seconds[2:9]):
         assert got.to_dict() == want.to_dict()
     assert summarize(iter(store)).to_dict() == summarize(seconds).to_dict()
@@ -34,10 +34,21 @@ def test_older_seconds_are_spilled_and_read_back_whole():
 
 
 def test_a_window_partly_spilled_and_partly_in_memory():
-    """A window straddling the spill boundary is read from both, in order."""
+    """A window straddling the spill boundary is read from both, in order: its whole seconds only."""
     store, _ = filled(8, keep_s=3)
-    assert [b.index for b in store.overlapping(MONO0 + 3.5, MONO0 + 6.5)] == [3, 4, 5, 6]
-    assert store.overlapping(MONO0 + 100, MONO0 + 200) == []
+    assert [b.index for b in store.seconds(MONO0 + 3.5, MONO0 + 7.0)] == [4, 5, 6]
+    assert not store.seconds(MONO0 + 100, MONO0 + 200)
+
+
+@pytest.mark.parametrize("start,end", [(2.0, 9.0), (3.5, 6.5), (0.2, 0.7), (4.5, 5.2), (4.6, 4.9), (7.5, 30.0),
+                                       (-5.0, 0.5), (0.0, 12.0), (11.0, 12.0)])
+def test_seconds_are_the_whole_seconds_of_the_span_as_in_memory(start, end):
+    """store.seconds picks what seconds_of picks from every bucket in memory (the overlapped ones if none is whole)."""
+    store, seconds = filled(12, keep_s=4)
+    picked = store.seconds(MONO0 + start, MONO0 + end)
+    want = seconds_of(seconds, MONO0 + start, MONO0 + end)
+    assert [b.index for b in picked] == [b.index for b in want] and len(picked) == len(want)
+    assert [b.to_dict() for b in picked] == [b.to_dict() for b in want]
 
 
 def test_keep_must_hold_a_second():
